@@ -1,0 +1,336 @@
+// File: core/actor.h
+//
+// Actors: an actor is a coroutine function `Task<absl::Status> F(Self self, Args...)` that
+// lives on one shard for its whole life. Returning OK ends it with reason normal; returning an
+// error ends it with that reason; an exception escaping it is a crash (reason kInternal with
+// the exception's message), which ends that actor only.
+//
+//   struct Ping { Pid from; int n; };
+//   struct Pong { int n; };
+//   Task<absl::Status> Ponger(Self self) {
+//     for (;;) {
+//       Ping p = co_await self.Receive<Ping>();      // selective: other messages stay queued
+//       self.Send(p.from, Pong{p.n});                // never blocks, never fails
+//     }
+//   }
+//   Task<absl::Status> Main(Self self) {
+//     Pid pong = self.Spawn(Ponger);                 // args are copied into the new frame
+//     self.Send(pong, Ping{self.pid(), 1});
+//     absl::StatusOr<Pong> r = co_await self.ReceiveFor<Pong>(absl::Seconds(1));
+//     co_return r.status();                           // kDeadlineExceeded if no reply came
+//   }
+//
+// Self is the actor's handle to itself: pass it by value, use it only on the actor's own
+// coroutines (it is not thread-safe and not for other actors).
+//
+// Messages are any movable C++ type; a local send moves the object, nothing is serialized.
+// Ordering: messages from one sender to one receiver arrive in the order sent, on one shard
+// and across shards. Sending to a dead PID drops the message and counts it
+// (RuntimeStats::messages_dropped).
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <type_traits>
+#include <utility>
+#include <variant>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/str_cat.h"
+#include "absl/time/time.h"
+#include "core/internal/actor_cell.h"
+#include "core/internal/envelope.h"
+#include "core/internal/exit.h"
+#include "core/internal/shard.h"
+#include "core/pid.h"
+#include "core/ref.h"
+#include "core/status.h"
+#include "core/task.h"
+
+namespace snow {
+
+class Runtime;
+class Self;
+
+// Where Spawn puts a new actor.
+enum class Placement : uint8_t {
+  kCallerShard,  // the spawning actor's shard (default; no cross-shard traffic)
+  kShard,        // SpawnOptions::shard
+  kRoundRobin,   // the next shard in turn, per spawning shard
+  kLeastLoaded,  // the shard with the fewest live actors (a recent count)
+};
+
+struct SpawnOptions {
+  Placement placement = Placement::kCallerShard;
+  ShardId shard = 0;  // for Placement::kShard
+};
+
+// A pending SendAfter, for CancelTimer.
+struct TimerRef {
+  ShardId shard = 0;
+  uint64_t id = 0;
+};
+
+namespace core_internal {
+
+Shard& ShardOf(Runtime& runtime, ShardId id);
+ShardId ChooseShard(Shard* origin, Runtime& runtime, const SpawnOptions& options);
+uint64_t ExternalSerial(Runtime& runtime, ShardId target);
+
+template <typename T>
+T TakeValue(Envelope* e) {
+  auto* boxed = static_cast<Boxed<T>*>(e);
+  T value = std::move(boxed->value);
+  Destroy(e);
+  return value;
+}
+
+// Matches any of Ts; yields T, or std::variant<Ts...> for several.
+template <typename... Ts>
+struct AnyOf {
+  static_assert(sizeof...(Ts) > 0, "Receive needs at least one message type");
+  static_assert((std::is_same_v<Ts, std::decay_t<Ts>> && ...),
+                "receive plain value types, not references or const types");
+  using Value = std::conditional_t<sizeof...(Ts) == 1, std::tuple_element_t<0, std::tuple<Ts...>>,
+                                   std::variant<Ts...>>;
+  bool Matches(const Envelope* e) const { return ((e->type == TypeOf<Ts>()) || ...); }
+  static Value Take(Envelope* e) {
+    if constexpr (sizeof...(Ts) == 1) {
+      return TakeValue<Value>(e);
+    } else {
+      std::optional<Value> out;
+      ((e->type == TypeOf<Ts>() ? (out.emplace(std::in_place_type<Ts>, TakeValue<Ts>(e)), true)
+                                : false) ||
+       ...);
+      return std::move(*out);
+    }
+  }
+};
+
+// Matches a T for which pred(const T&) is true.
+template <typename T, typename Pred>
+struct Where {
+  static_assert(std::is_invocable_r_v<bool, Pred&, const T&>,
+                "the predicate must be callable as bool(const T&)");
+  using Value = T;
+  bool Matches(const Envelope* e) {
+    return e->type == TypeOf<T>() && pred(static_cast<const Boxed<T>*>(e)->value);
+  }
+  static Value Take(Envelope* e) { return TakeValue<T>(e); }
+  Pred pred;
+};
+
+int64_t ToTimeoutNanos(absl::Duration d);
+
+// The awaiter behind every Receive*. Scans the mailbox once; then, while it waits, each new
+// message is tested once as it arrives (Shard::Deliver), so a waiting receive never rescans.
+template <typename Matcher, bool kTimed>
+class [[nodiscard]] ReceiveAwaiter : private ReceiveWaiter {
+ public:
+  using Value = typename Matcher::Value;
+  using Result = std::conditional_t<kTimed, absl::StatusOr<Value>, Value>;
+
+  ReceiveAwaiter(ActorCell* cell, Matcher matcher, int64_t timeout_ns, Envelope** scan_from)
+      : matcher_(std::move(matcher)), timeout_ns_(timeout_ns), scan_from_(scan_from) {
+    this->cell = cell;
+  }
+  ReceiveAwaiter(const ReceiveAwaiter&) = delete;
+  ReceiveAwaiter& operator=(const ReceiveAwaiter&) = delete;
+  ~ReceiveAwaiter() {
+    if (cell->waiter == this) cell->waiter = nullptr;
+    if (timer.armed()) cell->shard->timers().Cancel(&timer);
+    if (received != nullptr) Destroy(received);  // woken, then destroyed before resuming
+  }
+
+  bool await_ready() {
+    Envelope** link = scan_from_ != nullptr ? scan_from_ : &cell->mailbox_head;
+    for (Envelope* e = *link; e != nullptr; link = &e->next, e = *link) {
+      if (matcher_.Matches(e)) {
+        cell->Unlink(link, e);
+        received = e;
+        return true;
+      }
+    }
+    return kTimed && timeout_ns_ <= 0;
+  }
+
+  void await_suspend(std::coroutine_handle<> awaiter) {
+    runnable.handle = awaiter;
+    matches = &ReceiveAwaiter::Test;
+    cell->waiter = this;
+    if (kTimed && timeout_ns_ != TimerQueue::kNever) {
+      timer.owner = this;
+      timer.fire = &ReceiveAwaiter::OnTimeout;
+      Shard* shard = cell->shard;
+      int64_t now = shard->NowNanos();
+      int64_t deadline = timeout_ns_ > TimerQueue::kNever - now ? TimerQueue::kNever
+                                                                 : now + timeout_ns_;
+      shard->timers().Arm(&timer, deadline);
+    }
+  }
+
+  Result await_resume() {
+    Envelope* e = std::exchange(received, nullptr);
+    if constexpr (kTimed) {
+      if (e == nullptr) return absl::DeadlineExceededError("receive timed out");
+    }
+    return Matcher::Take(e);
+  }
+
+ private:
+  static bool Test(ReceiveWaiter* w, Envelope* e) {
+    return static_cast<ReceiveAwaiter*>(w)->matcher_.Matches(e);
+  }
+  static void OnTimeout(TimerNode* node) {
+    auto* self = static_cast<ReceiveAwaiter*>(static_cast<OwnedTimer*>(node)->owner);
+    self->cell->waiter = nullptr;
+    self->cell->shard->Schedule(&self->runnable);
+  }
+
+  Matcher matcher_;
+  int64_t timeout_ns_;
+  Envelope** scan_from_;
+};
+
+template <typename Fn, typename... Args>
+Pid SpawnActor(Shard* origin, Runtime& runtime, const SpawnOptions& options, bool is_main,
+               Fn fn, Args&&... args) {
+  static_assert(std::is_invocable_r_v<Task<absl::Status>, Fn&, Self, std::decay_t<Args>...>,
+                "an actor is a function Task<absl::Status>(Self, Args...)");
+  static_assert(std::is_pointer_v<Fn> || std::is_empty_v<Fn>,
+                "spawn a function or a capture-less lambda: a capturing lambda's captures would "
+                "dangle once the actor outlives the lambda (STYLE.md rule 21)");
+  ShardId target = ChooseShard(origin, runtime, options);
+  uint64_t serial =
+      origin != nullptr ? origin->NextSerial(target) : ExternalSerial(runtime, target);
+  auto* cell = new ActorCell();
+  cell->pid = Pid::FromParts(0, target, serial);
+  cell->shard = &ShardOf(runtime, target);
+  cell->is_main = is_main;
+  try {
+    Task<absl::Status> task =
+        std::invoke(fn, Self(cell), std::decay_t<Args>(std::forward<Args>(args))...);
+    Shard::AttachRoot(cell, task.Release());
+  } catch (...) {
+    delete cell;
+    throw;
+  }
+  Pid pid = cell->pid;
+  Shard::Launch(origin, cell);
+  return pid;
+}
+
+}  // namespace core_internal
+
+class Self {
+ public:
+  explicit Self(core_internal::ActorCell* cell) : cell_(cell) {}
+
+  Pid pid() const { return cell_->pid; }
+  ShardId shard() const { return cell_->pid.shard(); }
+  Runtime& runtime() const { return cell_->shard->runtime(); }
+  // Messages waiting in the mailbox (not yet received).
+  std::size_t mailbox_size() const { return cell_->mailbox_count; }
+
+  // Sends `message` to `to`. Never blocks, never fails: a message to a dead or unknown PID is
+  // dropped and counted. Same-shard sends are delivered at once; cross-shard sends leave in a
+  // batch at the end of this shard's current round.
+  template <typename T>
+  void Send(Pid to, T&& message) const {
+    cell_->shard->Route(core_internal::Box<std::decay_t<T>>(to, std::forward<T>(message)));
+  }
+  // Sends to the actor registered as `name`; kNotFound when there is none.
+  template <typename T>
+  absl::Status SendNamed(std::string_view name, T&& message) const {
+    std::optional<Pid> to = WhereIs(name);
+    if (!to) return absl::NotFoundError(absl::StrCat("no actor registered as \"", AbslView(name), "\""));
+    Send(*to, std::forward<T>(message));
+    return absl::OkStatus();
+  }
+
+  // Starts `fn(Self, args...)` as a new actor and returns its PID at once. Arguments are
+  // decay-copied into the new coroutine frame. The new actor first runs after the caller
+  // suspends (same shard) or when its shard picks it up.
+  template <typename Fn, typename... Args>
+  Pid Spawn(Fn fn, Args&&... args) const {
+    return core_internal::SpawnActor(cell_->shard, runtime(), SpawnOptions{}, false, fn,
+                                     std::forward<Args>(args)...);
+  }
+  template <typename Fn, typename... Args>
+  Pid Spawn(SpawnOptions options, Fn fn, Args&&... args) const {
+    return core_internal::SpawnActor(cell_->shard, runtime(), options, false, fn,
+                                     std::forward<Args>(args)...);
+  }
+
+  // Receives the first queued message of one of the types Ts (T, or std::variant<Ts...>),
+  // waiting for one if there is none. Messages of other types stay queued, in order.
+  template <typename... Ts>
+  auto Receive() const {
+    return core_internal::ReceiveAwaiter<core_internal::AnyOf<Ts...>, false>(
+        cell_, {}, core_internal::TimerQueue::kNever, nullptr);
+  }
+  // Receives the first queued T for which pred(const T&) is true. The predicate object lives
+  // in the awaiter: capturing by value is safe.
+  template <typename T, typename Pred>
+  auto Receive(Pred pred) const {
+    return core_internal::ReceiveAwaiter<core_internal::Where<T, Pred>, false>(
+        cell_, {std::move(pred)}, core_internal::TimerQueue::kNever, nullptr);
+  }
+  // As Receive, but gives up after `timeout` with kDeadlineExceeded; the timer is removed as
+  // soon as a message is taken. A zero timeout only looks at what is already queued.
+  template <typename... Ts>
+  auto ReceiveFor(absl::Duration timeout) const {
+    return core_internal::ReceiveAwaiter<core_internal::AnyOf<Ts...>, true>(
+        cell_, {}, core_internal::ToTimeoutNanos(timeout), nullptr);
+  }
+  template <typename T, typename Pred>
+  auto ReceiveFor(absl::Duration timeout, Pred pred) const {
+    return core_internal::ReceiveAwaiter<core_internal::Where<T, Pred>, true>(
+        cell_, {std::move(pred)}, core_internal::ToTimeoutNanos(timeout), nullptr);
+  }
+  // Receives a reply tagged with `ref`, which must be the reference most recently made by
+  // MakeRef, with `pred` true only for messages carrying `ref`. Messages queued before the ref
+  // was made cannot match, so they are not scanned (Erlang's receive-marker optimisation):
+  // a call stays O(1) however long the mailbox is.
+  template <typename T, typename Pred>
+  auto ReceiveReply(Ref ref, Pred pred, absl::Duration timeout) const {
+    core_internal::Envelope** from =
+        cell_->marker != nullptr && cell_->marker_ref == ref.bits() ? cell_->marker : nullptr;
+    return core_internal::ReceiveAwaiter<core_internal::Where<T, Pred>, true>(
+        cell_, {std::move(pred)}, core_internal::ToTimeoutNanos(timeout), from);
+  }
+
+  // A fresh reference; also marks the mailbox's current end for ReceiveReply.
+  Ref MakeRef() const;
+
+  // Sends `message` to `to` after `delay`. Cancel with CancelTimer on this actor.
+  template <typename T>
+  TimerRef SendAfter(absl::Duration delay, Pid to, T&& message) const {
+    core_internal::Envelope* e = core_internal::Box<std::decay_t<T>>(to, std::forward<T>(message));
+    uint64_t id = cell_->shard->SendAfter(core_internal::ToTimeoutNanos(delay), e);
+    return TimerRef{shard(), id};
+  }
+  // True if the message had not been sent yet; it never will be.
+  bool CancelTimer(TimerRef timer) const;
+
+  // Registers this actor as `name` on this node until it ends or calls Unregister.
+  // kAlreadyExists if the name is taken or this actor already has a name.
+  absl::Status Register(std::string name) const;
+  void Unregister() const;
+  std::optional<Pid> WhereIs(std::string_view name) const;
+
+  // Ends this actor now with `reason` (OK: normal). Works from nested coroutines of the actor.
+  [[noreturn]] void Exit(absl::Status reason) const {
+    throw core_internal::ExitRequest{std::move(reason)};
+  }
+
+ private:
+  core_internal::ActorCell* cell_;
+};
+
+}  // namespace snow

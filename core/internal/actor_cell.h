@@ -1,0 +1,73 @@
+// File: core/internal/actor_cell.h
+//
+// ActorCell: an actor's state on its shard — PID, mailbox, the receive it is waiting in, and
+// its root coroutine frame. Only the owning shard's thread touches a cell after it has started.
+#pragma once
+
+#include <coroutine>
+#include <cstddef>
+#include <memory>
+#include <string>
+
+#include "absl/status/status.h"
+#include "core/internal/envelope.h"
+#include "core/internal/runnable.h"
+#include "core/internal/timer_queue.h"
+#include "core/pid.h"
+
+namespace snow::core_internal {
+
+class Shard;
+struct ActorCell;
+
+// A receive in progress: lives in the awaiting coroutine's frame.
+struct ReceiveWaiter {
+  // True when `e` is what this receive takes.
+  bool (*matches)(ReceiveWaiter* self, Envelope* e) = nullptr;
+  Envelope* received = nullptr;
+  Runnable runnable;
+  OwnedTimer timer;
+  ActorCell* cell = nullptr;
+};
+
+// Rarely used parts of a cell, allocated on first use.
+struct ActorExtras {
+  std::string registered_name;
+};
+
+struct ActorCell {
+  static void* operator new(std::size_t size) { return PoolAllocate(size); }
+  static void operator delete(void* p, std::size_t size) noexcept { PoolFree(p, size); }
+
+  // Appends to the mailbox. Callers have checked the waiter first.
+  void Append(Envelope* e) {
+    e->next = nullptr;
+    *mailbox_tail = e;
+    mailbox_tail = &e->next;
+    ++mailbox_count;
+  }
+  // Unlinks `e`, found at `*link`, from the mailbox.
+  void Unlink(Envelope** link, Envelope* e) {
+    *link = e->next;
+    if (mailbox_tail == &e->next) mailbox_tail = link;
+    if (marker == &e->next) marker = link;
+    --mailbox_count;
+  }
+
+  Pid pid;
+  Shard* shard = nullptr;
+  Envelope* mailbox_head = nullptr;
+  Envelope** mailbox_tail = &mailbox_head;
+  // Receive marker (Erlang's recv_mark): the mailbox link that was the tail when reference
+  // `marker_ref` was made. Replies carrying that reference can only be behind it.
+  Envelope** marker = nullptr;
+  uint64_t marker_ref = 0;
+  std::size_t mailbox_count = 0;
+  ReceiveWaiter* waiter = nullptr;
+  std::coroutine_handle<> root;
+  Runnable start;
+  std::unique_ptr<ActorExtras> extras;
+  bool is_main = false;
+};
+
+}  // namespace snow::core_internal

@@ -1,0 +1,153 @@
+// File: core/internal/envelope.h
+//
+// Envelope: how a message (or a control item for a shard) travels. A local send moves the C++
+// object into a pooled Boxed<T> and links it into the receiver's mailbox; nothing is
+// serialized. The same node also rides the cross-shard inbox (Inbox, below), so a message
+// crosses shards without another allocation.
+#pragma once
+
+#include <atomic>
+#include <cstddef>
+#include <type_traits>
+#include <typeinfo>
+#include <utility>
+
+#include "core/internal/pool.h"
+#include "core/pid.h"
+
+namespace snow::core_internal {
+
+class Shard;
+struct Envelope;
+
+// One per message type (and per control-item kind), identified by address.
+struct MessageType {
+  // Destroys the value and frees the node.
+  void (*destroy)(Envelope*) noexcept;
+  // For control items only: runs the item on the shard it was posted to (and frees it).
+  void (*run)(Envelope*, Shard&);
+  const char* (*name)();  // for diagnostics
+};
+
+struct Envelope {
+  Envelope* next = nullptr;
+  const MessageType* type = nullptr;
+  Pid to;
+};
+
+template <typename T>
+struct Boxed final : Envelope {
+  template <typename... A>
+  explicit Boxed(A&&... a) : value(std::forward<A>(a)...) {}
+  T value;
+};
+
+template <typename T>
+void DestroyBoxed(Envelope* e) noexcept {
+  auto* b = static_cast<Boxed<T>*>(e);
+  b->~Boxed<T>();
+  PoolFree(b, sizeof(Boxed<T>));
+}
+
+template <typename T>
+const char* TypeName() {
+  return typeid(T).name();
+}
+
+template <typename T>
+inline constexpr MessageType kMessageTypeOf = {&DestroyBoxed<T>, nullptr, &TypeName<T>};
+
+template <typename T>
+const MessageType* TypeOf() {
+  return &kMessageTypeOf<T>;
+}
+
+template <typename T, typename... A>
+Boxed<T>* Box(Pid to, A&&... a) {
+  static_assert(alignof(T) <= alignof(std::max_align_t),
+                "over-aligned message types are not supported; wrap the value in a unique_ptr");
+  static_assert(!std::is_reference_v<T> && !std::is_const_v<T>, "messages are plain values");
+  auto* b = new (PoolAllocate(sizeof(Boxed<T>))) Boxed<T>(std::forward<A>(a)...);
+  b->type = TypeOf<T>();
+  b->to = to;
+  return b;
+}
+
+inline void Destroy(Envelope* e) noexcept { e->type->destroy(e); }
+
+// A singly linked chain of envelopes (an outbox batch, a drained mailbox).
+struct EnvelopeChain {
+  Envelope* first = nullptr;
+  Envelope* last = nullptr;
+  std::size_t count = 0;
+
+  void Append(Envelope* e) {
+    e->next = nullptr;
+    if (last == nullptr) {
+      first = e;
+    } else {
+      last->next = e;
+    }
+    last = e;
+    ++count;
+  }
+  bool empty() const { return first == nullptr; }
+};
+
+// Inbox: the intrusive multi-producer single-consumer queue into a shard (D. Vyukov's design).
+// Producers push whole chains with one atomic exchange, so a batch of messages from one shard
+// costs one RMW and keeps its order; the consumer is the owning shard's thread.
+class Inbox {
+ public:
+  Inbox() { tail_.store(&stub_, std::memory_order_relaxed); }
+  Inbox(const Inbox&) = delete;
+  Inbox& operator=(const Inbox&) = delete;
+
+  // Any thread. `chain` is linked through `next` and ends with nullptr.
+  void Push(Envelope* first, Envelope* last) {
+    last->next = nullptr;
+    // seq_cst: pairs with the consumer's check of `tail_` after it announces it is sleeping.
+    Envelope* prev = tail_.exchange(last, std::memory_order_seq_cst);
+    std::atomic_ref<Envelope*>(prev->next).store(first, std::memory_order_release);
+  }
+
+  // Consumer only. Returns nullptr when empty, or when a producer is between its exchange and
+  // its link; that producer wakes the consumer after linking.
+  Envelope* Pop() {
+    Envelope* head = head_;
+    Envelope* next = Next(head);
+    if (head == &stub_) {
+      if (next == nullptr) return nullptr;
+      head_ = head = next;
+      next = Next(head);
+    }
+    if (next != nullptr) {
+      head_ = next;
+      return head;
+    }
+    if (tail_.load(std::memory_order_acquire) != head) return nullptr;
+    Push(&stub_, &stub_);
+    next = Next(head);
+    if (next != nullptr) {
+      head_ = next;
+      return head;
+    }
+    return nullptr;
+  }
+
+  // Consumer only: true when nothing was pushed that Pop has not returned.
+  bool Empty() const {
+    return head_ == &stub_ && tail_.load(std::memory_order_seq_cst) == &stub_;
+  }
+
+ private:
+  static Envelope* Next(Envelope* e) {
+    return std::atomic_ref<Envelope*>(e->next).load(std::memory_order_acquire);
+  }
+
+  alignas(64) std::atomic<Envelope*> tail_;
+  alignas(64) Envelope* head_ = &stub_;
+  Envelope stub_;
+};
+
+}  // namespace snow::core_internal

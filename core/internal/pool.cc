@@ -1,0 +1,14 @@
+#include "core/internal/pool.h"
+
+namespace snow::core_internal {
+
+ThreadPool::~ThreadPool() {
+  for (std::size_t c = 0; c < kPoolClasses; ++c) {
+    while (FreeBlock* b = free_[c]) {
+      free_[c] = b->next;
+      ::operator delete(b, (c + 1) * kPoolGranule);
+    }
+  }
+}
+
+}  // namespace snow::core_internal

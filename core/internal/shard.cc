@@ -1,0 +1,360 @@
+#include "core/internal/shard.h"
+
+#include <time.h>
+
+#include <cstdio>
+#include <exception>
+#include <string>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "core/internal/exit.h"
+#include "core/runtime.h"
+#include "core/status.h"
+#include "core/task.h"
+
+namespace snow::core_internal {
+namespace {
+
+constexpr int kRunBudget = 512;       // runnables per round before the shard looks around
+constexpr int kInboxBudget = 4096;    // envelopes taken from the inbox per round
+constexpr std::size_t kOutboxFlushAt = 1024;  // a batch this long goes out at once
+
+inline void CpuRelax() {
+#if defined(__x86_64__) || defined(__i386__)
+  __builtin_ia32_pause();
+#endif
+}
+
+// A spawn on another shard: the new cell travels to its home shard, which starts it.
+struct SpawnItem final : Envelope {
+  ActorCell* cell;
+};
+
+void RunSpawnItem(Envelope* e, Shard& shard) {
+  auto* item = static_cast<SpawnItem*>(e);
+  ActorCell* cell = item->cell;
+  item->~SpawnItem();
+  PoolFree(item, sizeof(SpawnItem));
+  shard.Start(cell);
+}
+
+void DestroySpawnItem(Envelope* e) noexcept {
+  auto* item = static_cast<SpawnItem*>(e);
+  ActorCell* cell = item->cell;
+  if (cell->root) cell->root.destroy();
+  delete cell;
+  item->~SpawnItem();
+  PoolFree(item, sizeof(SpawnItem));
+}
+
+const char* SpawnItemName() { return "spawn"; }
+constexpr MessageType kSpawnItemType = {&DestroySpawnItem, &RunSpawnItem, &SpawnItemName};
+
+// A SendAfter timer owns its message until it fires or is cancelled.
+struct SendAfterTimer {
+  TimerNode node;
+  Envelope* message;
+  Shard* shard;
+  uint64_t id;
+};
+
+}  // namespace
+
+Shard::Shard(Runtime* runtime, ShardId id, uint32_t shard_count, ShardOptions options)
+    : runtime_(runtime),
+      id_(id),
+      shard_count_(shard_count),
+      options_(options),
+      outboxes_(shard_count) {}
+
+Shard::~Shard() { DrainInbox(); }
+
+absl::Status Shard::Init() {
+  current_ = this;
+  auto reactor = Reactor::Create(ReactorOptions{});
+  if (!reactor.ok()) return reactor.status();
+  reactor_ = std::move(reactor).value();
+  return absl::OkStatus();
+}
+
+int64_t Shard::RealNowNanos() const {
+  timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return int64_t{ts.tv_sec} * 1'000'000'000 + ts.tv_nsec;
+}
+
+int64_t Shard::NowNanos() {
+  return options_.clock == ClockKind::kVirtual ? virtual_now_ : RealNowNanos();
+}
+
+// --- Messages ---
+
+void Shard::RouteAway(Envelope* e) {
+  ShardId target = e->to.shard();
+  if (!e->to.is_local()) {
+    // Remote PIDs need dist/, which installs its router in the runtime.
+    if (!runtime_->RouteRemote(e)) Drop(e);
+    return;
+  }
+  if (target >= shard_count_) [[unlikely]] {
+    Drop(e);
+    return;
+  }
+  EnvelopeChain& out = outboxes_[target];
+  if (out.empty()) dirty_outboxes_.push_back(target);
+  out.Append(e);
+  if (out.count >= kOutboxFlushAt) {
+    // Deliver a long batch now; the target stays in dirty_outboxes_ and is skipped when empty.
+    runtime_->shard(target).Post(out.first, out.last);
+    out = EnvelopeChain{};
+  }
+}
+
+void Shard::Post(Envelope* first, Envelope* last) {
+  inbox_.Push(first, last);
+  if (sleeping_.load(std::memory_order_seq_cst) &&
+      sleeping_.exchange(false, std::memory_order_seq_cst)) {
+    reactor_->Wake();
+  }
+}
+
+void Shard::FlushOutboxes() {
+  for (ShardId target : dirty_outboxes_) {
+    EnvelopeChain& out = outboxes_[target];
+    if (out.empty()) continue;
+    runtime_->shard(target).Post(out.first, out.last);
+    out = EnvelopeChain{};
+  }
+  dirty_outboxes_.clear();
+}
+
+bool Shard::TakeInbox() {
+  int taken = 0;
+  while (taken < kInboxBudget) {
+    Envelope* e = inbox_.Pop();
+    if (e == nullptr) break;
+    ++taken;
+    if (e->type->run != nullptr) {
+      e->type->run(e, *this);
+    } else {
+      DeliverLocal(e);
+    }
+  }
+  return taken > 0;
+}
+
+void Shard::DrainInbox() {
+  while (Envelope* e = inbox_.Pop()) Destroy(e);
+}
+
+// --- Timers ---
+
+bool Shard::FireTimers() {
+  if (timers_.empty()) return false;
+  int64_t now = NowNanos();
+  bool fired = false;
+  while (TimerNode* node = timers_.PopExpired(now)) {
+    node->fire(node);
+    fired = true;
+  }
+  return fired;
+}
+
+uint64_t Shard::SendAfter(int64_t delay_ns, Envelope* e) {
+  auto* timer = new SendAfterTimer{TimerNode{}, e, this, next_timer_id_++};
+  timer->node.fire = [](TimerNode* node) {
+    auto* t = reinterpret_cast<SendAfterTimer*>(node);
+    Shard* shard = t->shard;
+    Envelope* message = t->message;
+    shard->send_after_.erase(t->id);
+    delete t;
+    shard->Route(message);
+  };
+  send_after_.emplace(timer->id, &timer->node);
+  timers_.Arm(&timer->node, NowNanos() + delay_ns);
+  return timer->id;
+}
+
+bool Shard::CancelSendAfter(uint64_t id) {
+  auto it = send_after_.find(id);
+  if (it == send_after_.end()) return false;
+  auto* t = reinterpret_cast<SendAfterTimer*>(it->second);
+  send_after_.erase(it);
+  timers_.Cancel(&t->node);
+  Destroy(t->message);
+  delete t;
+  return true;
+}
+
+// --- Actors ---
+
+uint64_t Shard::NextSerial(ShardId) {
+  uint64_t serial = spawn_counter_++ * (shard_count_ + 1) + id_;
+  SNOW_CHECK(serial <= Pid::kMaxSerial, "this shard has used up its PID serial space");
+  return serial;
+}
+
+void Shard::AttachRoot(ActorCell* cell, std::coroutine_handle<> root) {
+  cell->root = root;
+  auto& promise =
+      std::coroutine_handle<Promise<absl::Status>>::from_address(root.address()).promise();
+  promise.set_root_done(&Shard::OnRootDone, cell);
+}
+
+void Shard::Start(ActorCell* cell) {
+  actors_.emplace(cell->pid.serial(), cell);
+  ShardCounters::Add(counters_.actors_spawned, 1);
+  ShardCounters::Add(counters_.live_actors, 1);
+  cell->start.handle = cell->root;
+  Schedule(&cell->start);
+}
+
+void Shard::Launch(Shard* origin, ActorCell* cell) {
+  if (origin == cell->shard) {
+    origin->Start(cell);
+    return;
+  }
+  // Posted at once, not batched: whoever learns the new PID from us must find the actor there.
+  auto* item = new (PoolAllocate(sizeof(SpawnItem))) SpawnItem();
+  item->type = &kSpawnItemType;
+  item->to = cell->pid;
+  item->cell = cell;
+  cell->shard->Post(item, item);
+}
+
+void Shard::OnRootDone(void* context, std::coroutine_handle<> finished) {
+  auto* cell = static_cast<ActorCell*>(context);
+  Shard* shard = cell->shard;
+  auto& promise =
+      std::coroutine_handle<Promise<absl::Status>>::from_address(finished.address()).promise();
+  ExitOutcome outcome =
+      ExitOutcomeOf(promise.exception(), [&] { return promise.TakeResult(); });
+  if (outcome.crashed) {
+    ShardCounters::Add(shard->counters_.actors_crashed, 1);
+    if (shard->options_.log_crashes) {
+      std::fprintf(stderr, "snow: actor %s crashed: %s\n", cell->pid.ToString().c_str(),
+                   std::string(outcome.reason.message()).c_str());
+    }
+  }
+  cell->root = {};
+  finished.destroy();
+  shard->Finish(cell, std::move(outcome.reason));
+}
+
+void Shard::Terminate(ActorCell* cell, absl::Status reason) {
+  if (cell->root) {
+    ++cancel_depth_;
+    std::exchange(cell->root, {}).destroy();
+    --cancel_depth_;
+  }
+  Finish(cell, std::move(reason));
+}
+
+void Shard::Finish(ActorCell* cell, absl::Status reason) {
+  actors_.erase(cell->pid.serial());
+  if (cell->extras != nullptr && !cell->extras->registered_name.empty()) {
+    runtime_->ReleaseName(cell->extras->registered_name, cell->pid);
+  }
+  while (Envelope* e = cell->mailbox_head) {
+    cell->mailbox_head = e->next;
+    Destroy(e);
+  }
+  ShardCounters::Add(counters_.actors_exited, 1);
+  ShardCounters::Add(counters_.live_actors, -1);
+  bool is_main = cell->is_main;
+  delete cell;
+  if (is_main) runtime_->OnMainExit(std::move(reason));
+}
+
+void Shard::StopAllActors() {
+  std::vector<ActorCell*> cells;
+  cells.reserve(actors_.size());
+  for (auto& [serial, cell] : actors_) cells.push_back(cell);
+  for (ActorCell* cell : cells) {
+    // A destructor run by an earlier termination may have ended this one already.
+    if (actors_.contains(cell->pid.serial())) {
+      Terminate(cell, absl::CancelledError("runtime stopped"));
+    }
+  }
+  for (auto& [id, node] : send_after_) {
+    auto* t = reinterpret_cast<SendAfterTimer*>(node);
+    timers_.Cancel(&t->node);
+    Destroy(t->message);
+    delete t;
+  }
+  send_after_.clear();
+  while (!run_queue_.empty()) run_queue_.PopFront();
+  FlushOutboxes();
+}
+
+// --- The loop ---
+
+void Shard::RunReady() {
+  for (int n = 0; n < kRunBudget && !run_queue_.empty(); ++n) {
+    Runnable* r = run_queue_.PopFront();
+    r->handle.resume();
+  }
+}
+
+void Shard::RequestStop() {
+  stop_.store(true, std::memory_order_seq_cst);
+  if (sleeping_.exchange(false, std::memory_order_seq_cst)) reactor_->Wake();
+}
+
+void Shard::Loop() {
+  for (;;) {
+    RunReady();
+    if (!dirty_outboxes_.empty()) FlushOutboxes();
+    bool progress = TakeInbox();
+    progress |= FireTimers();
+    if (reactor_->in_flight() > 0 || reactor_->has_pending_submissions()) {
+      progress |= reactor_->Poll(/*wait=*/false, 0) > 0;
+    }
+    if (stop_.load(std::memory_order_relaxed)) break;
+    if (run_queue_.empty() && !progress) Idle();
+  }
+  StopAllActors();
+  // Completions of cancelled operations were reaped by their awaiters; submit what is queued.
+  reactor_->Poll(/*wait=*/false, 0);
+}
+
+void Shard::Idle() {
+  if (options_.clock == ClockKind::kVirtual && reactor_->in_flight() == 0) {
+    if (!timers_.empty()) {
+      // Virtual time: nothing can happen before the next timer, so jump to it.
+      virtual_now_ = std::max(virtual_now_, timers_.NextDeadline());
+      return;
+    }
+    if (shard_count_ == 1 && inbox_.Empty() && !actors_.empty()) {
+      runtime_->Stop(absl::DeadlineExceededError(
+          "virtual clock: every actor is blocked and no timer or I/O is pending"));
+      return;
+    }
+  }
+  if (options_.spin_ns > 0) {
+    const int64_t spin_until = RealNowNanos() + options_.spin_ns;
+    for (uint32_t i = 1;; ++i) {
+      if (!inbox_.Empty() || stop_.load(std::memory_order_relaxed)) return;
+      if ((i & 15) == 0) {
+        int64_t now = RealNowNanos();
+        if (now >= spin_until) break;
+        if (timers_.NextDeadline() <= NowNanos()) return;
+        if (reactor_->in_flight() > 0 && reactor_->Poll(/*wait=*/false, 0) > 0) return;
+      }
+      CpuRelax();
+    }
+  }
+  sleeping_.store(true, std::memory_order_seq_cst);
+  if (!inbox_.Empty() || stop_.load(std::memory_order_seq_cst)) {
+    sleeping_.store(false, std::memory_order_relaxed);
+    return;
+  }
+  int64_t timeout = -1;
+  if (!timers_.empty()) timeout = std::max<int64_t>(0, timers_.NextDeadline() - NowNanos());
+  ShardCounters::Add(counters_.parks, 1);
+  reactor_->Poll(/*wait=*/true, timeout);
+  sleeping_.store(false, std::memory_order_relaxed);
+}
+
+}  // namespace snow::core_internal

@@ -1,0 +1,161 @@
+// File: core/runtime.h
+//
+// Runtime: S shards (by default one per CPU this process may use), each a thread pinned to its
+// CPU with its own io_uring. Programs enter through snow::Run, which returns when the main actor
+// ends (or on SIGINT/SIGTERM, after stopping every actor):
+//
+//   Task<absl::Status> Main(Self self) { ...; co_return absl::OkStatus(); }
+//   int main(int argc, char** argv) {
+//     return snow::Run(snow::RuntimeOptions::FromArgs(argc, argv), Main);
+//   }
+//
+// Lower level, for tests and embedders: Runtime::Create, Spawn from outside, Wait.
+// When the main actor ends, the runtime stops: every other actor is destroyed at its suspension
+// point (its awaiters unregister; in-flight I/O is cancelled) and Run/Wait return.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <thread>
+#include <vector>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/functional/any_invocable.h"
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
+#include "core/actor.h"
+#include "core/internal/shard.h"
+#include "core/pid.h"
+
+namespace snow {
+
+struct RuntimeOptions;
+class Runtime;
+namespace core_internal {
+int RunMain(RuntimeOptions options, absl::AnyInvocable<void(Runtime&)> spawn_main);
+}
+
+enum class Clock : uint8_t {
+  kReal,
+  // Tests: time stands still while anything can run and jumps to the next timer when every
+  // actor is blocked, so timeouts are exact and instant. One shard only. If every actor is
+  // blocked with no timer or I/O pending, the runtime stops with kDeadlineExceeded.
+  kVirtual,
+};
+
+struct RuntimeOptions {
+  uint32_t shards = 0;  // 0: one per CPU in the process's affinity mask
+  bool pin_threads = true;
+  // How long an idle shard polls before it parks in the kernel (waking a parked vCPU costs
+  // ~25 µs on the reference machine); 0 parks at once.
+  absl::Duration spin = absl::Microseconds(50);
+  Clock clock = Clock::kReal;
+  bool log_crashes = true;  // one stderr line per actor that ends by an exception
+
+  // Reads --snow-shards=N, --snow-spin-us=N and --snow-no-pin; leaves other arguments to the
+  // program. Exits with status 2 and a message on a malformed value.
+  static RuntimeOptions FromArgs(int argc, char** argv);
+};
+
+struct RuntimeStats {
+  uint64_t messages_dropped = 0;  // sent to a dead or unknown PID
+  uint64_t actors_spawned = 0;
+  uint64_t actors_exited = 0;
+  uint64_t actors_crashed = 0;  // ended by an exception
+  uint64_t live_actors = 0;
+  uint64_t parks = 0;  // times a shard slept in the kernel
+};
+
+class Runtime {
+ public:
+  // Starts the shard threads. Fails if io_uring cannot be set up.
+  static absl::StatusOr<std::unique_ptr<Runtime>> Create(RuntimeOptions options);
+  // Stops (if still running) and joins the shards.
+  ~Runtime();
+  Runtime(const Runtime&) = delete;
+  Runtime& operator=(const Runtime&) = delete;
+
+  uint32_t shard_count() const { return static_cast<uint32_t>(shards_.size()); }
+  const RuntimeOptions& options() const { return options_; }
+
+  // From any thread outside the runtime: starts an actor. The first actor spawned with
+  // `main = true` decides when Wait returns.
+  template <typename Fn, typename... Args>
+  Pid Spawn(SpawnOptions options, Fn fn, Args&&... args) {
+    return core_internal::SpawnActor(core_internal::Shard::Current(), *this, options, false, fn,
+                                     std::forward<Args>(args)...);
+  }
+  template <typename Fn, typename... Args>
+  Pid SpawnMain(Fn fn, Args&&... args) {
+    return core_internal::SpawnActor(core_internal::Shard::Current(), *this, SpawnOptions{}, true,
+                                     fn, std::forward<Args>(args)...);
+  }
+  // From any thread outside the runtime (actors use Self::Send).
+  template <typename T>
+  void Send(Pid to, T&& message) {
+    PostFromOutside(core_internal::Box<std::decay_t<T>>(to, std::forward<T>(message)));
+  }
+
+  // Blocks until the main actor ends or Stop is called; returns the main actor's exit reason
+  // (or Stop's). Stops every shard before returning.
+  absl::Status Wait();
+  // Any thread: asks every shard to stop; Wait returns `reason`. The first reason wins.
+  void Stop(absl::Status reason);
+
+  RuntimeStats stats() const;
+
+  // Local registry: names -> PIDs for this runtime. Self::Register/WhereIs call these.
+  absl::Status Register(std::string name, Pid pid);
+  std::optional<Pid> WhereIs(std::string_view name) const;
+  void Unregister(std::string_view name, Pid pid) { ReleaseName(name, pid); }
+
+  // --- For the shards and dist/ ---
+  core_internal::Shard& shard(ShardId id) { return *shards_[id]; }
+  void ReleaseName(std::string_view name, Pid pid);
+  void OnMainExit(absl::Status reason) { Stop(std::move(reason)); }
+  // dist/ installs a router for PIDs of other nodes; without one they are dropped.
+  bool RouteRemote(core_internal::Envelope*) { return false; }
+  uint64_t NextExternalSerial(ShardId target);
+  ShardId NextRoundRobin() { return round_robin_.fetch_add(1, std::memory_order_relaxed) % shard_count(); }
+
+ private:
+  friend int core_internal::RunMain(RuntimeOptions, absl::AnyInvocable<void(Runtime&)>);
+  explicit Runtime(RuntimeOptions options) : options_(options) {}
+  // Wait, returning early with the signal number when `signal_fd` (a signalfd) is readable.
+  absl::Status WaitFor(int signal_fd, int* signal_number);
+  void PostFromOutside(core_internal::Envelope* e);
+  void StopAndJoin();
+
+  RuntimeOptions options_;
+  std::vector<std::unique_ptr<core_internal::Shard>> shards_;
+  std::vector<std::thread> threads_;
+  std::atomic<uint64_t> external_counter_{1};
+  std::atomic<uint32_t> round_robin_{0};
+  int done_fd_ = -1;  // eventfd, signalled when the runtime should stop
+  std::atomic<bool> stop_requested_{false};
+  absl::Mutex stop_mutex_;
+  std::optional<absl::Status> stop_reason_ ABSL_GUARDED_BY(stop_mutex_);
+  bool joined_ = false;
+
+  // The registry takes a lock: registration is rare and lookups are short; the per-message
+  // path (Send to a PID) never touches it.
+  mutable absl::Mutex registry_mutex_;
+  absl::flat_hash_map<std::string, Pid> names_ ABSL_GUARDED_BY(registry_mutex_);
+};
+
+// Runs `main(Self, args...)` as the main actor of a new runtime and returns a process exit code:
+// 0 when it ends normally, 1 (with the reason on stderr) when it ends abnormally or the runtime
+// cannot start, 130/143 after SIGINT/SIGTERM (every actor is stopped first).
+template <typename Fn, typename... Args>
+int Run(RuntimeOptions options, Fn main, Args&&... args) {
+  auto start = [&](Runtime& runtime) { runtime.SpawnMain(main, std::forward<Args>(args)...); };
+  return core_internal::RunMain(options, start);
+}
+
+}  // namespace snow

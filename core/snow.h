@@ -1,0 +1,14 @@
+// File: core/snow.h
+//
+// Everything an actor program needs from core/: Runtime and Run, Self and Spawn, typed
+// selective receive, Task, Sleep/Yield, Io, Pid/Ref and the status helpers.
+#pragma once
+
+#include "core/actor.h"
+#include "core/io.h"
+#include "core/pid.h"
+#include "core/ref.h"
+#include "core/runtime.h"
+#include "core/status.h"
+#include "core/task.h"
+#include "core/time.h"

@@ -1,0 +1,161 @@
+// File: core/task.h
+//
+// Task<T>: Snow's coroutine type. A Task is lazy (nothing runs until it is awaited), move-only,
+// awaited at most once, and resumes its awaiter by symmetric transfer, so a chain of awaits
+// costs no stack. An exception escaping the coroutine is rethrown in the awaiter; at the root of
+// an actor it becomes the actor's crash reason.
+//
+//   Task<int> Answer() { co_return 42; }
+//   Task<absl::Status> Actor(Self self) {
+//     int n = co_await Answer();
+//     co_return absl::OkStatus();
+//   }
+//
+// Coroutine frames come from the per-thread pool (core/internal/pool.h).
+// Coroutine parameters must be values or owning handles, never references or views
+// (STYLE.md rule 20): the frame may outlive the caller's objects.
+#pragma once
+
+#include <coroutine>
+#include <exception>
+#include <optional>
+#include <type_traits>
+#include <utility>
+
+#include "core/internal/pool.h"
+
+namespace snow {
+
+template <typename T = void>
+class Task;
+
+namespace core_internal {
+
+// Called when a task with no awaiter (a root: an actor body or a TaskGroup child) finishes.
+// It may destroy the finished coroutine.
+using RootDoneFn = void (*)(void* context, std::coroutine_handle<> finished);
+
+class PromiseBase {
+ public:
+  static void* operator new(std::size_t size) { return PoolAllocate(size); }
+  static void operator delete(void* p, std::size_t size) noexcept { PoolFree(p, size); }
+
+  std::suspend_always initial_suspend() noexcept { return {}; }
+
+  struct FinalAwaiter {
+    bool await_ready() noexcept { return false; }
+    template <typename Promise>
+    std::coroutine_handle<> await_suspend(std::coroutine_handle<Promise> self) noexcept {
+      PromiseBase& p = self.promise();
+      if (p.continuation_) return p.continuation_;
+      if (p.root_done_ != nullptr) p.root_done_(p.root_context_, self);
+      return std::noop_coroutine();
+    }
+    void await_resume() noexcept {}
+  };
+  FinalAwaiter final_suspend() noexcept { return {}; }
+
+  void unhandled_exception() noexcept { exception_ = std::current_exception(); }
+
+  void set_continuation(std::coroutine_handle<> c) { continuation_ = c; }
+  void set_root_done(RootDoneFn fn, void* context) {
+    root_done_ = fn;
+    root_context_ = context;
+  }
+  const std::exception_ptr& exception() const { return exception_; }
+  void RethrowIfFailed() {
+    if (exception_) std::rethrow_exception(exception_);
+  }
+
+ private:
+  std::coroutine_handle<> continuation_;
+  RootDoneFn root_done_ = nullptr;
+  void* root_context_ = nullptr;
+  std::exception_ptr exception_;
+};
+
+template <typename T>
+class Promise final : public PromiseBase {
+ public:
+  Task<T> get_return_object() noexcept;
+  template <typename U>
+    requires std::is_convertible_v<U&&, T>
+  void return_value(U&& value) noexcept(std::is_nothrow_constructible_v<T, U&&>) {
+    value_.emplace(std::forward<U>(value));
+  }
+  T TakeResult() {
+    RethrowIfFailed();
+    return std::move(*value_);
+  }
+
+ private:
+  std::optional<T> value_;
+};
+
+template <>
+class Promise<void> final : public PromiseBase {
+ public:
+  Task<void> get_return_object() noexcept;
+  void return_void() noexcept {}
+  void TakeResult() { RethrowIfFailed(); }
+};
+
+}  // namespace core_internal
+
+template <typename T>
+class [[nodiscard]] Task {
+ public:
+  using promise_type = core_internal::Promise<T>;
+  using Handle = std::coroutine_handle<promise_type>;
+
+  Task() = default;
+  explicit Task(Handle h) : handle_(h) {}
+  Task(Task&& other) noexcept : handle_(std::exchange(other.handle_, {})) {}
+  Task& operator=(Task&& other) noexcept {
+    if (this != &other) {
+      Reset();
+      handle_ = std::exchange(other.handle_, {});
+    }
+    return *this;
+  }
+  Task(const Task&) = delete;
+  Task& operator=(const Task&) = delete;
+  ~Task() { Reset(); }
+
+  bool valid() const { return static_cast<bool>(handle_); }
+
+  auto operator co_await() && noexcept {
+    struct Awaiter {
+      Handle handle;
+      bool await_ready() noexcept { return false; }
+      std::coroutine_handle<> await_suspend(std::coroutine_handle<> awaiter) noexcept {
+        handle.promise().set_continuation(awaiter);
+        return handle;
+      }
+      T await_resume() { return handle.promise().TakeResult(); }
+    };
+    return Awaiter{handle_};
+  }
+
+  // For the runtime: hands over ownership of the coroutine frame.
+  Handle Release() { return std::exchange(handle_, {}); }
+
+ private:
+  void Reset() {
+    if (handle_) std::exchange(handle_, {}).destroy();
+  }
+
+  Handle handle_;
+};
+
+namespace core_internal {
+template <typename T>
+Task<T> Promise<T>::get_return_object() noexcept {
+  return Task<T>(std::coroutine_handle<Promise<T>>::from_promise(*this));
+}
+inline Task<void> Promise<void>::get_return_object() noexcept {
+  return Task<void>(std::coroutine_handle<Promise<void>>::from_promise(*this));
+}
+}  // namespace core_internal
+
+}  // namespace snow

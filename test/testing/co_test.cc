@@ -1,0 +1,14 @@
+#include "test/testing/co_test.h"
+
+namespace snow::testing {
+
+RuntimeOptions TestRuntimeOptions() {
+  RuntimeOptions options;
+  options.shards = 1;
+  options.clock = Clock::kVirtual;
+  options.spin = absl::ZeroDuration();
+  options.pin_threads = false;
+  return options;
+}
+
+}  // namespace snow::testing

@@ -1,0 +1,3 @@
+#include "wire/wire.h"
+#include "gtest/gtest.h"
+TEST(Smoke, Builds) {}

@@ -1,0 +1,223 @@
+// wire/reader.h — Reader, the low-level STF decoder: a bounds-checked cursor over untrusted
+// bytes with the limits of DecodeLimits, the shape table of the current term, and the first error
+// (absl::Status code, byte offset, what was wrong, and the path of fields that led there).
+//
+// Every Read* returns false on failure and latches the error; the first error wins and later
+// calls keep failing, so decoders are straight-line code ending in `return r.status()`. Nothing
+// here can read out of bounds, allocate, or recurse without the depth check.
+//
+// Every container header (list, tuple, map, set, packed array, struct, variant, some, ok) opens a
+// nesting level — failing past DecodeLimits::max_depth — and the caller calls Leave() once after
+// reading its values.
+//
+//   snow::wire::Reader r(bytes);
+//   uint64_t n;
+//   snow::wire::Reader::ListForm form;
+//   if (r.ReadVersion() && r.ReadListHeader(&n, &form)) {
+//     for (uint64_t i = 0; i < n && r.Skip(); ++i) {}
+//     r.Leave();
+//   }
+//   r.ExpectEnd();
+//   absl::Status s = r.status();   // e.g. DATA_LOSS "stf: truncated input ... at offset 7"
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "absl/base/optimization.h"
+#include "absl/container/inlined_vector.h"
+#include "absl/status/status.h"
+#include "wire/byte_buffer.h"
+#include "wire/internal/tags.h"
+#include "wire/internal/varint.h"
+#include "wire/limits.h"
+#include "wire/types.h"
+
+namespace snow::wire_internal {
+class TermDecoder;
+}
+
+namespace snow::wire {
+
+// A struct or variant header, whether it was written out (a definition) or referenced by shape.
+struct StructHeader {
+  Kind kind = Kind::kStruct;       // kStruct or kVariant
+  std::string_view type_name;      // points into the input
+  std::string_view alternative;    // variants only
+  uint32_t count = 0;              // number of fields (and of values that follow)
+  const uint8_t* names = nullptr;  // the field names: `count` of (u8 length, UTF-8 bytes)
+  uint32_t shape = 0;              // index in the term's shape table, or kUnnumbered
+  static constexpr uint32_t kUnnumbered = 0xFFFFFFFF;
+};
+
+// Walks the (already validated) field names of a StructHeader.
+class NameCursor {
+ public:
+  explicit NameCursor(const uint8_t* p) : p_(p) {}
+  std::string_view Next() {
+    const size_t n = *p_;
+    std::string_view s(reinterpret_cast<const char*>(p_ + 1), n);
+    p_ += 1 + n;
+    return s;
+  }
+
+ private:
+  const uint8_t* p_;
+};
+
+class Reader {
+ public:
+  explicit Reader(ByteSpan input, const DecodeLimits& limits = {}, CodecContext* context = nullptr);
+  Reader(const Reader&) = delete;
+  Reader& operator=(const Reader&) = delete;
+
+  // --- Position and errors -------------------------------------------------------------------
+  size_t offset() const { return static_cast<size_t>(cur_ - begin_); }
+  size_t remaining() const { return static_cast<size_t>(end_ - cur_); }
+  bool AtEnd() const { return cur_ == end_; }
+  bool ok() const { return code_ == absl::StatusCode::kOk; }
+  // The first error: code, "stf: <what> at offset <n>" and, if codecs added context, the path.
+  absl::Status status() const;
+  // Latch an error at the current offset (or at `offset`); always returns false.
+  bool Fail(absl::StatusCode code, std::string_view what) { return FailAt(offset(), code, what); }
+  bool FailAt(size_t offset, absl::StatusCode code, std::string_view what);
+  // Called while unwinding from a failed nested decode: ".field", "[3]" or "TypeName". Segments
+  // are joined innermost last into "in Outer.inner[3].x".
+  void AddContext(std::string_view segment);
+  CodecContext* context() const { return context_; }
+
+  // --- Framing of a whole term ---------------------------------------------------------------
+  bool ReadVersion();
+  // Fails with kDataLoss unless all input was consumed.
+  bool ExpectEnd();
+
+  // --- Peeking -------------------------------------------------------------------------------
+  // The kind of the next value, without consuming it. Fails at end of input or on a bad tag.
+  bool PeekKind(Kind* kind);
+  // For a next value of kind kStruct/kVariant: its type name (and alternative), not consumed.
+  bool PeekStructName(std::string_view* type_name, std::string_view* alternative);
+
+  // --- Scalars -------------------------------------------------------------------------------
+  // A value of another kind is kInvalidArgument ("expected int, found string").
+  bool ReadUnit();
+  bool ReadBool(bool* v);
+  // Accepts int, and uint up to INT64_MAX.
+  bool ReadInt(int64_t* v);
+  // Accepts uint, and non-negative int.
+  bool ReadUint(uint64_t* v);
+  bool ReadFloat(double* v);
+  // Views point into the input; strings, atoms and node names are validated UTF-8.
+  bool ReadString(std::string_view* v);
+  bool ReadBinary(std::string_view* v);
+  bool ReadAtom(std::string_view* v);
+  bool ReadNode(std::string_view* v);
+  bool ReadPid(PidView* v);
+  bool ReadReference(ReferenceView* v);
+
+  // --- Containers (each opens a level: Leave() after the values) ------------------------------
+  enum class ListForm : uint8_t { kValues, kInts, kUints, kFloats };
+  // A list; for the packed forms, read the items with ReadPacked*.
+  bool ReadListHeader(uint64_t* count, ListForm* form);
+  bool ReadPackedInt(int64_t* v) {
+    uint64_t u;
+    if (!ReadVarint(&u)) return false;
+    *v = wire_internal::UnZigZag(u);
+    return true;
+  }
+  bool ReadPackedUint(uint64_t* v) { return ReadVarint(v); }
+  bool ReadPackedFloat(double* v);
+  bool ReadTupleHeader(uint64_t* count);
+  bool ReadSetHeader(uint64_t* count);
+  // `count` entries follow, each a key then a value.
+  bool ReadMapHeader(uint64_t* count);
+  // none, or some (then one value, and a level to Leave()).
+  bool ReadOptionalHeader(bool* has_value);
+  // ok (then one value and a level to Leave()), or error with its code and message.
+  bool ReadResultHeader(bool* is_ok, uint32_t* code, std::string_view* message);
+  // A struct or variant, defined here or referenced by shape; the values follow in name order.
+  bool ReadStructHeader(StructHeader* header);
+  void Leave() { --depth_; }
+
+  // Reads and fully validates one value of any kind without materialising it (unknown fields).
+  bool Skip();
+
+  // --- Low level, for packed loops and Codec specialisations ---------------------------------
+  bool ReadVarint(uint64_t* v) {
+    if (ABSL_PREDICT_TRUE(cur_ < end_ && *cur_ < 0x80)) {
+      *v = *cur_++;
+      return true;
+    }
+    return ReadVarintSlow(v);
+  }
+
+  // Per-term memo for the typed path: remembers that the shape at `index` was checked against the
+  // C++ type identified by `key`, so later references skip the name comparison.
+  bool ShapeMatches(uint32_t index, const void* key) const {
+    return index < shapes_.size() && shapes_[index].matched == key;
+  }
+  void MarkShapeMatches(uint32_t index, const void* key) {
+    if (index < shapes_.size()) shapes_[index].matched = key;
+  }
+
+ private:
+  friend class wire_internal::TermDecoder;
+
+  struct Shape {
+    StructHeader header;
+    const void* matched = nullptr;
+  };
+
+  bool ReadVarintSlow(uint64_t* v);
+  bool ReadTag(uint8_t* tag) {
+    if (ABSL_PREDICT_FALSE(cur_ == end_)) return FailTruncated("a value");
+    *tag = *cur_++;
+    return true;
+  }
+  bool FailTruncated(std::string_view what);
+  bool FailKind(std::string_view expected, uint8_t tag, size_t at);
+  bool FailBadTag(uint8_t tag, size_t at);
+  // Length of a string or binary: fits in the input and max_string_bytes.
+  bool ReadLength(uint64_t* len, std::string_view what);
+  // Count of a container: fits in the input (at least min_bytes per item) and the limits.
+  bool CheckCount(uint64_t count, uint64_t min_bytes_per_item, size_t at);
+  bool ReadName(std::string_view* name, std::string_view what);
+  bool ReadStringBody(std::string_view* v, uint64_t len, size_t at);
+  bool ReadStructBody(uint8_t tag, size_t at, StructHeader* header);
+  bool ReadErrorBody(uint32_t* code, std::string_view* message);
+  bool ReadPidBody(PidView* v);
+  bool ReadReferenceBody(ReferenceView* v);
+  bool ResolveShapeRef(uint64_t index, size_t at, StructHeader* header);
+  bool Enter() {
+    if (ABSL_PREDICT_FALSE(++depth_ > max_depth_)) return FailDepth();
+    return true;
+  }
+  bool FailDepth();
+  bool SkipValue(uint8_t tag, size_t at);
+  // Header readers for a tag already consumed at offset `at` (shared by Skip and TermDecoder).
+  bool ListFromTag(uint8_t tag, size_t at, uint64_t* count, ListForm* form);
+  bool StructFromTag(uint8_t tag, size_t at, StructHeader* header);
+  bool ReadStringFromTag(uint8_t tag, size_t at, std::string_view* v);
+  bool ReadCount(uint64_t min_bytes_per_item, uint64_t* count);
+  // Kind of a tag (shape references resolved); false on reserved tags or unknown shapes.
+  bool TagKind(uint8_t tag, const uint8_t* after, Kind* kind);
+
+  const uint8_t* begin_;
+  const uint8_t* cur_;
+  const uint8_t* end_;
+  uint32_t depth_ = 0;
+  uint32_t max_depth_;
+  uint64_t total_items_ = 0;
+  DecodeLimits limits_;
+  CodecContext* context_;
+  absl::InlinedVector<Shape, 4> shapes_;
+
+  absl::StatusCode code_ = absl::StatusCode::kOk;
+  size_t error_offset_ = 0;
+  std::string error_what_;
+  std::vector<std::string> error_path_;  // innermost first
+};
+
+}  // namespace snow::wire

@@ -1,0 +1,17 @@
+// wire/wire.h — everything of the Snow Term Format in one include: the typed path (codec.h),
+// Term (term.h), framing (frame.h) and the type-erased path (erased.h). See wire/STF.md.
+//
+//   #include "wire/wire.h"
+//   snow::wire::ByteBuffer buf;
+//   absl::Status s = snow::wire::EncodeFrame(msg, buf);
+#pragma once
+
+#include "wire/byte_buffer.h"
+#include "wire/codec.h"
+#include "wire/erased.h"
+#include "wire/frame.h"
+#include "wire/limits.h"
+#include "wire/reader.h"
+#include "wire/term.h"
+#include "wire/types.h"
+#include "wire/writer.h"

@@ -107,7 +107,7 @@ struct Field {
 
 namespace snow::wire_internal {
 template <class Tuple, size_t... I>
-constexpr auto MakeFields(Tuple t, std::index_sequence<I...>) {
+constexpr auto MakeFields([[maybe_unused]] Tuple t, std::index_sequence<I...>) {
   return std::tuple{
       ::snow::wire::Field<std::remove_reference_t<std::tuple_element_t<2 * I + 1, Tuple>>>{
           std::string_view(std::get<2 * I>(t)), std::get<2 * I + 1>(t)}...};
@@ -379,7 +379,7 @@ struct Codec<T> {
   static constexpr KindMask kKinds = Codec<U>::kKinds;
   static void Encode(Writer& w, T v) { Codec<U>::Encode(w, static_cast<U>(v)); }
   static bool Decode(Reader& r, T& out) {
-    U u;
+    U u{};
     if (!Codec<U>::Decode(r, u)) return false;
     out = static_cast<T>(u);
     return true;
@@ -1065,21 +1065,22 @@ bool DecodeInOrder(Reader& r, Tuple& fields, std::index_sequence<I...>) {
 template <class Tuple, size_t... I>
 bool DecodeFieldAt(Reader& r, Tuple& fields, size_t index, std::index_sequence<I...>) {
   bool ok = false;
-  ((index == I ? (ok = DecodeField<I>(r, fields), true) : false) || ...);
+  (void)((index == I ? (ok = DecodeField<I>(r, fields), true) : false) || ...);
   return ok;
 }
 
 template <class Tuple, size_t... I>
-size_t FindField(const Tuple& fields, std::string_view name, std::index_sequence<I...>) {
+size_t FindField([[maybe_unused]] const Tuple& fields, [[maybe_unused]] std::string_view name,
+                 std::index_sequence<I...>) {
   size_t found = sizeof...(I);
-  ((std::get<I>(fields).name == name ? (found = I, true) : false) || ...);
+  (void)((std::get<I>(fields).name == name ? (found = I, true) : false) || ...);
   return found;
 }
 
 template <class Tuple, size_t... I>
 bool CheckMissing(Reader& r, Tuple& fields, const std::bitset<sizeof...(I) + 1>& seen,
                   std::string_view type_name, std::index_sequence<I...>) {
-  auto check = [&](auto& f, size_t i) {
+  [[maybe_unused]] auto check = [&](auto& f, size_t i) {
     if (seen[i]) return true;
     using V = std::remove_cvref_t<decltype(f.value)>;
     if constexpr (wire_internal::IsOptionalLike<V>::value) {
@@ -1228,7 +1229,7 @@ struct Codec<T> {
       if (!ok) r.AddContext(wire_internal::Cat("<", Alt::kWireName, ">"));
       return true;
     };
-    (try_one(std::integral_constant<size_t, I>{}) || ...);
+    (void)(try_one(std::integral_constant<size_t, I>{}) || ...);
   }
 };
 
@@ -1259,7 +1260,7 @@ struct Codec<std::variant<A...>> {
       return true;
     };
     [&]<size_t... I>(std::index_sequence<I...>) {
-      (try_one(std::integral_constant<size_t, I>{}) || ...);
+      (void)(try_one(std::integral_constant<size_t, I>{}) || ...);
     }
     (std::index_sequence_for<A...>{});
     if (!chosen) {

@@ -140,8 +140,8 @@ bool Reader::FailKind(std::string_view expected, uint8_t tag, size_t at) {
   return FailAt(at, kInvalid, Cat("expected ", expected, ", found ", TagKindName(tag)));
 }
 
-bool Reader::FailDepth() {
-  return Fail(kExhausted, absl::StrFormat("nesting deeper than max_depth %d", max_depth_));
+bool Reader::FailDepth(size_t at) {
+  return FailAt(at, kExhausted, absl::StrFormat("nesting deeper than max_depth %d", max_depth_));
 }
 
 bool Reader::ReadVarintSlow(uint64_t* v) {
@@ -476,7 +476,7 @@ bool Reader::ReadStringFromTag(uint8_t tag, size_t at, std::string_view* v) {
   } else {
     return FailKind("string", tag, at);
   }
-  return ReadStringBody(v, len, offset());
+  return ReadStringBody(v, len, at);
 }
 
 bool Reader::ReadString(std::string_view* v) {
@@ -547,10 +547,10 @@ bool Reader::ReadReferenceBody(ReferenceView* v) {
   if (cur_ == end_) return FailTruncated("reference word count");
   at = offset();
   const size_t n = *cur_++;
-  if (n == 0 || n > kMaxReferenceWords) {
+  if (n > kMaxReferenceWords) {
     return FailAt(
         at, kDataLoss,
-        absl::StrFormat("reference has %d id words (1..%d allowed)", n, kMaxReferenceWords));
+        absl::StrFormat("reference has %d id words (0..%d allowed)", n, kMaxReferenceWords));
   }
   v->words.resize(n);
   for (size_t i = 0; i < n; ++i) {
@@ -595,7 +595,7 @@ bool Reader::ListFromTag(uint8_t tag, size_t at, uint64_t* count, ListForm* form
     }
     if (!ReadCount(min_bytes, count)) return false;
   }
-  return Enter();
+  return Enter(at);
 }
 
 bool Reader::ReadListHeader(uint64_t* count, ListForm* form) {
@@ -609,7 +609,7 @@ bool Reader::ReadTupleHeader(uint64_t* count) {
   uint8_t tag = 0;
   if (!ReadTag(&tag)) return false;
   if (tag != kTagTuple) return FailKind("tuple", tag, at);
-  return ReadCount(1, count) && Enter();
+  return ReadCount(1, count) && Enter(at);
 }
 
 bool Reader::ReadSetHeader(uint64_t* count) {
@@ -617,7 +617,7 @@ bool Reader::ReadSetHeader(uint64_t* count) {
   uint8_t tag = 0;
   if (!ReadTag(&tag)) return false;
   if (tag != kTagSet) return FailKind("set", tag, at);
-  return ReadCount(1, count) && Enter();
+  return ReadCount(1, count) && Enter(at);
 }
 
 bool Reader::ReadMapHeader(uint64_t* count) {
@@ -632,7 +632,7 @@ bool Reader::ReadMapHeader(uint64_t* count) {
   } else {
     return FailKind("map", tag, at);
   }
-  return Enter();
+  return Enter(at);
 }
 
 bool Reader::ReadOptionalHeader(bool* has_value) {
@@ -645,7 +645,7 @@ bool Reader::ReadOptionalHeader(bool* has_value) {
   }
   if (tag == kTagSome) {
     *has_value = true;
-    return Enter();
+    return Enter(at);
   }
   return FailKind("optional", tag, at);
 }
@@ -669,7 +669,7 @@ bool Reader::ReadResultHeader(bool* is_ok, uint32_t* code, std::string_view* mes
   if (!ReadTag(&tag)) return false;
   if (tag == kTagOk) {
     *is_ok = true;
-    return Enter();
+    return Enter(at);
   }
   if (tag == kTagError) {
     *is_ok = false;
@@ -749,7 +749,7 @@ bool Reader::StructFromTag(uint8_t tag, size_t at, StructHeader* header) {
   } else {
     return FailKind("struct", tag, at);
   }
-  return Enter();
+  return Enter(at);
 }
 
 bool Reader::ReadStructHeader(StructHeader* header) {
@@ -810,7 +810,7 @@ bool Reader::SkipValue(uint8_t tag, size_t at) {
       count = tag - kFixMapBase;
       if (!CheckCount(count, 2, at)) return false;
     }
-    if (!Enter()) return false;
+    if (!Enter(at)) return false;
     for (uint64_t i = 0; i < count; ++i) {
       if (!Skip() || !Skip()) return false;
     }
@@ -850,7 +850,7 @@ bool Reader::SkipValue(uint8_t tag, size_t at) {
     case kTagTuple:
     case kTagSet: {
       uint64_t count;
-      if (!ReadCount(1, &count) || !Enter()) return false;
+      if (!ReadCount(1, &count) || !Enter(at)) return false;
       for (uint64_t i = 0; i < count; ++i) {
         if (!Skip()) return false;
       }
@@ -859,7 +859,7 @@ bool Reader::SkipValue(uint8_t tag, size_t at) {
     }
     case kTagSome:
     case kTagOk:
-      if (!Enter() || !Skip()) return false;
+      if (!Enter(at) || !Skip()) return false;
       Leave();
       return true;
     case kTagError: {

@@ -190,11 +190,12 @@ class Reader {
   bool ReadPidBody(PidView* v);
   bool ReadReferenceBody(ReferenceView* v);
   bool ResolveShapeRef(uint64_t index, size_t at, StructHeader* header);
-  bool Enter() {
-    if (ABSL_PREDICT_FALSE(++depth_ > max_depth_)) return FailDepth();
+  // Opens a level for the container whose tag is at offset `at`.
+  bool Enter(size_t at) {
+    if (ABSL_PREDICT_FALSE(++depth_ > max_depth_)) return FailDepth(at);
     return true;
   }
-  bool FailDepth();
+  bool FailDepth(size_t at);
   bool SkipValue(uint8_t tag, size_t at);
   // Header readers for a tag already consumed at offset `at` (shared by Skip and TermDecoder).
   bool ListFromTag(uint8_t tag, size_t at, uint64_t* count, ListForm* form);

@@ -685,7 +685,7 @@ class TermDecoder {
       case kTagTuple:
       case kTagSet: {
         uint64_t count;
-        if (!r.ReadCount(1, &count) || !r.Enter()) return false;
+        if (!r.ReadCount(1, &count) || !r.Enter(at)) return false;
         std::vector<Term> items;
         if (!ReadItems(r, count, items)) return false;
         r.Leave();
@@ -697,7 +697,7 @@ class TermDecoder {
         return true;
       case kTagSome:
       case kTagOk: {
-        if (!r.Enter()) return false;
+        if (!r.Enter(at)) return false;
         Term inner;
         if (!Read(r, inner)) return false;
         r.Leave();
@@ -788,7 +788,7 @@ class TermDecoder {
       count = tag - kFixMapBase;
       if (!r.CheckCount(count, 2, at)) return false;
     }
-    if (!r.Enter()) return false;
+    if (!r.Enter(at)) return false;
     std::vector<Term::Entry> entries;
     entries.reserve(count);
     for (uint64_t i = 0; i < count; ++i) {

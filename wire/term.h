@@ -140,7 +140,7 @@ struct Term::Record {
 
 // Encodes version byte + term. kInvalidArgument for what the format cannot carry: invalid UTF-8
 // in a string, a name (atom, node, type, field) over 255 bytes or not UTF-8, duplicate field
-// names, an error result with code 0, a reference without 1..4 words, nesting beyond
+// names, an error result with code 0, a reference with more than 4 words, nesting beyond
 // options.max_depth. On error `out` is left as it was.
 absl::Status EncodeTerm(const Term& term, ByteBuffer& out, const EncodeOptions& options = {});
 

@@ -119,14 +119,14 @@ struct PidView {
   friend bool operator==(const PidView&, const PidView&) = default;
 };
 
-// A unique reference (monitor refs, call tags): node, creation and 1..4 id words.
+// A unique reference (monitor refs, call tags): node, creation and up to 4 id words.
 inline constexpr size_t kMaxReferenceWords = 4;
 using ReferenceWords = absl::InlinedVector<uint64_t, kMaxReferenceWords>;
 
 struct Reference {
   std::string node;
   uint32_t creation = 0;
-  ReferenceWords words;  // 1..kMaxReferenceWords entries on the wire
+  ReferenceWords words;  // at most kMaxReferenceWords
   friend bool operator==(const Reference& a, const Reference& b) {
     return a.node == b.node && a.creation == b.creation && a.words == b.words;
   }

@@ -114,9 +114,9 @@ void Writer::WritePid(const PidView& pid) {
 
 void Writer::WriteReference(std::string_view node, uint32_t creation,
                             absl::Span<const uint64_t> words) {
-  if (words.empty() || words.size() > kMaxReferenceWords) {
+  if (words.size() > kMaxReferenceWords) {
     Fail(absl::InvalidArgumentError(absl::StrFormat(
-        "stf encode: a reference has 1..%d id words, not %d", kMaxReferenceWords, words.size())));
+        "stf encode: a reference has 0..%d id words, not %d", kMaxReferenceWords, words.size())));
     return;
   }
   PutByte(kTagReference);

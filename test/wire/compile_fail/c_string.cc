@@ -1,0 +1,17 @@
+// Must not compile: a const char* is a raw pointer, not a string.
+#include "wire/codec.h"
+
+struct Greeting {
+  static constexpr std::string_view kWireName = "test.Greeting";
+#ifdef SNOW_WIRE_CONTROL
+  std::string text = "hi";
+#else
+  const char* text = "hi";
+#endif
+  friend auto WireFields(Greeting& g) { return snow::wire::Fields("text", g.text); }
+};
+
+int main() {
+  snow::wire::ByteBuffer buf;
+  return snow::wire::Encode(Greeting{}, buf).ok() ? 0 : 1;
+}

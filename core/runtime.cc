@@ -95,33 +95,38 @@ absl::StatusOr<std::unique_ptr<Runtime>> Runtime::Create(RuntimeOptions options)
 
   // Each shard sets up its ring on its own thread (SINGLE_ISSUER wants the submitter to be the
   // creator); every shard waits until all are ready, so no one posts to a shard without a ring.
-  std::vector<absl::Status> init(count);
-  std::latch ready(count);
-  std::atomic<bool> all_ok{true};
-  auto stopped = std::make_shared<std::barrier<>>(count);
+  // The threads outlive this function's frame: what they share lives in `startup`.
+  struct Startup {
+    explicit Startup(uint32_t n) : init(n), ready(n), stopped(n) {}
+    std::vector<absl::Status> init;
+    std::latch ready;
+    std::atomic<bool> all_ok{true};
+    std::barrier<> stopped;
+  };
+  auto startup = std::make_shared<Startup>(count);
   for (uint32_t i = 0; i < count; ++i) {
     int cpu = cpus[i % cpus.size()];
-    runtime->threads_.emplace_back([&, i, cpu, stopped, rt = runtime.get(),
+    runtime->threads_.emplace_back([i, cpu, startup, rt = runtime.get(),
                                     pin = options.pin_threads] {
       if (pin) PinToCpu(cpu);
       core_internal::Shard& shard = *rt->shards_[i];
-      init[i] = shard.Init();
-      if (!init[i].ok()) all_ok.store(false);
-      ready.count_down();
-      ready.wait();
-      if (!all_ok.load()) return;
+      startup->init[i] = shard.Init();
+      if (!startup->init[i].ok()) startup->all_ok.store(false);
+      startup->ready.count_down();
+      startup->ready.wait();
+      if (!startup->all_ok.load()) return;
       shard.Loop();
       // Every shard has stopped its actors before any frees what others sent it since.
-      stopped->arrive_and_wait();
+      startup->stopped.arrive_and_wait();
       shard.DrainInbox();
     });
   }
-  ready.wait();
-  if (!all_ok.load()) {
+  startup->ready.wait();
+  if (!startup->all_ok.load()) {
     for (auto& t : runtime->threads_) t.join();
     runtime->threads_.clear();
     runtime->joined_ = true;
-    for (const absl::Status& s : init) {
+    for (const absl::Status& s : startup->init) {
       if (!s.ok()) return s;
     }
   }

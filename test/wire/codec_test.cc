@@ -555,6 +555,7 @@ TEST(CodecTest, WireableIsAConceptUsableAtCompileTime) {
   static_assert(Wireable<std::vector<std::map<std::string, Inner>>>);
   static_assert(Wireable<Shape>);
   static_assert(Wireable<ForeignPid>);
+  static_assert(wire_internal::KindsOf<ForeignPid>() == KindBit(Kind::kPid));
   static_assert(!Wireable<int*>);
   static_assert(!Wireable<void (*)()>);
   static_assert(!Wireable<int Inner::*>);

@@ -70,6 +70,7 @@ struct RuntimeStats {
   uint64_t actors_crashed = 0;  // ended by an exception
   uint64_t live_actors = 0;
   uint64_t parks = 0;  // times a shard slept in the kernel
+  uint64_t timers_pending = 0;  // armed timers: sleeps, receive timeouts, SendAfter
 };
 
 class Runtime {

@@ -57,6 +57,11 @@ class [[nodiscard]] SleepAwaiter {
 
 inline SleepAwaiter Sleep(absl::Duration duration) { return SleepAwaiter(duration); }
 
+// This shard's monotonic clock, since an arbitrary epoch (the virtual clock in tests).
+inline absl::Duration MonotonicNow() {
+  return absl::Nanoseconds(core_internal::Shard::Current()->NowNanos());
+}
+
 class [[nodiscard]] YieldAwaiter {
  public:
   explicit YieldAwaiter(bool always) : always_(always) {}

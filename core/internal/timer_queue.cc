@@ -9,6 +9,7 @@ void TimerQueue::Arm(TimerNode* node, int64_t deadline_ns) {
   heap_.push_back(node);
   node->heap_index = static_cast<uint32_t>(heap_.size() - 1);
   SiftUp(node->heap_index);
+  Publish();
 }
 
 void TimerQueue::Cancel(TimerNode* node) {
@@ -27,6 +28,7 @@ void TimerQueue::RemoveAt(uint32_t i) {
   TimerNode* last = heap_.back();
   heap_.pop_back();
   removed->heap_index = TimerNode::kNotArmed;
+  Publish();
   if (removed == last) return;
   Place(last, i);
   SiftUp(i);

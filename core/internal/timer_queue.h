@@ -5,6 +5,7 @@
 // destroyed by a kill) is O(log n) and leaves nothing behind.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <limits>
 #include <vector>
@@ -35,6 +36,8 @@ class TimerQueue {
   void Cancel(TimerNode* node);
   bool empty() const { return heap_.empty(); }
   std::size_t size() const { return heap_.size(); }
+  // The size, readable from any thread (for RuntimeStats).
+  std::size_t published_size() const { return published_size_.load(std::memory_order_relaxed); }
   int64_t NextDeadline() const { return heap_.empty() ? kNever : heap_.front()->deadline_ns; }
   // Removes and returns the earliest node whose deadline is <= now, or nullptr.
   TimerNode* PopExpired(int64_t now_ns);
@@ -52,8 +55,11 @@ class TimerQueue {
   }
   void RemoveAt(uint32_t i);
 
+  void Publish() { published_size_.store(heap_.size(), std::memory_order_relaxed); }
+
   std::vector<TimerNode*> heap_;
   uint64_t next_sequence_ = 0;
+  std::atomic<std::size_t> published_size_{0};
 };
 
 }  // namespace snow::core_internal

@@ -1,15 +1,21 @@
 #include "core/actor.h"
 
+#include <atomic>
+#include <stdexcept>
 #include <string>
 #include <variant>
+#include <vector>
 
+#include "core/snow.h"
 #include "test/testing/co_test.h"
 
 namespace snow {
 namespace {
 
 using ::snow::testing::IsOk;
+using ::snow::testing::RunOnTestRuntime;
 using ::snow::testing::StatusIs;
+using ::snow::testing::TestRuntimeOptions;
 
 struct Ping {
   Pid from;
@@ -18,6 +24,7 @@ struct Ping {
 struct Pong {
   int n;
 };
+struct Stop {};
 
 Task<absl::Status> Ponger(Self self) {
   for (;;) {
@@ -34,6 +41,269 @@ SNOW_CO_TEST(ActorTest, PingPongRoundTrip) {
   EXPECT_EQ(reply.n, 42);
   self.Send(pong, Ping{self.pid(), -1});
   co_return absl::OkStatus();
+}
+
+SNOW_CO_TEST(ActorTest, SelectiveReceiveKeepsUnmatchedInOrder) {
+  self.Send(self.pid(), 1);
+  self.Send(self.pid(), std::string("a"));
+  self.Send(self.pid(), 2);
+  self.Send(self.pid(), std::string("b"));
+  self.Send(self.pid(), 3.5);
+  std::string first = co_await self.Receive<std::string>();
+  EXPECT_EQ(first, "a");
+  double d = co_await self.Receive<double>();
+  EXPECT_EQ(d, 3.5);
+  EXPECT_EQ(self.mailbox_size(), 3u);
+  // What is left comes out in the order it was sent.
+  auto m1 = co_await self.Receive<int, std::string>();
+  auto m2 = co_await self.Receive<int, std::string>();
+  auto m3 = co_await self.Receive<int, std::string>();
+  EXPECT_EQ(std::get<int>(m1), 1);
+  EXPECT_EQ(std::get<int>(m2), 2);
+  EXPECT_EQ(std::get<std::string>(m3), "b");
+  EXPECT_EQ(self.mailbox_size(), 0u);
+  co_return absl::OkStatus();
+}
+
+SNOW_CO_TEST(ActorTest, ReceiveWithPredicateTakesTheFirstMatch) {
+  for (int i = 0; i < 10; ++i) self.Send(self.pid(), i);
+  int seven = co_await self.Receive<int>([](int n) { return n == 7; });
+  EXPECT_EQ(seven, 7);
+  int big = co_await self.Receive<int>([](int n) { return n > 4; });
+  EXPECT_EQ(big, 5);
+  std::vector<int> rest;
+  while (self.mailbox_size() > 0) rest.push_back(co_await self.Receive<int>());
+  EXPECT_EQ(rest, (std::vector<int>{0, 1, 2, 3, 4, 6, 8, 9}));
+  co_return absl::OkStatus();
+}
+
+Task<absl::Status> SendLater(Self self, Pid to, absl::Duration delay, int value) {
+  co_await Sleep(delay);
+  self.Send(to, value);
+  co_return absl::OkStatus();
+}
+
+SNOW_CO_TEST(ActorTest, WaitingReceiveSkipsNonMatchingArrivals) {
+  self.Spawn(SendLater, self.pid(), absl::Seconds(1), 1);
+  self.Spawn(SendLater, self.pid(), absl::Seconds(2), 2);
+  int two = co_await self.Receive<int>([](int n) { return n == 2; });
+  EXPECT_EQ(two, 2);
+  EXPECT_EQ(self.mailbox_size(), 1u);  // the 1 that arrived while waiting stays
+  co_return absl::OkStatus();
+}
+
+SNOW_CO_TEST(ActorTest, ReceiveTimeoutFiresOnTimeAndLeavesNoTimer) {
+  absl::Duration start = MonotonicNow();
+  absl::StatusOr<int> r = co_await self.ReceiveFor<int>(absl::Seconds(3));
+  EXPECT_THAT(r, StatusIs(absl::StatusCode::kDeadlineExceeded));
+  EXPECT_EQ(MonotonicNow() - start, absl::Seconds(3));  // virtual clock: exact
+  EXPECT_EQ(self.runtime().stats().timers_pending, 0u);
+
+  // A message that arrives in time cancels the timer.
+  self.Spawn(SendLater, self.pid(), absl::Seconds(1), 5);
+  absl::StatusOr<int> got = co_await self.ReceiveFor<int>(absl::Seconds(10));
+  EXPECT_THAT(got, IsOk());
+  EXPECT_EQ(*got, 5);
+  EXPECT_EQ(self.runtime().stats().timers_pending, 0u);
+  EXPECT_EQ(MonotonicNow() - start, absl::Seconds(4));
+
+  // Zero timeout: only what is already queued.
+  absl::StatusOr<int> none = co_await self.ReceiveFor<int>(absl::ZeroDuration());
+  EXPECT_THAT(none, StatusIs(absl::StatusCode::kDeadlineExceeded));
+  self.Send(self.pid(), 9);
+  absl::StatusOr<int> nine = co_await self.ReceiveFor<int>(absl::ZeroDuration());
+  EXPECT_THAT(nine, IsOk());
+  co_return absl::OkStatus();
+}
+
+SNOW_CO_TEST(ActorTest, SendAfterDeliversAndCancelStopsIt) {
+  absl::Duration start = MonotonicNow();
+  self.SendAfter(absl::Seconds(2), self.pid(), std::string("late"));
+  TimerRef cancelled = self.SendAfter(absl::Seconds(1), self.pid(), std::string("never"));
+  EXPECT_TRUE(self.CancelTimer(cancelled));
+  EXPECT_FALSE(self.CancelTimer(cancelled));  // already cancelled
+  std::string got = co_await self.Receive<std::string>();
+  EXPECT_EQ(got, "late");
+  EXPECT_EQ(MonotonicNow() - start, absl::Seconds(2));
+  absl::StatusOr<std::string> more = co_await self.ReceiveFor<std::string>(absl::Seconds(5));
+  EXPECT_THAT(more, StatusIs(absl::StatusCode::kDeadlineExceeded));
+  EXPECT_EQ(self.runtime().stats().timers_pending, 0u);
+  co_return absl::OkStatus();
+}
+
+Task<absl::Status> ExitAtOnce(Self) { co_return absl::OkStatus(); }
+
+SNOW_CO_TEST(ActorTest, SendToDeadPidIsDroppedAndCounted) {
+  Pid gone = self.Spawn(ExitAtOnce);
+  co_await Yield();  // let it run and end
+  uint64_t before = self.runtime().stats().messages_dropped;
+  self.Send(gone, 1);
+  self.Send(gone, std::string("two"));
+  self.Send(Pid::FromParts(0, 0, 999'999'999), 3);  // never existed
+  EXPECT_EQ(self.runtime().stats().messages_dropped, before + 3);
+  co_return absl::OkStatus();
+}
+
+Task<absl::Status> Crash(Self self) {
+  co_await self.Receive<Stop>();
+  throw std::runtime_error("deliberate crash");
+}
+
+SNOW_CO_TEST(ActorTest, ExceptionEndsOnlyThatActor) {
+  Pid ponger = self.Spawn(Ponger);
+  Pid crasher = self.Spawn(Crash);
+  self.Send(crasher, Stop{});
+  co_await Yield();
+  EXPECT_EQ(self.runtime().stats().actors_crashed, 1u);
+  // The shard and the other actors go on.
+  self.Send(ponger, Ping{self.pid(), 1});
+  absl::StatusOr<Pong> pong = co_await self.ReceiveFor<Pong>(absl::Seconds(1));
+  EXPECT_THAT(pong, IsOk());
+  self.Send(ponger, Ping{self.pid(), -1});
+  co_return absl::OkStatus();
+}
+
+Task<absl::Status> Thrower(Self) {
+  throw std::logic_error("main crashed");
+  co_return absl::OkStatus();
+}
+
+TEST(ActorExitTest, CrashReasonCarriesTheExceptionMessage) {
+  RuntimeOptions options = TestRuntimeOptions();
+  options.log_crashes = false;
+  EXPECT_THAT(RunOnTestRuntime(options, Thrower),
+              StatusIs(absl::StatusCode::kInternal, "main crashed"));
+}
+
+Task<void> Nested(Self self) {
+  self.Exit(absl::AbortedError("bye from deep inside"));
+  co_return;
+}
+Task<absl::Status> ExitsFromNested(Self self) {
+  co_await Nested(self);
+  co_return absl::InternalError("not reached");
+}
+
+TEST(ActorExitTest, ExplicitExitFromNestedCoroutine) {
+  EXPECT_THAT(RunOnTestRuntime(ExitsFromNested),
+              StatusIs(absl::StatusCode::kAborted, "bye from deep inside"));
+}
+
+Task<absl::Status> ReturnsError(Self) { co_return absl::FailedPreconditionError("no"); }
+
+TEST(ActorExitTest, ErrorStatusIsTheExitReason) {
+  EXPECT_THAT(RunOnTestRuntime(ReturnsError), StatusIs(absl::StatusCode::kFailedPrecondition));
+}
+
+Task<absl::Status> Named(Self self, std::string name) {
+  SNOW_CO_RETURN_IF_ERROR(self.Register(name));
+  co_await self.Receive<Stop>();
+  co_return absl::OkStatus();
+}
+
+SNOW_CO_TEST(RegistryTest, NameIsReleasedAtExit) {
+  Pid a = self.Spawn(Named, std::string("svc"));
+  co_await Yield();
+  EXPECT_EQ(self.WhereIs("svc"), a);
+  EXPECT_THAT(self.SendNamed("svc", Stop{}), IsOk());
+  co_await Yield();
+  EXPECT_EQ(self.WhereIs("svc"), std::nullopt);
+  EXPECT_THAT(self.SendNamed("svc", Stop{}), StatusIs(absl::StatusCode::kNotFound));
+  // The name can be taken again.
+  Pid b = self.Spawn(Named, std::string("svc"));
+  co_await Yield();
+  EXPECT_EQ(self.WhereIs("svc"), b);
+  self.Send(b, Stop{});
+  co_return absl::OkStatus();
+}
+
+SNOW_CO_TEST(RegistryTest, NameClashAndSecondNameAreRefused) {
+  EXPECT_THAT(self.Register("main"), IsOk());
+  EXPECT_THAT(self.Register("other"), StatusIs(absl::StatusCode::kAlreadyExists));
+  Pid rival = self.Spawn(Named, std::string("main"));
+  co_await Yield();
+  // The rival's Register failed, so it ended with that reason and holds no name.
+  EXPECT_EQ(self.WhereIs("main"), self.pid());
+  self.Send(rival, Stop{});  // dropped: it is gone
+  self.Unregister();
+  EXPECT_EQ(self.WhereIs("main"), std::nullopt);
+  co_return absl::OkStatus();
+}
+
+struct Reply {
+  Ref ref;
+  int value;
+};
+
+Task<absl::Status> Replier(Self self, Pid to, Ref ref) {
+  self.Send(to, Reply{ref, 7});
+  co_return absl::OkStatus();
+}
+
+SNOW_CO_TEST(ActorTest, ReceiveReplyFindsTheTaggedReplyBehindOtherMessages) {
+  for (int i = 0; i < 1000; ++i) self.Send(self.pid(), Reply{Ref(), i});
+  Ref ref = self.MakeRef();
+  self.Spawn(Replier, self.pid(), ref);
+  absl::StatusOr<Reply> r = co_await self.ReceiveReply<Reply>(
+      ref, [ref](const Reply& m) { return m.ref == ref; }, absl::Seconds(1));
+  SNOW_CO_ASSERT(r.ok());
+  EXPECT_EQ(r->value, 7);
+  EXPECT_EQ(self.mailbox_size(), 1000u);
+  // A reply already queued when ReceiveReply starts is found too.
+  Ref ref2 = self.MakeRef();
+  self.Send(self.pid(), Reply{ref2, 8});
+  absl::StatusOr<Reply> r2 = co_await self.ReceiveReply<Reply>(
+      ref2, [ref2](const Reply& m) { return m.ref == ref2; }, absl::Seconds(1));
+  SNOW_CO_ASSERT(r2.ok());
+  EXPECT_EQ(r2->value, 8);
+  // The earlier messages are intact and in order.
+  for (int i = 0; i < 1000; ++i) {
+    Reply m = co_await self.Receive<Reply>();
+    if (m.value != i) co_return absl::InternalError("order lost");
+  }
+  co_return absl::OkStatus();
+}
+
+// Counts live instances across threads: proves every message and argument is destroyed once.
+struct Counted {
+  static std::atomic<int> live;
+  Counted() { ++live; }
+  Counted(const Counted&) { ++live; }
+  Counted(Counted&&) noexcept { ++live; }
+  ~Counted() { --live; }
+};
+std::atomic<int> Counted::live{0};
+
+Task<absl::Status> HoldsCounted(Self self, Counted) {
+  co_await self.Receive<Stop>();
+  co_return absl::OkStatus();
+}
+
+Task<absl::Status> SleepsHoldingCounted(Self, Counted) {
+  co_await Sleep(absl::Hours(1));
+  co_return absl::OkStatus();
+}
+
+Task<absl::Status> ShutdownMain(Self self, int actors) {
+  std::vector<Pid> pids;
+  for (int i = 0; i < actors; ++i) {
+    pids.push_back(self.Spawn(SpawnOptions{.placement = Placement::kRoundRobin}, HoldsCounted,
+                              Counted()));
+  }
+  self.Spawn(SleepsHoldingCounted, Counted());
+  // Messages left in mailboxes, and some in flight to other shards, at shutdown.
+  for (int i = 0; i < actors; i += 10) self.Send(pids[i], Counted());
+  self.SendAfter(absl::Hours(1), self.pid(), Counted());
+  co_await Yield();
+  co_return absl::OkStatus();  // the runtime now stops every other actor
+}
+
+TEST(RuntimeTest, ShutdownWith100000LiveActorsDestroysEverythingOnce) {
+  RuntimeOptions options;
+  options.shards = 2;
+  options.pin_threads = false;
+  EXPECT_THAT(RunOnTestRuntime(options, ShutdownMain, 100'000), IsOk());
+  EXPECT_EQ(Counted::live.load(), 0);
 }
 
 }  // namespace

@@ -18,12 +18,12 @@
 #include "absl/container/flat_hash_map.h"
 #include "wire/wire.h"
 
-#define FUZZ_CHECK(cond)                                                       \
-  do {                                                                         \
-    if (!(cond)) {                                                             \
+#define FUZZ_CHECK(cond)                                                                 \
+  do {                                                                                   \
+    if (!(cond)) {                                                                       \
       std::fprintf(stderr, "%s:%d: FUZZ_CHECK failed: %s\n", __FILE__, __LINE__, #cond); \
-      std::abort();                                                            \
-    }                                                                          \
+      std::abort();                                                                      \
+    }                                                                                    \
   } while (0)
 
 namespace snow::wire::fuzz {
@@ -43,7 +43,9 @@ struct Node {
   int64_t value = 0;
   std::vector<Node> kids;
   std::unique_ptr<Node> next;
-  friend auto WireFields(Node& n) { return Fields("value", n.value, "kids", n.kids, "next", n.next); }
+  friend auto WireFields(Node& n) {
+    return Fields("value", n.value, "kids", n.kids, "next", n.next);
+  }
   Node() = default;
   Node(const Node& o) : value(o.value), kids(o.kids) {
     if (o.next) next = std::make_unique<Node>(*o.next);
@@ -103,12 +105,12 @@ struct Message {
   absl::Status status;
   Term extra;
   friend auto WireFields(Message& m) {
-    return Fields("seq", m.seq, "small", m.small, "flag", m.flag, "ratio", m.ratio, "text",
-                  m.text, "payload", m.payload, "tag", m.tag, "from", m.from, "ref", m.ref,
-                  "numbers", m.numbers, "samples", m.samples, "items", m.items, "item_set",
-                  m.item_set, "index", m.index, "names", m.names, "triple", m.triple, "choice",
-                  m.choice, "shape", m.shape, "shapes", m.shapes, "tree", m.tree, "outcome",
-                  m.outcome, "status", m.status, "extra", m.extra);
+    return Fields("seq", m.seq, "small", m.small, "flag", m.flag, "ratio", m.ratio, "text", m.text,
+                  "payload", m.payload, "tag", m.tag, "from", m.from, "ref", m.ref, "numbers",
+                  m.numbers, "samples", m.samples, "items", m.items, "item_set", m.item_set,
+                  "index", m.index, "names", m.names, "triple", m.triple, "choice", m.choice,
+                  "shape", m.shape, "shapes", m.shapes, "tree", m.tree, "outcome", m.outcome,
+                  "status", m.status, "extra", m.extra);
   }
 };
 

@@ -126,8 +126,8 @@ int main(int argc, char** argv) {
 
   // Frames: two prefix bytes (max frame size selector, chunking step), then a stream.
   int f = 0;
-  for (const std::string& prefix : {std::string("\x7f\x03", 2), std::string("\xff\x00", 2),
-                                    std::string("\x10\x05", 2)}) {
+  for (const std::string& prefix :
+       {std::string("\x7f\x03", 2), std::string("\xff\x00", 2), std::string("\x10\x05", 2)}) {
     ByteBuffer stream;
     stream.Append(prefix);
     FUZZ_CHECK(EncodeFrame(Unit{}, stream).ok());

@@ -20,9 +20,11 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     FUZZ_CHECK(s.message().find("at offset ") != absl::string_view::npos);
     // Malformed for the typed decoder means malformed for the dynamic one — except duplicate set
     // elements and map keys, which only a keyed container can see (STF.md §6.2).
-    const bool keyed_duplicate = s.message().find("duplicate set element") != absl::string_view::npos ||
-                                 s.message().find("duplicate map key") != absl::string_view::npos;
-    if (code == absl::StatusCode::kDataLoss && !keyed_duplicate) FUZZ_CHECK(!DecodeTerm(input).ok());
+    const bool keyed_duplicate =
+        s.message().find("duplicate set element") != absl::string_view::npos ||
+        s.message().find("duplicate map key") != absl::string_view::npos;
+    if (code == absl::StatusCode::kDataLoss && !keyed_duplicate)
+      FUZZ_CHECK(!DecodeTerm(input).ok());
     return 0;
   }
   FUZZ_CHECK(DecodeTerm(input).ok());

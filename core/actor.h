@@ -104,9 +104,12 @@ struct AnyOf {
       return TakeValue<Value>(e);
     } else {
       std::optional<Value> out;
-      ((e->type == TypeOf<Ts>() ? (out.emplace(std::in_place_type<Ts>, TakeValue<Ts>(e)), true)
-                                : false) ||
-       ...);
+      auto take_if = [&]<typename T>() {
+        if (e->type != TypeOf<T>()) return false;
+        out.emplace(std::in_place_type<T>, TakeValue<T>(e));
+        return true;
+      };
+      (void)(take_if.template operator()<Ts>() || ...);
       return std::move(*out);
     }
   }
@@ -197,33 +200,10 @@ class [[nodiscard]] ReceiveAwaiter : private ReceiveWaiter {
   Envelope** scan_from_;
 };
 
+// Starts `fn(Self, args...)` as an actor; defined after Self.
 template <typename Fn, typename... Args>
 Pid SpawnActor(Shard* origin, Runtime& runtime, const SpawnOptions& options, bool is_main,
-               Fn fn, Args&&... args) {
-  static_assert(std::is_invocable_r_v<Task<absl::Status>, Fn&, Self, std::decay_t<Args>...>,
-                "an actor is a function Task<absl::Status>(Self, Args...)");
-  static_assert(std::is_pointer_v<Fn> || std::is_empty_v<Fn>,
-                "spawn a function or a capture-less lambda: a capturing lambda's captures would "
-                "dangle once the actor outlives the lambda (STYLE.md rule 21)");
-  ShardId target = ChooseShard(origin, runtime, options);
-  uint64_t serial =
-      origin != nullptr ? origin->NextSerial(target) : ExternalSerial(runtime, target);
-  auto* cell = new ActorCell();
-  cell->pid = Pid::FromParts(0, target, serial);
-  cell->shard = &ShardOf(runtime, target);
-  cell->is_main = is_main;
-  try {
-    Task<absl::Status> task =
-        std::invoke(fn, Self(cell), std::decay_t<Args>(std::forward<Args>(args))...);
-    Shard::AttachRoot(cell, task.Release());
-  } catch (...) {
-    delete cell;
-    throw;
-  }
-  Pid pid = cell->pid;
-  Shard::Launch(origin, cell);
-  return pid;
-}
+               Fn fn, Args&&... args);
 
 }  // namespace core_internal
 
@@ -333,4 +313,35 @@ class Self {
   core_internal::ActorCell* cell_;
 };
 
+namespace core_internal {
+
+template <typename Fn, typename... Args>
+Pid SpawnActor(Shard* origin, Runtime& runtime, const SpawnOptions& options, bool is_main,
+               Fn fn, Args&&... args) {
+  static_assert(std::is_invocable_r_v<Task<absl::Status>, Fn&, Self, std::decay_t<Args>...>,
+                "an actor is a function Task<absl::Status>(Self, Args...)");
+  static_assert(std::is_pointer_v<Fn> || std::is_empty_v<Fn>,
+                "spawn a function or a capture-less lambda: a capturing lambda's captures would "
+                "dangle once the actor outlives the lambda (STYLE.md rule 21)");
+  ShardId target = ChooseShard(origin, runtime, options);
+  uint64_t serial =
+      origin != nullptr ? origin->NextSerial(target) : ExternalSerial(runtime, target);
+  auto* cell = new ActorCell();
+  cell->pid = Pid::FromParts(0, target, serial);
+  cell->shard = &ShardOf(runtime, target);
+  cell->is_main = is_main;
+  try {
+    Task<absl::Status> task =
+        std::invoke(fn, Self(cell), std::decay_t<Args>(std::forward<Args>(args))...);
+    Shard::AttachRoot(cell, task.Release());
+  } catch (...) {
+    delete cell;
+    throw;
+  }
+  Pid pid = cell->pid;
+  Shard::Launch(origin, cell);
+  return pid;
+}
+
+}  // namespace core_internal
 }  // namespace snow

@@ -6,7 +6,7 @@ ThreadPool::~ThreadPool() {
   for (std::size_t c = 0; c < kPoolClasses; ++c) {
     while (FreeBlock* b = free_[c]) {
       free_[c] = b->next;
-      ::operator delete(b, (c + 1) * kPoolGranule);
+      ::operator delete(b);
     }
   }
 }

@@ -49,11 +49,12 @@ class ThreadPool {
         ++count_[c];
         return;
       }
-      ::operator delete(p, (c + 1) * kPoolGranule);
+      ::operator delete(p);
       return;
     }
 #endif
-    ::operator delete(p, size);
+    (void)size;
+    ::operator delete(p);
   }
 
  private:
@@ -62,8 +63,8 @@ class ThreadPool {
   };
   static std::size_t ClassOf(std::size_t size) { return (size + kPoolGranule - 1) / kPoolGranule - (size != 0); }
 
-  FreeBlock* free_[kPoolClasses] = {};
-  std::size_t count_[kPoolClasses] = {};
+  [[maybe_unused]] FreeBlock* free_[kPoolClasses] = {};
+  [[maybe_unused]] std::size_t count_[kPoolClasses] = {};
 };
 
 inline ThreadPool& LocalPool() {

@@ -604,31 +604,42 @@ bool DecodeItems(Reader& r, Reader::ListForm form, T* out, uint64_t count) {
     } else {
       if (form == Form::kInts || form == Form::kUints) {
         using U = typename wire_internal::IntegerOf<T>::type;
-        for (uint64_t i = 0; i < count; ++i) {
-          const size_t at = r.offset();
-          uint64_t bits;
-          if (!r.ReadVarint(&bits)) return false;
+        T* dst = out;
+        bool negative = false;
+        uint64_t rejected = 0;
+        auto take = [&](uint64_t bits) {
           if (form == Form::kInts) {
             const int64_t v = wire_internal::UnZigZag(bits);
             if constexpr (std::is_signed_v<U>) {
               if (sizeof(U) < 8 &&
                   (v < std::numeric_limits<U>::min() || v > std::numeric_limits<U>::max())) {
-                return Codec<U>::OutOfRange(r, at, wire_internal::Cat(v));
+                negative = v < 0;
+                rejected = static_cast<uint64_t>(v);
+                return false;
               }
             } else {
               if (v < 0 || static_cast<uint64_t>(v) > std::numeric_limits<U>::max()) {
-                return Codec<U>::OutOfRange(r, at, wire_internal::Cat(v));
+                negative = v < 0;
+                rejected = static_cast<uint64_t>(v);
+                return false;
               }
             }
-            out[i] = static_cast<T>(static_cast<U>(v));
+            *dst++ = static_cast<T>(static_cast<U>(v));
           } else {
             if (bits > static_cast<uint64_t>(std::numeric_limits<U>::max())) {
-              return Codec<U>::OutOfRange(r, at, wire_internal::Cat(bits));
+              rejected = bits;
+              return false;
             }
-            out[i] = static_cast<T>(static_cast<U>(bits));
+            *dst++ = static_cast<T>(static_cast<U>(bits));
           }
-        }
-        return true;
+          return true;
+        };
+        if (r.ReadPackedVarints(count, take)) return true;
+        if (!r.ok()) return false;  // malformed varint
+        // An item out of range for U: the reader stopped at it.
+        return Codec<U>::OutOfRange(r, r.offset(),
+                                    negative ? wire_internal::Cat(static_cast<int64_t>(rejected))
+                                             : wire_internal::Cat(rejected));
       }
     }
   }
@@ -752,7 +763,13 @@ bool DecodeSet(Reader& r, C& out) {
       r.AddContext(wire_internal::Cat("[", i, "]"));
       return false;
     }
-    if (!out.insert(std::move(v)).second) {
+    const size_t before = out.size();
+    if constexpr (requires { typename C::key_compare; }) {
+      out.insert(out.end(), std::move(v));  // senders of ordered sets send them in order
+    } else {
+      out.insert(std::move(v));
+    }
+    if (out.size() == before) {
       return r.FailAt(at, absl::StatusCode::kDataLoss, "duplicate set element");
     }
   }
@@ -790,7 +807,13 @@ bool DecodeMap(Reader& r, C& out) {
       r.AddContext(wire_internal::Cat("{value ", i, "}"));
       return false;
     }
-    if (!out.emplace(std::move(k), std::move(v)).second) {
+    const size_t before = out.size();
+    if constexpr (requires { typename C::key_compare; }) {
+      out.emplace_hint(out.end(), std::move(k), std::move(v));  // sorted input: O(1) inserts
+    } else {
+      out.emplace(std::move(k), std::move(v));
+    }
+    if (out.size() == before) {
       return r.FailAt(at, absl::StatusCode::kDataLoss, "duplicate map key");
     }
   }
@@ -1161,7 +1184,13 @@ struct Codec<T> {
     auto fields = wire_internal::FieldsOf(v);
     constexpr size_t n = std::tuple_size_v<decltype(fields)>;
     const auto names = wire_internal::Names(fields, std::make_index_sequence<n>{});
-    if (!w.WriteStructHeader(&wire_internal::kShapeKey<T>, T::kWireName, names)) return;
+    // Field names are constants of the type: check them once, not per message.
+    static const bool names_valid = Writer::NamesAreValid(T::kWireName, names);
+    if (!w.WriteStructHeader(
+            &wire_internal::kShapeKey<T>, T::kWireName, names,
+            names_valid ? Writer::NameCheck::kChecked : Writer::NameCheck::kNeeded)) {
+      return;
+    }
     wire_internal::EncodeFieldValues(w, fields);
     w.Leave();
   }
@@ -1190,8 +1219,11 @@ struct Codec<T> {
           auto fields = wire_internal::FieldsOf(alt);
           constexpr size_t n = std::tuple_size_v<decltype(fields)>;
           const auto names = wire_internal::Names(fields, std::make_index_sequence<n>{});
-          if (!w.WriteVariantHeader(&wire_internal::kVariantShapeKey<T, Alt>, T::kWireName,
-                                    Alt::kWireName, names)) {
+          static const bool names_valid = Writer::NamesAreValid(T::kWireName, names) &&
+                                          Writer::NamesAreValid(Alt::kWireName, {});
+          if (!w.WriteVariantHeader(
+                  &wire_internal::kVariantShapeKey<T, Alt>, T::kWireName, Alt::kWireName, names,
+                  names_valid ? Writer::NameCheck::kChecked : Writer::NameCheck::kNeeded)) {
             return;
           }
           wire_internal::EncodeFieldValues(w, fields);

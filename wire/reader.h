@@ -150,7 +150,48 @@ class Reader {
       *v = *cur_++;
       return true;
     }
-    return ReadVarintSlow(v);
+    if (ABSL_PREDICT_TRUE(end_ - cur_ >= static_cast<ptrdiff_t>(wire_internal::kMaxVarintBytes))) {
+      const uint8_t* next = wire_internal::GetVarintUnchecked(cur_, v);
+      if (ABSL_PREDICT_TRUE(next != nullptr)) {
+        cur_ = next;
+        return true;
+      }
+    }
+    return ReadVarintSlow(v);  // near the end, or malformed: the careful path says why
+  }
+
+  // Reads the `n` items of an int or uint array, handing each raw varint to `sink(bits)`. A sink
+  // returns false to refuse an item; the cursor is then left at that item (no error is latched:
+  // the caller reports why with Fail). Decodes without bounds checks while 10 bytes remain.
+  template <class Sink>
+  bool ReadPackedVarints(uint64_t n, Sink&& sink) {
+    const uint8_t* p = cur_;
+    for (uint64_t i = 0; i < n; ++i) {
+      const uint8_t* item = p;
+      uint64_t v;
+      if (ABSL_PREDICT_TRUE(end_ - p >= static_cast<ptrdiff_t>(wire_internal::kMaxVarintBytes))) {
+        v = *p;
+        if (v < 0x80) {
+          ++p;
+        } else {
+          p = wire_internal::GetVarintUnchecked(p, &v);
+          if (ABSL_PREDICT_FALSE(p == nullptr)) {
+            cur_ = item;
+            return ReadVarintSlow(&v);  // reports why
+          }
+        }
+      } else {
+        cur_ = p;
+        if (!ReadVarint(&v)) return false;
+        p = cur_;
+      }
+      if (ABSL_PREDICT_FALSE(!sink(v))) {
+        cur_ = item;
+        return false;
+      }
+    }
+    cur_ = p;
+    return true;
   }
 
   // Per-term memo for the typed path: remembers that the shape at `index` was checked against the

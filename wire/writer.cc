@@ -42,7 +42,7 @@ bool Writer::FailDepth() {
   return false;
 }
 
-void Writer::WriteString(std::string_view s) {
+void Writer::WriteStringSlow(std::string_view s) {
   size_t bad;
   if (ABSL_PREDICT_FALSE(!ValidUtf8(s.data(), s.size(), &bad))) {
     Fail(absl::InvalidArgumentError(absl::StrFormat(
@@ -85,7 +85,7 @@ void Writer::WriteBinary(std::string_view bytes) {
   cur_ = p + bytes.size();
 }
 
-void Writer::PutName(std::string_view name) {
+void Writer::PutNameSlow(std::string_view name) {
   size_t bad;
   if (ABSL_PREDICT_FALSE(name.size() > kMaxNameBytes)) {
     Fail(absl::InvalidArgumentError(absl::StrFormat(
@@ -152,7 +152,23 @@ void Writer::WriteError(uint32_t code, std::string_view message) {
   cur_ = p + message.size();
 }
 
-void Writer::PutNames(absl::Span<const std::string_view> names) {
+bool Writer::NamesAreValid(std::string_view type_name, absl::Span<const std::string_view> names) {
+  size_t bad;
+  auto valid = [&bad](std::string_view n) {
+    return n.size() <= kMaxNameBytes && ValidUtf8(n.data(), n.size(), &bad);
+  };
+  if (!valid(type_name)) return false;
+  for (std::string_view n : names) {
+    if (!valid(n)) return false;
+  }
+  return !HasDuplicate(names);
+}
+
+void Writer::PutNames(absl::Span<const std::string_view> names, NameCheck check) {
+  if (check == NameCheck::kChecked) {
+    for (std::string_view n : names) PutNameUnchecked(n);
+    return;
+  }
   for (std::string_view n : names) PutName(n);
   if (ABSL_PREDICT_FALSE(HasDuplicate(names))) {
     Fail(absl::InvalidArgumentError("stf encode: a struct has two fields with the same name"));
@@ -183,7 +199,7 @@ void Writer::WriteShapeRefBytes(uint32_t index) {
 }
 
 bool Writer::WriteStructHeader(const void* shape_key, std::string_view type_name,
-                               absl::Span<const std::string_view> names) {
+                               absl::Span<const std::string_view> names, NameCheck check) {
   if (!Enter()) return false;
   uint32_t index;
   if (shape_key != nullptr && FindShape(shape_key, &index)) {
@@ -198,14 +214,14 @@ bool Writer::WriteStructHeader(const void* shape_key, std::string_view type_name
     PutName(type_name);
     PutRawVarint(names.size());
   }
-  PutNames(names);
+  PutNames(names, check);
   RememberShape(shape_key);
   return true;
 }
 
 bool Writer::WriteVariantHeader(const void* shape_key, std::string_view type_name,
                                 std::string_view alternative,
-                                absl::Span<const std::string_view> names) {
+                                absl::Span<const std::string_view> names, NameCheck check) {
   if (!Enter()) return false;
   uint32_t index;
   if (shape_key != nullptr && FindShape(shape_key, &index)) {
@@ -216,7 +232,7 @@ bool Writer::WriteVariantHeader(const void* shape_key, std::string_view type_nam
   PutName(type_name);
   PutName(alternative);
   PutRawVarint(names.size());
-  PutNames(names);
+  PutNames(names, check);
   RememberShape(shape_key);
   return true;
 }

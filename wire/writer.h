@@ -93,7 +93,18 @@ class Writer {
     cur_ = p + 9;
   }
   // UTF-8 text; invalid UTF-8 fails the encode (the peer would reject it anyway).
-  void WriteString(std::string_view s);
+  void WriteString(std::string_view s) {
+    size_t ascii_prefix;
+    if (ABSL_PREDICT_TRUE(s.size() <= wire_internal::kMaxFixString &&
+                          wire_internal::IsAscii(AsBytePtr(s), s.size(), &ascii_prefix))) {
+      uint8_t* p = Ensure(1 + wire_internal::kMaxFixString);
+      *p = static_cast<uint8_t>(wire_internal::kFixStringBase + s.size());
+      wire_internal::CopySmall(p + 1, s.data(), s.size());
+      cur_ = p + 1 + s.size();
+      return;
+    }
+    WriteStringSlow(s);
+  }
   // Like WriteString, but replaces invalid UTF-8 with U+FFFD instead of failing: for text the
   // sender does not control, such as an absl::Status message that must always be sendable.
   void WriteStringLossy(std::string_view s);
@@ -173,6 +184,12 @@ class Writer {
     cur_ = p + n * 8;
   }
 
+  // Whether the caller has already checked a header's names (valid UTF-8, at most 255 bytes,
+  // distinct). The typed codecs check each C++ type's constant names once (NamesAreValid) and
+  // then pass kChecked, so the per-message cost is a copy.
+  enum class NameCheck : uint8_t { kNeeded, kChecked };
+  static bool NamesAreValid(std::string_view type_name, absl::Span<const std::string_view> names);
+
   // Struct and variant headers (STF.md §6.3). `shape_key` identifies the shape (type name and
   // field names, in order) for the whole program — the typed codecs pass the address of a
   // per-type static; nullptr means "unknown, always write a definition". If this Writer has
@@ -180,9 +197,11 @@ class Writer {
   // caller writes names.size() values, in the order of `names`.
   // Like the other container headers these open a level: Leave() after the values.
   bool WriteStructHeader(const void* shape_key, std::string_view type_name,
-                         absl::Span<const std::string_view> names);
+                         absl::Span<const std::string_view> names,
+                         NameCheck check = NameCheck::kNeeded);
   bool WriteVariantHeader(const void* shape_key, std::string_view type_name,
-                          std::string_view alternative, absl::Span<const std::string_view> names);
+                          std::string_view alternative, absl::Span<const std::string_view> names,
+                          NameCheck check = NameCheck::kNeeded);
   // For encoders that track shapes themselves (the Term encoder keys them by content): the index
   // the next definition will get, and an explicit reference to an earlier one (opens a level).
   uint32_t next_shape_index() const { return shapes_defined_; }
@@ -251,8 +270,31 @@ class Writer {
       TagAndVarint(tag, count);
     }
   }
+  static const uint8_t* AsBytePtr(std::string_view s) {
+    return reinterpret_cast<const uint8_t*>(s.data());
+  }
+  void WriteStringSlow(std::string_view s);
   // u8 length + bytes; fails on > 255 bytes or invalid UTF-8.
-  void PutName(std::string_view name);
+  void PutName(std::string_view name) {
+    size_t ascii_prefix;
+    if (ABSL_PREDICT_TRUE(name.size() <= 32 &&
+                          wire_internal::IsAscii(AsBytePtr(name), name.size(), &ascii_prefix))) {
+      PutNameUnchecked(name);
+      return;
+    }
+    PutNameSlow(name);
+  }
+  void PutNameSlow(std::string_view name);
+  void PutNameUnchecked(std::string_view name) {
+    uint8_t* p = Ensure(1 + kMaxNameBytes);
+    *p = static_cast<uint8_t>(name.size());
+    if (name.size() <= 32) {
+      wire_internal::CopySmall(p + 1, name.data(), name.size());
+    } else {
+      std::memcpy(p + 1, name.data(), name.size());
+    }
+    cur_ = p + 1 + name.size();
+  }
   void TaggedName(uint8_t tag, std::string_view name) {
     PutByte(tag);
     PutName(name);
@@ -267,7 +309,7 @@ class Writer {
     return false;
   }
   void RememberShape(const void* key);
-  void PutNames(absl::Span<const std::string_view> names);
+  void PutNames(absl::Span<const std::string_view> names, NameCheck check);
   bool FailDepth();
 
   ByteBuffer* out_;

@@ -47,6 +47,23 @@ inline uint8_t* PutVarint(uint8_t* p, uint64_t v) {
   return p;
 }
 
+// Decodes a varint whose first byte is >= 0x80 from p, which must have kMaxVarintBytes readable
+// bytes. Returns the byte after it, or nullptr if it is overlong or overflows (the caller then
+// re-parses with GetVarint for the precise error).
+inline const uint8_t* GetVarintUnchecked(const uint8_t* p, uint64_t* out) {
+  uint64_t result = p[0] & 0x7F;
+  for (size_t i = 1; i < kMaxVarintBytes; ++i) {
+    const uint64_t byte = p[i];
+    result |= (byte & 0x7F) << (7 * i);
+    if (byte < 0x80) {
+      if (byte == 0 || (i == kMaxVarintBytes - 1 && byte > 1)) return nullptr;
+      *out = result;
+      return p + i + 1;
+    }
+  }
+  return nullptr;
+}
+
 enum class VarintError : uint8_t { kNone, kTruncated, kOverlong, kOverflow };
 
 // Decodes one varint from [p, end). On success stores the value and returns the byte after it; on

@@ -74,7 +74,8 @@ class ByteBuffer {
 
  private:
   friend class Writer;
-  // Grows to at least min_capacity (and at least doubles). Aborts on out-of-memory, like new.
+  // Grows to at least min_capacity (and at least doubles). Out of memory throws std::bad_alloc,
+  // as operator new and the standard containers do.
   void Grow(size_t min_capacity);
 
   uint8_t* data_ = nullptr;

@@ -23,6 +23,9 @@
 //   absl::Status s = snow::wire::Encode(Ping{...}, buf);
 //   absl::StatusOr<Ping> p = snow::wire::Decode<Ping>(buf);
 //
+// The names passed to Fields are kept as string_views and must be the same constants for every
+// object of the type (string literals): they are checked once per type, not per message.
+//
 // Fields are matched by name (STF.md §7): another program may send them in any order (fine),
 // with extra fields (skipped, after validation), or without some (an error, kInvalidArgument,
 // unless the field is a std::optional or std::unique_ptr, which is then left empty).
@@ -37,13 +40,32 @@
 // A plain std::variant<A, B> is written as its active alternative; decoding picks the first
 // alternative whose kind (and, for structs, wire name) matches what arrived.
 //
-// Types wire does not own get a Codec specialisation (this is how dist/ maps core's snow::Pid,
-// reading the wire form with Reader::ReadPid into a PidView, which allocates nothing):
+// Types wire does not own get a Codec specialisation, declared before their first use:
 //
 //   template <> struct snow::wire::Codec<Celsius> {
 //     static constexpr snow::wire::KindMask kKinds = snow::wire::KindBit(snow::wire::Kind::kFloat);
 //     static void Encode(snow::wire::Writer& w, const Celsius& c) { w.WriteFloat(c.value); }
 //     static bool Decode(snow::wire::Reader& r, Celsius& c) { return r.ReadFloat(&c.value); }
+//   };
+//
+// That is how dist/ maps core's 64-bit snow::Pid, which only makes sense with the connection's
+// node table: dist/ passes that table as a CodecContext (EncodeOptions::context, the `context`
+// argument of Decode), and its codec writes and reads the wire Pid form. Reading into a PidView
+// allocates nothing. What an unknown node or an old creation means is the codec's decision
+// (DESIGN.md §4: a pid of an earlier incarnation is a dead pid, not bad input):
+//
+//   template <> struct snow::wire::Codec<snow::Pid> {
+//     static constexpr KindMask kKinds = KindBit(Kind::kPid);
+//     static void Encode(Writer& w, const snow::Pid& p) {
+//       auto* nodes = static_cast<dist::NodeTable*>(w.context());
+//       w.WritePid(PidView{nodes->Name(p), nodes->Creation(p), p.shard(), p.serial()});
+//     }
+//     static bool Decode(Reader& r, snow::Pid& p) {
+//       PidView v;
+//       if (!r.ReadPid(&v)) return false;
+//       if (static_cast<dist::NodeTable*>(r.context())->Resolve(v, &p)) return true;
+//       return r.Fail(absl::StatusCode::kNotFound, "pid of an unknown node or incarnation");
+//     }
 //   };
 //
 // Closures, function objects, function pointers, member pointers and raw pointers are rejected at
@@ -964,10 +986,10 @@ struct Codec<std::optional<T>> {
 };
 
 // An owning pointer is an optional on the wire: what makes recursive structs possible.
-template <class T, class D>
-struct Codec<std::unique_ptr<T, D>> {
+template <class T>
+struct Codec<std::unique_ptr<T>> {
   static constexpr KindMask kKinds = KindBit(Kind::kOptional);
-  static void Encode(Writer& w, const std::unique_ptr<T, D>& v) {
+  static void Encode(Writer& w, const std::unique_ptr<T>& v) {
     if (v == nullptr) {
       w.WriteNone();
     } else if (w.WriteSomeHeader()) {
@@ -975,7 +997,7 @@ struct Codec<std::unique_ptr<T, D>> {
       w.Leave();
     }
   }
-  static bool Decode(Reader& r, std::unique_ptr<T, D>& out) {
+  static bool Decode(Reader& r, std::unique_ptr<T>& out) {
     bool has;
     if (!r.ReadOptionalHeader(&has)) return false;
     if (!has) {

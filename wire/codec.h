@@ -63,8 +63,8 @@
 //     static bool Decode(Reader& r, snow::Pid& p) {
 //       PidView v;
 //       if (!r.ReadPid(&v)) return false;
-//       if (static_cast<dist::NodeTable*>(r.context())->Resolve(v, &p)) return true;
-//       return r.Fail(absl::StatusCode::kNotFound, "pid of an unknown node or incarnation");
+//       if (static_cast<dist::NodeTable*>(r.context())->Resolve(v, &p)) return true;  // maybe a dead pid
+//       return r.Fail(absl::StatusCode::kNotFound, "pid of a node this link never named");
 //     }
 //   };
 //

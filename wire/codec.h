@@ -63,7 +63,8 @@
 //     static bool Decode(Reader& r, snow::Pid& p) {
 //       PidView v;
 //       if (!r.ReadPid(&v)) return false;
-//       if (static_cast<dist::NodeTable*>(r.context())->Resolve(v, &p)) return true;  // maybe a dead pid
+//       auto* nodes = static_cast<dist::NodeTable*>(r.context());
+//       if (nodes->Resolve(v, &p)) return true;  // an old creation resolves to a dead pid
 //       return r.Fail(absl::StatusCode::kNotFound, "pid of a node this link never named");
 //     }
 //   };

@@ -86,7 +86,7 @@ template <typename T>
 T TakeValue(Envelope* e) {
   auto* boxed = static_cast<Boxed<T>*>(e);
   T value = std::move(boxed->value);
-  Destroy(e);
+  DestroyBoxed<T>(e);
   return value;
 }
 
@@ -99,6 +99,14 @@ struct AnyOf {
   using Value = std::conditional_t<sizeof...(Ts) == 1, std::tuple_element_t<0, std::tuple<Ts...>>,
                                    std::variant<Ts...>>;
   bool Matches(const Envelope* e) const { return ((e->type == TypeOf<Ts>()) || ...); }
+  // The one type this matcher takes, when a type compare is all it does.
+  static const MessageType* OnlyType() {
+    if constexpr (sizeof...(Ts) == 1) {
+      return TypeOf<std::tuple_element_t<0, std::tuple<Ts...>>>();
+    } else {
+      return nullptr;
+    }
+  }
   static Value Take(Envelope* e) {
     if constexpr (sizeof...(Ts) == 1) {
       return TakeValue<Value>(e);
@@ -125,6 +133,7 @@ struct Where {
     return e->type == TypeOf<T>() && pred(static_cast<const Boxed<T>*>(e)->value);
   }
   static Value Take(Envelope* e) { return TakeValue<T>(e); }
+  static const MessageType* OnlyType() { return nullptr; }
   Pred pred;
 };
 
@@ -162,9 +171,10 @@ class [[nodiscard]] ReceiveAwaiter : private ReceiveWaiter {
     return kTimed && timeout_ns_ <= 0;
   }
 
-  void await_suspend(std::coroutine_handle<> awaiter) {
+  std::coroutine_handle<> await_suspend(std::coroutine_handle<> awaiter) {
     runnable.handle = awaiter;
     matches = &ReceiveAwaiter::Test;
+    only_type = Matcher::OnlyType();
     cell->waiter = this;
     if (kTimed && timeout_ns_ != TimerQueue::kNever) {
       timer.owner = this;
@@ -175,6 +185,7 @@ class [[nodiscard]] ReceiveAwaiter : private ReceiveWaiter {
                                                                  : now + timeout_ns_;
       shard->timers().Arm(&timer, deadline);
     }
+    return cell->shard->TakeNext();
   }
 
   Result await_resume() {

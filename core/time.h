@@ -32,7 +32,7 @@ class [[nodiscard]] SleepAwaiter {
   }
 
   bool await_ready() const noexcept { return nanos_ <= 0; }
-  void await_suspend(std::coroutine_handle<> awaiter) {
+  std::coroutine_handle<> await_suspend(std::coroutine_handle<> awaiter) {
     shard_ = core_internal::Shard::Current();
     runnable_.handle = awaiter;
     timer_.owner = this;
@@ -45,6 +45,7 @@ class [[nodiscard]] SleepAwaiter {
         nanos_ > core_internal::TimerQueue::kNever - now ? core_internal::TimerQueue::kNever
                                                          : now + nanos_;
     shard_->timers().Arm(&timer_, deadline);
+    return shard_->TakeNext();
   }
   void await_resume() const noexcept {}
 
@@ -68,9 +69,11 @@ class [[nodiscard]] YieldAwaiter {
   bool await_ready() const noexcept {
     return !always_ && !core_internal::Shard::Current()->ShouldYield();
   }
-  void await_suspend(std::coroutine_handle<> awaiter) {
+  std::coroutine_handle<> await_suspend(std::coroutine_handle<> awaiter) {
     runnable_.handle = awaiter;
-    core_internal::Shard::Current()->Schedule(&runnable_);
+    core_internal::Shard* shard = core_internal::Shard::Current();
+    shard->Schedule(&runnable_);
+    return shard->TakeNext();
   }
   void await_resume() const noexcept {}
 

@@ -22,8 +22,10 @@ struct ActorCell;
 
 // A receive in progress: lives in the awaiting coroutine's frame.
 struct ReceiveWaiter {
-  // True when `e` is what this receive takes.
+  // True when `e` is what this receive takes. A receive of exactly one type with no predicate
+  // sets `only_type` instead, which Deliver compares without a call.
   bool (*matches)(ReceiveWaiter* self, Envelope* e) = nullptr;
+  const MessageType* only_type = nullptr;
   Envelope* received = nullptr;
   Runnable runnable;
   OwnedTimer timer;

@@ -1,11 +1,17 @@
 // File: core/internal/pool.h
 //
 // Per-thread free lists by size class for the small objects the runtime makes at message rate:
-// envelopes, actor cells and coroutine frames. Blocks come from operator new one by one, so a
-// block may be freed on another thread than the one that made it (a message crosses shards) and
-// simply joins that thread's list. Each list is capped; a thread's lists are released when the
-// thread ends. Built with SNOW_NO_POOL (the sanitizer build), every call goes straight to
-// operator new/delete so ASan sees each block's whole life.
+// envelopes, actor cells and coroutine frames.
+//
+// Fresh blocks are carved from 2 MiB chunks (transparent huge pages where the kernel allows
+// them: a million actors then cost a few hundred page faults, not a hundred thousand). A block
+// may be freed on another thread than the one that made it (a message crosses shards): it joins
+// that thread's list, and a list that grows past its cap spills half to a global list, from
+// which any thread refills before carving new memory. Chunks are returned to the system only
+// when the process exits; a runtime's peak memory stays with the process (as with tcmalloc).
+//
+// Built with SNOW_NO_POOL (the sanitizer build), every call goes straight to operator
+// new/delete so ASan sees each block's whole life.
 #pragma once
 
 #include <cstddef>
@@ -16,23 +22,28 @@ namespace snow::core_internal {
 inline constexpr std::size_t kPoolGranule = 16;
 inline constexpr std::size_t kPoolMaxSize = 1024;
 inline constexpr std::size_t kPoolClasses = kPoolMaxSize / kPoolGranule;
-// At most this many free bytes are kept per size class per thread.
-inline constexpr std::size_t kPoolKeepBytes = std::size_t{64} << 20;
+
+struct PoolBlock {
+  PoolBlock* next;
+};
 
 class ThreadPool {
  public:
+  ThreadPool() = default;
+  ThreadPool(const ThreadPool&) = delete;
+  ThreadPool& operator=(const ThreadPool&) = delete;
   ~ThreadPool();
 
   void* Allocate(std::size_t size) {
 #ifndef SNOW_NO_POOL
     if (size <= kPoolMaxSize) [[likely]] {
       std::size_t c = ClassOf(size);
-      if (FreeBlock* b = free_[c]) [[likely]] {
+      if (PoolBlock* b = free_[c]) [[likely]] {
         free_[c] = b->next;
         --count_[c];
         return b;
       }
-      return ::operator new((c + 1) * kPoolGranule);
+      return Refill(c);
     }
 #endif
     return ::operator new(size);
@@ -42,14 +53,10 @@ class ThreadPool {
 #ifndef SNOW_NO_POOL
     if (size <= kPoolMaxSize) [[likely]] {
       std::size_t c = ClassOf(size);
-      if (count_[c] * (c + 1) * kPoolGranule < kPoolKeepBytes) [[likely]] {
-        auto* b = static_cast<FreeBlock*>(p);
-        b->next = free_[c];
-        free_[c] = b;
-        ++count_[c];
-        return;
-      }
-      ::operator delete(p);
+      auto* b = static_cast<PoolBlock*>(p);
+      b->next = free_[c];
+      free_[c] = b;
+      if (++count_[c] > kKeepBlocks) [[unlikely]] Spill(c, kKeepBlocks / 2);
       return;
     }
 #endif
@@ -58,18 +65,30 @@ class ThreadPool {
   }
 
  private:
-  struct FreeBlock {
-    FreeBlock* next;
-  };
-  static std::size_t ClassOf(std::size_t size) { return (size + kPoolGranule - 1) / kPoolGranule - (size != 0); }
+  // Free blocks a thread keeps per class before it gives half back.
+  static constexpr std::size_t kKeepBlocks = 8192;
 
-  [[maybe_unused]] FreeBlock* free_[kPoolClasses] = {};
+  static std::size_t ClassOf(std::size_t size) {
+    return (size + kPoolGranule - 1) / kPoolGranule - (size != 0);
+  }
+  static std::size_t BlockSize(std::size_t c) { return (c + 1) * kPoolGranule; }
+  void* Refill(std::size_t c);
+  void Spill(std::size_t c, std::size_t keep);
+
+  [[maybe_unused]] PoolBlock* free_[kPoolClasses] = {};
   [[maybe_unused]] std::size_t count_[kPoolClasses] = {};
+  char* bump_ = nullptr;  // the unused rest of this thread's current chunk
+  char* bump_end_ = nullptr;
 };
 
+// The calling thread's pool. The pointer is constant-initialized so the fast path is one
+// thread-local load, without the guard a thread_local object with a destructor would need.
+ThreadPool& InitLocalPool();
+inline constinit thread_local ThreadPool* local_pool = nullptr;
 inline ThreadPool& LocalPool() {
-  static thread_local ThreadPool pool;
-  return pool;
+  ThreadPool* pool = local_pool;
+  if (pool == nullptr) [[unlikely]] return InitLocalPool();
+  return *pool;
 }
 
 inline void* PoolAllocate(std::size_t size) { return LocalPool().Allocate(size); }

@@ -203,7 +203,7 @@ void Shard::AttachRoot(ActorCell* cell, std::coroutine_handle<> root) {
 }
 
 void Shard::Start(ActorCell* cell) {
-  actors_.emplace(cell->pid.serial(), cell);
+  actors_.Insert(cell->pid.serial(), cell);
   ShardCounters::Add(counters_.actors_spawned, 1);
   ShardCounters::Add(counters_.live_actors, 1);
   cell->start.handle = cell->root;
@@ -252,7 +252,7 @@ void Shard::Terminate(ActorCell* cell, absl::Status reason) {
 }
 
 void Shard::Finish(ActorCell* cell, absl::Status reason) {
-  actors_.erase(cell->pid.serial());
+  actors_.Erase(cell->pid.serial());
   if (cell->extras != nullptr && !cell->extras->registered_name.empty()) {
     runtime_->ReleaseName(cell->extras->registered_name, cell->pid);
   }
@@ -268,12 +268,12 @@ void Shard::Finish(ActorCell* cell, absl::Status reason) {
 }
 
 void Shard::StopAllActors() {
-  std::vector<ActorCell*> cells;
-  cells.reserve(actors_.size());
-  for (auto& [serial, cell] : actors_) cells.push_back(cell);
-  for (ActorCell* cell : cells) {
+  std::vector<uint64_t> serials;
+  serials.reserve(actors_.size());
+  actors_.ForEach([&](ActorCell* cell) { serials.push_back(cell->pid.serial()); });
+  for (uint64_t serial : serials) {
     // A destructor run by an earlier termination may have ended this one already.
-    if (actors_.contains(cell->pid.serial())) {
+    if (ActorCell* cell = actors_.Find(serial)) {
       Terminate(cell, absl::CancelledError("runtime stopped"));
     }
   }
@@ -291,10 +291,14 @@ void Shard::StopAllActors() {
 // --- The loop ---
 
 void Shard::RunReady() {
-  for (int n = 0; n < kRunBudget && !run_queue_.empty(); ++n) {
-    Runnable* r = run_queue_.PopFront();
-    r->handle.resume();
+  // Awaiters that suspend transfer straight to the next ready coroutine (TakeNext), spending
+  // the same budget, so a round ends after kRunBudget resumptions either way.
+  run_budget_ = kRunBudget;
+  while (run_budget_ > 0 && !run_queue_.empty()) {
+    --run_budget_;
+    run_queue_.PopFront()->handle.resume();
   }
+  run_budget_ = 0;
 }
 
 void Shard::RequestStop() {
@@ -326,7 +330,7 @@ void Shard::Idle() {
       virtual_now_ = std::max(virtual_now_, timers_.NextDeadline());
       return;
     }
-    if (shard_count_ == 1 && inbox_.Empty() && !actors_.empty()) {
+    if (shard_count_ == 1 && inbox_.Empty() && actors_.size() > 0) {
       runtime_->Stop(absl::DeadlineExceededError(
           "virtual clock: every actor is blocked and no timer or I/O is pending"));
       return;

@@ -19,6 +19,7 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/status.h"
 #include "core/internal/actor_cell.h"
+#include "core/internal/actor_table.h"
 #include "core/internal/envelope.h"
 #include "core/internal/runnable.h"
 #include "core/internal/timer_queue.h"
@@ -70,6 +71,13 @@ class Shard {
 
   // --- Scheduling ---
   void Schedule(Runnable* r) { run_queue_.PushBack(r); }
+  // For await_suspend: the next ready coroutine to transfer to directly, or noop (back to the
+  // loop) when none is ready or this round's budget is spent.
+  std::coroutine_handle<> TakeNext() {
+    if (run_budget_ <= 0 || run_queue_.empty()) return std::noop_coroutine();
+    --run_budget_;
+    return run_queue_.PopFront()->handle;
+  }
   // Long loops call this; true every kYieldEvery calls.
   bool ShouldYield() { return (++yield_tick_ & (kYieldEvery - 1)) == 0; }
 
@@ -88,16 +96,16 @@ class Shard {
     }
   }
   void DeliverLocal(Envelope* e) {
-    auto it = actors_.find(e->to.serial());
-    if (it == actors_.end()) [[unlikely]] {
+    ActorCell* cell = actors_.Find(e->to.serial());
+    if (cell == nullptr) [[unlikely]] {
       Drop(e);
       return;
     }
-    Deliver(it->second, e);
+    Deliver(cell, e);
   }
   static void Deliver(ActorCell* cell, Envelope* e) {
     ReceiveWaiter* w = cell->waiter;
-    if (w != nullptr && w->matches(w, e)) {
+    if (w != nullptr && (w->only_type != nullptr ? w->only_type == e->type : w->matches(w, e))) {
       cell->waiter = nullptr;
       w->received = e;
       if (w->timer.armed()) cell->shard->timers_.Cancel(&w->timer);
@@ -123,10 +131,7 @@ class Shard {
 
   // --- Actors ---
   uint64_t NextSerial(ShardId target);
-  ActorCell* Find(Pid pid) {
-    auto it = actors_.find(pid.serial());
-    return it == actors_.end() ? nullptr : it->second;
-  }
+  ActorCell* Find(Pid pid) { return actors_.Find(pid.serial()); }
   // Gives an unstarted cell its root coroutine, whose end will end the actor.
   static void AttachRoot(ActorCell* cell, std::coroutine_handle<> root);
   // Starts `cell` on this shard (this shard's thread).
@@ -166,12 +171,13 @@ class Shard {
   std::unique_ptr<Reactor> reactor_;
   RunQueue run_queue_;
   TimerQueue timers_;
-  absl::flat_hash_map<uint64_t, ActorCell*> actors_;
+  ActorTable actors_;
   std::vector<EnvelopeChain> outboxes_;
   std::vector<ShardId> dirty_outboxes_;
   uint64_t spawn_counter_ = 1;
   uint64_t ref_counter_ = 1;
   uint32_t yield_tick_ = 0;
+  int run_budget_ = 0;
   int64_t virtual_now_ = 0;
   ShardCounters counters_;
   // SendAfter timers this shard owns, by id, for CancelTimer and for shutdown.

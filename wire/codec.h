@@ -92,6 +92,7 @@
 #include <variant>
 #include <vector>
 
+#include "absl/base/optimization.h"
 #include "absl/container/flat_hash_map.h"
 #include "absl/container/flat_hash_set.h"
 #include "absl/status/status.h"
@@ -259,8 +260,9 @@ template <class T>
 constexpr bool kByteLike =
     std::is_same_v<T, unsigned char> || std::is_same_v<T, char> || std::is_same_v<T, std::byte>;
 
-// How much to reserve for `count` elements of T: never more than the remaining input could
-// really hold, so a forged count cannot make us allocate (STF.md §8).
+// How much to reserve for `count` elements of T: at most ~8 bytes of memory per byte of input
+// left, so that what a count makes us allocate up front is bounded by the input, whatever T's
+// size (STF.md §8); beyond that, containers grow as items actually decode.
 template <class T>
 size_t ReserveFor(const Reader& r, uint64_t count) {
   const uint64_t budget = (static_cast<uint64_t>(r.remaining()) * 8 + 1024) / sizeof(T);
@@ -290,7 +292,14 @@ bool DecodeValue(Reader& r, T& out) {
   static_assert(!std::is_const_v<T>, "snow::wire: cannot decode into a const object or field");
   wire_internal::AssertWireable<T>();
   if constexpr (Wireable<T>) {
-    return Codec<T>::Decode(r, out);
+    if (ABSL_PREDICT_TRUE(Codec<T>::Decode(r, out))) return true;
+    // A specialisation that returned false without saying why must not let the decode pass.
+    if (r.ok()) {
+      r.Fail(
+          absl::StatusCode::kInvalidArgument,
+          wire_internal::Cat("the codec for ", wire_internal::TypeName<T>(), " refused the value"));
+    }
+    return false;
   } else {
     return false;
   }

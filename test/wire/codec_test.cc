@@ -521,6 +521,28 @@ struct Codec<ForeignPid> {
 
 namespace {
 
+// A codec that refuses without saying why.
+struct Picky {
+  int64_t v = 0;
+};
+
+}  // namespace
+
+template <>
+struct Codec<Picky> {
+  static void Encode(Writer& w, const Picky& p) { w.WriteInt(p.v); }
+  static bool Decode(Reader& r, Picky& p) { return r.ReadInt(&p.v) && p.v != 13; }
+};
+
+namespace {
+
+TEST(CodecTest, ACodecThatRefusesSilentlyStillFailsTheDecode) {
+  ByteBuffer buf;
+  ASSERT_TRUE(Encode(std::vector<Picky>{{1}, {13}}, buf).ok());
+  ExpectError(Decode<std::vector<Picky>>(buf).status(), absl::StatusCode::kInvalidArgument,
+              "refused the value", "Picky", "in [1]");
+}
+
 struct Hello {
   static constexpr std::string_view kWireName = "test.Hello";
   ForeignPid from;

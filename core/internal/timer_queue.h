@@ -17,15 +17,17 @@ struct TimerNode {
 
   bool armed() const { return heap_index != kNotArmed; }
 
-  int64_t deadline_ns = 0;
+  // Only heap_index must be valid before the node is armed: the rest is written by whoever
+  // arms it, so an awaiter that never arms its timer (an untimed receive) pays one store.
+  int64_t deadline_ns;
   uint32_t heap_index = kNotArmed;
-  uint64_t sequence = 0;  // ties broken by arming order, so equal deadlines fire FIFO
-  void (*fire)(TimerNode*) = nullptr;
+  uint64_t sequence;  // ties broken by arming order, so equal deadlines fire FIFO
+  void (*fire)(TimerNode*);
 };
 
 // A TimerNode that knows the object it belongs to (an awaiter), for its fire function.
 struct OwnedTimer : TimerNode {
-  void* owner = nullptr;
+  void* owner;
 };
 
 class TimerQueue {

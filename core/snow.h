@@ -11,4 +11,5 @@
 #include "core/runtime.h"
 #include "core/status.h"
 #include "core/task.h"
+#include "core/task_group.h"
 #include "core/time.h"

@@ -1,7 +1,9 @@
 #include "core/task.h"
 
 #include <stdexcept>
+#include <memory>
 #include <string>
+#include <vector>
 
 #include "test/testing/co_test.h"
 
@@ -58,6 +60,91 @@ TEST(TaskTest, UnawaitedTaskIsDestroyedWithoutRunning) {
   };
   { Task<void> t = Local::Body(); }
   EXPECT_EQ(ran, 0);
+}
+
+}  // namespace
+}  // namespace snow
+
+namespace snow {
+namespace {
+
+using ::snow::testing::IsOk;
+using ::snow::testing::StatusIs;
+
+Task<absl::Status> Step(std::vector<int>* log, int id, absl::Duration delay) {
+  co_await Sleep(delay);
+  log->push_back(id);
+  co_return id == 3 ? absl::NotFoundError("three fails") : absl::OkStatus();
+}
+
+SNOW_CO_TEST(TaskGroupTest, RunsChildrenConcurrentlyAndJoinsAll) {
+  std::vector<int> log;
+  absl::Duration start = MonotonicNow();
+  TaskGroup group;
+  group.Start(Step(&log, 1, absl::Seconds(3)));
+  group.Start(Step(&log, 2, absl::Seconds(1)));
+  group.Start(Step(&log, 3, absl::Seconds(2)));
+  EXPECT_EQ(group.running(), 3u);
+  absl::Status joined = co_await group.Join();
+  EXPECT_THAT(joined, StatusIs(absl::StatusCode::kNotFound, "three fails"));
+  EXPECT_EQ(log, (std::vector<int>{2, 3, 1}));
+  EXPECT_EQ(MonotonicNow() - start, absl::Seconds(3));  // concurrent, not 6 s
+  EXPECT_EQ(group.running(), 0u);
+  absl::Status again = co_await group.Join();  // nothing left: at once, OK
+  EXPECT_THAT(again, IsOk());
+  co_return absl::OkStatus();
+}
+
+Task<absl::Status> ThrowsInGroup() {
+  co_await Yield();
+  throw std::runtime_error("child threw");
+}
+
+SNOW_CO_TEST(TaskGroupTest, JoinRethrowsAChildsException) {
+  TaskGroup group;
+  group.Start(ThrowsInGroup());
+  bool caught = false;
+  try {
+    absl::Status s = co_await group.Join();
+    (void)s;
+  } catch (const std::runtime_error& e) {
+    caught = std::string(e.what()) == "child threw";
+  }
+  EXPECT_TRUE(caught);
+  co_return absl::OkStatus();
+}
+
+Task<absl::Status> SleepsLong(std::shared_ptr<int> token) {
+  co_await Sleep(absl::Hours(1));
+  ++*token;
+  co_return absl::OkStatus();
+}
+
+Task<absl::Status> OwnerOfGroup(Self self, std::weak_ptr<int>* watch) {
+  auto token = std::make_shared<int>(0);
+  *watch = token;
+  TaskGroup group;
+  group.Start(SleepsLong(token));
+  token.reset();
+  co_await self.Receive<int>();  // never comes: the runtime stops and destroys this frame
+  absl::Status joined = co_await group.Join();
+  co_return joined;
+}
+
+Task<absl::Status> EndsWhileGroupRuns(Self self, std::weak_ptr<int>* watch) {
+  self.Spawn(OwnerOfGroup, watch);
+  co_await Yield();
+  co_await Yield();
+  co_return absl::OkStatus();
+}
+
+TEST(TaskGroupTest, CancellationDestroysRunningChildren) {
+  std::weak_ptr<int> watch;
+  RuntimeOptions options;
+  options.shards = 1;
+  options.pin_threads = false;
+  EXPECT_THAT(testing::RunOnTestRuntime(options, EndsWhileGroupRuns, &watch), IsOk());
+  EXPECT_TRUE(watch.expired());  // the child's frame (holding the token) was destroyed
 }
 
 }  // namespace

@@ -1,63 +1,100 @@
 // File: core/internal/runnable.h
 //
-// Runnable: the intrusive node by which a suspended coroutine waits in its shard's run queue.
-// It lives inside the awaiter (and so inside the suspended coroutine frame), which makes every
-// wake-up allocation-free, and its destructor unlinks it, which makes destroying a frame that
-// is queued to run (an actor killed after being woken) safe.
+// Runnable: how a suspended coroutine waits in its shard's run queue. It lives inside the
+// awaiter (and so inside the suspended coroutine frame), which makes every wake-up
+// allocation-free. If the frame is destroyed while queued (an actor killed after being woken,
+// or runtime shutdown), the destructor takes it out of the queue.
 #pragma once
 
 #include <coroutine>
+#include <cstddef>
+#include <cstdint>
+#include <memory>
 
 namespace snow::core_internal {
+
+class RunQueue;
 
 struct Runnable {
   Runnable() = default;
   Runnable(const Runnable&) = delete;
   Runnable& operator=(const Runnable&) = delete;
-  ~Runnable() { Unlink(); }
+  inline ~Runnable();
 
-  bool queued() const { return next != nullptr; }
-  void Unlink() {
-    if (next != nullptr) {
-      prev->next = next;
-      next->prev = prev;
-      next = prev = nullptr;
-    }
-  }
+  bool queued() const { return queue != nullptr; }
 
-  Runnable* prev = nullptr;
-  Runnable* next = nullptr;
+  RunQueue* queue = nullptr;  // set while queued
   std::coroutine_handle<> handle;
 };
 
-// A FIFO of Runnables: a circular doubly-linked list around a sentinel.
+// A FIFO of Runnables in a growable ring: push and pop touch one slot. Removing an entry from
+// the middle (only when its frame is destroyed: a kill or shutdown) scans the ring and leaves a
+// hole that PopFront skips.
 class RunQueue {
  public:
-  RunQueue() { head_.prev = head_.next = &head_; }
+  RunQueue()
+      : slots_(std::make_unique<Runnable*[]>(kInitialCapacity)), mask_(kInitialCapacity - 1) {}
   RunQueue(const RunQueue&) = delete;
   RunQueue& operator=(const RunQueue&) = delete;
   ~RunQueue() {
-    while (!empty()) head_.next->Unlink();
-    head_.prev = head_.next = nullptr;
+    while (!empty()) PopFront();
   }
 
-  bool empty() const { return head_.next == &head_; }
+  bool empty() const { return live_ == 0; }
 
   void PushBack(Runnable* r) {
-    r->prev = head_.prev;
-    r->next = &head_;
-    head_.prev->next = r;
-    head_.prev = r;
+    if (tail_ - head_ > mask_) [[unlikely]] Grow();
+    slots_[tail_++ & mask_] = r;
+    r->queue = this;
+    ++live_;
   }
 
+  // Requires !empty().
   Runnable* PopFront() {
-    Runnable* r = head_.next;
-    r->Unlink();
-    return r;
+    for (;;) {
+      Runnable* r = slots_[head_++ & mask_];
+      if (r != nullptr) [[likely]] {
+        r->queue = nullptr;
+        --live_;
+        return r;
+      }
+    }
+  }
+
+  void Remove(Runnable* r) {
+    for (uint64_t i = head_; i != tail_; ++i) {
+      if (slots_[i & mask_] == r) {
+        slots_[i & mask_] = nullptr;
+        r->queue = nullptr;
+        --live_;
+        return;
+      }
+    }
   }
 
  private:
-  Runnable head_;
+  static constexpr std::size_t kInitialCapacity = 1024;
+
+  void Grow() {
+    std::size_t capacity = mask_ + 1;
+    auto bigger = std::make_unique<Runnable*[]>(capacity * 2);
+    std::size_t n = 0;
+    for (uint64_t i = head_; i != tail_; ++i) bigger[n++] = slots_[i & mask_];
+    slots_ = std::move(bigger);
+    mask_ = capacity * 2 - 1;
+    head_ = 0;
+    tail_ = n;
+  }
+
+  std::unique_ptr<Runnable*[]> slots_;
+  std::size_t mask_;
+  uint64_t head_ = 0;
+  uint64_t tail_ = 0;
+  std::size_t live_ = 0;
 };
+
+Runnable::~Runnable() {
+  if (queue != nullptr) queue->Remove(this);
+}
 
 }  // namespace snow::core_internal

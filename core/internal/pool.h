@@ -3,8 +3,8 @@
 // Per-thread free lists by size class for the small objects the runtime makes at message rate:
 // envelopes, actor cells and coroutine frames.
 //
-// Fresh blocks are carved from 2 MiB chunks (transparent huge pages where the kernel allows
-// them: a million actors then cost a few hundred page faults, not a hundred thousand). A block
+// Fresh blocks are carved from 2 MiB chunks, one mmap each, instead of one malloc per block. A
+// block
 // may be freed on another thread than the one that made it (a message crosses shards): it joins
 // that thread's list, and a list that grows past its cap spills half to a global list, from
 // which any thread refills before carving new memory. Chunks are returned to the system only

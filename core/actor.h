@@ -181,8 +181,8 @@ class [[nodiscard]] ReceiveAwaiter : private ReceiveWaiter {
       timer.fire = &ReceiveAwaiter::OnTimeout;
       Shard* shard = cell->shard;
       int64_t now = shard->NowNanos();
-      int64_t deadline = timeout_ns_ > TimerQueue::kNever - now ? TimerQueue::kNever
-                                                                 : now + timeout_ns_;
+      int64_t deadline =
+          timeout_ns_ > TimerQueue::kNever - now ? TimerQueue::kNever : now + timeout_ns_;
       shard->timers().Arm(&timer, deadline);
     }
     return cell->shard->TakeNext();
@@ -213,8 +213,8 @@ class [[nodiscard]] ReceiveAwaiter : private ReceiveWaiter {
 
 // Starts `fn(Self, args...)` as an actor; defined after Self.
 template <typename Fn, typename... Args>
-Pid SpawnActor(Shard* origin, Runtime& runtime, const SpawnOptions& options, bool is_main,
-               Fn fn, Args&&... args);
+Pid SpawnActor(Shard* origin, Runtime& runtime, const SpawnOptions& options, bool is_main, Fn fn,
+               Args&&... args);
 
 }  // namespace core_internal
 
@@ -239,7 +239,8 @@ class Self {
   template <typename T>
   absl::Status SendNamed(std::string_view name, T&& message) const {
     std::optional<Pid> to = WhereIs(name);
-    if (!to) return absl::NotFoundError(absl::StrCat("no actor registered as \"", AbslView(name), "\""));
+    if (!to)
+      return absl::NotFoundError(absl::StrCat("no actor registered as \"", AbslView(name), "\""));
     Send(*to, std::forward<T>(message));
     return absl::OkStatus();
   }
@@ -327,8 +328,8 @@ class Self {
 namespace core_internal {
 
 template <typename Fn, typename... Args>
-Pid SpawnActor(Shard* origin, Runtime& runtime, const SpawnOptions& options, bool is_main,
-               Fn fn, Args&&... args) {
+Pid SpawnActor(Shard* origin, Runtime& runtime, const SpawnOptions& options, bool is_main, Fn fn,
+               Args&&... args) {
   static_assert(std::is_invocable_r_v<Task<absl::Status>, Fn&, Self, std::decay_t<Args>...>,
                 "an actor is a function Task<absl::Status>(Self, Args...)");
   static_assert(std::is_pointer_v<Fn> || std::is_empty_v<Fn>,

@@ -7,16 +7,20 @@
 
 namespace snow {
 
-std::string Pid::ToString() const { return absl::StrCat("<", node(), ".", shard(), ".", serial(), ">"); }
+std::string Pid::ToString() const {
+  return absl::StrCat("<", node(), ".", shard(), ".", serial(), ">");
+}
 
 absl::StatusOr<Pid> Pid::Parse(std::string_view text) {
   auto bad = [&](std::string_view why) {
-    return absl::InvalidArgumentError(absl::StrCat("bad PID \"", AbslView(text), "\": ", AbslView(why)));
+    return absl::InvalidArgumentError(
+        absl::StrCat("bad PID \"", AbslView(text), "\": ", AbslView(why)));
   };
   if (text.size() < 7 || text.front() != '<' || text.back() != '>') {
     return bad("expected <node.shard.serial>");
   }
-  std::vector<absl::string_view> parts = absl::StrSplit(AbslView(text.substr(1, text.size() - 2)), '.');
+  std::vector<absl::string_view> parts =
+      absl::StrSplit(AbslView(text.substr(1, text.size() - 2)), '.');
   if (parts.size() != 3) return bad("expected three dot-separated numbers");
   uint64_t node = 0, shard = 0, serial = 0;
   for (absl::string_view part : parts) {

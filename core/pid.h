@@ -45,13 +45,15 @@ class Pid {
 
   constexpr Pid() = default;  // the null PID; no actor has it
   static constexpr Pid FromParts(uint32_t node, ShardId shard, uint64_t serial) {
-    return Pid((uint64_t{node} << (kSerialBits + kShardBits)) |
-               (uint64_t{shard} << kSerialBits) | (serial & kMaxSerial));
+    return Pid((uint64_t{node} << (kSerialBits + kShardBits)) | (uint64_t{shard} << kSerialBits) |
+               (serial & kMaxSerial));
   }
   static constexpr Pid FromBits(uint64_t bits) { return Pid(bits); }
 
   constexpr uint64_t bits() const { return bits_; }
-  constexpr uint32_t node() const { return static_cast<uint32_t>(bits_ >> (kSerialBits + kShardBits)); }
+  constexpr uint32_t node() const {
+    return static_cast<uint32_t>(bits_ >> (kSerialBits + kShardBits));
+  }
   constexpr ShardId shard() const {
     return static_cast<ShardId>((bits_ >> kSerialBits) & (kMaxShards - 1));
   }

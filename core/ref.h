@@ -21,7 +21,9 @@ class Ref {
   constexpr uint64_t bits() const { return bits_; }
   explicit constexpr operator bool() const { return bits_ != 0; }
 
-  std::string ToString() const { return absl::StrCat("#Ref<", bits_ & 1023, ".", bits_ >> 10, ">"); }
+  std::string ToString() const {
+    return absl::StrCat("#Ref<", bits_ & 1023, ".", bits_ >> 10, ">");
+  }
 
   friend constexpr bool operator==(Ref, Ref) = default;
   friend constexpr auto operator<=>(Ref, Ref) = default;

@@ -84,9 +84,8 @@ absl::StatusOr<std::unique_ptr<Runtime>> Runtime::Create(RuntimeOptions options)
   if (runtime->done_fd_ < 0) return ErrnoToStatus(errno, "eventfd");
   core_internal::ShardOptions shard_options;
   shard_options.spin_ns = absl::ToInt64Nanoseconds(options.spin);
-  shard_options.clock =
-      options.clock == Clock::kVirtual ? core_internal::ClockKind::kVirtual
-                                       : core_internal::ClockKind::kReal;
+  shard_options.clock = options.clock == Clock::kVirtual ? core_internal::ClockKind::kVirtual
+                                                         : core_internal::ClockKind::kReal;
   shard_options.log_crashes = options.log_crashes;
   for (uint32_t i = 0; i < count; ++i) {
     runtime->shards_.push_back(
@@ -106,20 +105,20 @@ absl::StatusOr<std::unique_ptr<Runtime>> Runtime::Create(RuntimeOptions options)
   auto startup = std::make_shared<Startup>(count);
   for (uint32_t i = 0; i < count; ++i) {
     int cpu = cpus[i % cpus.size()];
-    runtime->threads_.emplace_back([i, cpu, startup, rt = runtime.get(),
-                                    pin = options.pin_threads] {
-      if (pin) PinToCpu(cpu);
-      core_internal::Shard& shard = *rt->shards_[i];
-      startup->init[i] = shard.Init();
-      if (!startup->init[i].ok()) startup->all_ok.store(false);
-      startup->ready.count_down();
-      startup->ready.wait();
-      if (!startup->all_ok.load()) return;
-      shard.Loop();
-      // Every shard has stopped its actors before any frees what others sent it since.
-      startup->stopped.arrive_and_wait();
-      shard.DrainInbox();
-    });
+    runtime->threads_.emplace_back(
+        [i, cpu, startup, rt = runtime.get(), pin = options.pin_threads] {
+          if (pin) PinToCpu(cpu);
+          core_internal::Shard& shard = *rt->shards_[i];
+          startup->init[i] = shard.Init();
+          if (!startup->init[i].ok()) startup->all_ok.store(false);
+          startup->ready.count_down();
+          startup->ready.wait();
+          if (!startup->all_ok.load()) return;
+          shard.Loop();
+          // Every shard has stopped its actors before any frees what others sent it since.
+          startup->stopped.arrive_and_wait();
+          shard.DrainInbox();
+        });
   }
   startup->ready.wait();
   if (!startup->all_ok.load()) {

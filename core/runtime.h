@@ -69,7 +69,7 @@ struct RuntimeStats {
   uint64_t actors_exited = 0;
   uint64_t actors_crashed = 0;  // ended by an exception
   uint64_t live_actors = 0;
-  uint64_t parks = 0;  // times a shard slept in the kernel
+  uint64_t parks = 0;           // times a shard slept in the kernel
   uint64_t timers_pending = 0;  // armed timers: sleeps, receive timeouts, SendAfter
 };
 
@@ -123,7 +123,9 @@ class Runtime {
   // dist/ installs a router for PIDs of other nodes; without one they are dropped.
   bool RouteRemote(core_internal::Envelope*) { return false; }
   uint64_t NextExternalSerial(ShardId target);
-  ShardId NextRoundRobin() { return round_robin_.fetch_add(1, std::memory_order_relaxed) % shard_count(); }
+  ShardId NextRoundRobin() {
+    return round_robin_.fetch_add(1, std::memory_order_relaxed) % shard_count();
+  }
 
  private:
   friend int core_internal::RunMain(RuntimeOptions, absl::AnyInvocable<void(Runtime&)>);

@@ -25,7 +25,9 @@ namespace snow {
 
 // Debian 12's Abseil is built with its own absl::string_view (ABSL_OPTION_USE_STD_STRING_VIEW
 // is 0), which does not convert from std::string_view: pass our views to Abseil through this.
-inline absl::string_view AbslView(std::string_view s) { return absl::string_view(s.data(), s.size()); }
+inline absl::string_view AbslView(std::string_view s) {
+  return absl::string_view(s.data(), s.size());
+}
 
 // Maps a (positive or negative) errno value to the closest absl::Status code, with the errno's
 // text and `what` in the message. ErrnoToStatus(0, ...) is OK.
@@ -64,16 +66,16 @@ namespace core_internal {
   lhs = std::move(tmp).value()
 
 #define SNOW_ASSIGN_OR_RETURN(lhs, expr) \
-  SNOW_ASSIGN_OR_RETURN_IMPL(SNOW_STATUS_CONCAT(snow_statusor_, __LINE__), lhs, expr, return)
+  SNOW_ASSIGN_OR_RETURN_IMPL(SNOW_STATUS_CONCAT(snow_statusor_, __LINE__), lhs, expr, return )
 
 // `expr` may not contain co_await (STYLE.md rule 23): await into a named local first.
 #define SNOW_CO_ASSIGN_OR_RETURN(lhs, expr) \
-  SNOW_ASSIGN_OR_RETURN_IMPL(SNOW_STATUS_CONCAT(snow_statusor_, __LINE__), lhs, expr, co_return)
+  SNOW_ASSIGN_OR_RETURN_IMPL(SNOW_STATUS_CONCAT(snow_statusor_, __LINE__), lhs, expr, co_return )
 
 // A broken invariant: logs file, line and message to stderr, then aborts.
-#define SNOW_CHECK(condition, message)                                           \
-  do {                                                                           \
-    if (!(condition)) [[unlikely]] {                                             \
+#define SNOW_CHECK(condition, message)                                             \
+  do {                                                                             \
+    if (!(condition)) [[unlikely]] {                                               \
       ::snow::core_internal::CheckFailed(__FILE__, __LINE__, #condition, message); \
-    }                                                                            \
+    }                                                                              \
   } while (false)

@@ -41,9 +41,9 @@ class [[nodiscard]] SleepAwaiter {
       self->shard_->Schedule(&self->runnable_);
     };
     int64_t now = shard_->NowNanos();
-    int64_t deadline =
-        nanos_ > core_internal::TimerQueue::kNever - now ? core_internal::TimerQueue::kNever
-                                                         : now + nanos_;
+    int64_t deadline = nanos_ > core_internal::TimerQueue::kNever - now
+                           ? core_internal::TimerQueue::kNever
+                           : now + nanos_;
     shard_->timers().Arm(&timer_, deadline);
     return shard_->TakeNext();
   }

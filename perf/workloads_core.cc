@@ -94,10 +94,12 @@ Task<absl::Status> W2Main(Self self) {
   for (Pid pid : pids) self.Send(pid, Stop{});
   co_await Yield();
   uint64_t live = self.runtime().stats().live_actors;
-  std::printf("W2 snow ns_per_spawn=%.1f bytes_per_actor=%.0f exit_ns_per_actor=%.1f live_after=%" PRIu64 "\n",
-              double(spawned) / kW2Actors,
-              double(rss_after - rss_before - int64_t(pids.capacity() * sizeof(Pid))) / kW2Actors,
-              double(NowNs() - start - spawned) / kW2Actors, live);
+  std::printf(
+      "W2 snow ns_per_spawn=%.1f bytes_per_actor=%.0f exit_ns_per_actor=%.1f live_after=%" PRIu64
+      "\n",
+      double(spawned) / kW2Actors,
+      double(rss_after - rss_before - int64_t(pids.capacity() * sizeof(Pid))) / kW2Actors,
+      double(NowNs() - start - spawned) / kW2Actors, live);
   co_return absl::OkStatus();
 }
 

@@ -32,7 +32,8 @@ Task<absl::Status> Skynet(Self self, Pid parent, int64_t number, int64_t size) {
     self.Send(parent, number);
     co_return absl::OkStatus();
   }
-  for (int64_t i = 0; i < 10; ++i) self.Spawn(Skynet, self.pid(), number + i * (size / 10), size / 10);
+  for (int64_t i = 0; i < 10; ++i)
+    self.Spawn(Skynet, self.pid(), number + i * (size / 10), size / 10);
   int64_t sum = 0;
   for (int i = 0; i < 10; ++i) sum += co_await self.Receive<int64_t>();
   self.Send(parent, sum);
@@ -113,12 +114,14 @@ Task<absl::Status> Main(Self self, bool quick) {
   Pid counter = self.Spawn(Counter, self.pid(), producers * per_producer);
   start = NowNs();
   for (int64_t p = 0; p < producers; ++p) {
-    self.Spawn(SpawnOptions{.placement = Placement::kShard, .shard = static_cast<snow::ShardId>(p % shards)}, Producer,
-               counter, per_producer);
+    self.Spawn(SpawnOptions{.placement = Placement::kShard,
+                            .shard = static_cast<snow::ShardId>(p % shards)},
+               Producer, counter, per_producer);
   }
   int64_t total = co_await self.Receive<int64_t>();
   double seconds = double(NowNs() - start) / 1e9;
-  std::printf("fan-in: %" PRId64 " producers sent %" PRId64 " messages to one actor: %.1f M/s, "
+  std::printf("fan-in: %" PRId64 " producers sent %" PRId64
+              " messages to one actor: %.1f M/s, "
               "checksum %s\n",
               producers, producers * per_producer, double(producers * per_producer) / seconds / 1e6,
               total == producers * (per_producer * (per_producer + 1) / 2) ? "correct" : "WRONG");
@@ -130,13 +133,12 @@ Task<absl::Status> Main(Self self, bool quick) {
   self.Send(echo, Ping{self.pid(), 1});  // echo already quit: dropped and counted
   co_await snow::Sleep(absl::Milliseconds(10));
   snow::RuntimeStats stats = runtime.stats();
-  std::printf("crash isolation: %" PRIu64 " actor crashed, %" PRIu64
-              " actors spawned in all, %" PRIu64 " live now, %" PRIu64
-              " message(s) to dead actors dropped and counted\n",
-              stats.actors_crashed, stats.actors_spawned, stats.live_actors,
-              stats.messages_dropped);
+  std::printf(
+      "crash isolation: %" PRIu64 " actor crashed, %" PRIu64 " actors spawned in all, %" PRIu64
+      " live now, %" PRIu64 " message(s) to dead actors dropped and counted\n",
+      stats.actors_crashed, stats.actors_spawned, stats.live_actors, stats.messages_dropped);
   co_return stats.actors_crashed == 1 ? absl::OkStatus()
-                                       : absl::InternalError("expected exactly one crash");
+                                      : absl::InternalError("expected exactly one crash");
 }
 
 }  // namespace

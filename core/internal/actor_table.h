@@ -17,7 +17,8 @@ struct ActorCell;
 
 class ActorTable {
  public:
-  ActorTable() : entries_(std::make_unique<Entry[]>(kInitialCapacity)), mask_(kInitialCapacity - 1) {}
+  ActorTable()
+      : entries_(std::make_unique<Entry[]>(kInitialCapacity)), mask_(kInitialCapacity - 1) {}
 
   std::size_t size() const { return size_; }
 

@@ -136,9 +136,7 @@ class Inbox {
   }
 
   // Consumer only: true when nothing was pushed that Pop has not returned.
-  bool Empty() const {
-    return head_ == &stub_ && tail_.load(std::memory_order_seq_cst) == &stub_;
-  }
+  bool Empty() const { return head_ == &stub_ && tail_.load(std::memory_order_seq_cst) == &stub_; }
 
  private:
   static Envelope* Next(Envelope* e) {

@@ -35,14 +35,15 @@ char* NewChunk() {
   // huge page later. No MADV_HUGEPAGE: with the kernel's usual defrag=madvise it makes page
   // faults compact memory synchronously, and W2 then swung between 106 and 775 ns per spawn;
   // plain pages gave a steady ~220 ns (and W3 ~177 ms against 111-445 ms).
-  void* raw = mmap(nullptr, 2 * kChunkBytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
-                   -1, 0);
+  void* raw =
+      mmap(nullptr, 2 * kChunkBytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
   SNOW_CHECK(raw != MAP_FAILED, "out of memory for the actor/message pool");
   auto start = reinterpret_cast<uintptr_t>(raw);
   uintptr_t aligned = (start + kChunkBytes - 1) & ~(uintptr_t{kChunkBytes} - 1);
   if (aligned > start) munmap(raw, aligned - start);
   uintptr_t end = start + 2 * kChunkBytes;
-  if (end > aligned + kChunkBytes) munmap(reinterpret_cast<void*>(aligned + kChunkBytes), end - aligned - kChunkBytes);
+  if (end > aligned + kChunkBytes)
+    munmap(reinterpret_cast<void*>(aligned + kChunkBytes), end - aligned - kChunkBytes);
   return reinterpret_cast<char*>(aligned);
 }
 

@@ -56,7 +56,8 @@ class ThreadPool {
       auto* b = static_cast<PoolBlock*>(p);
       b->next = free_[c];
       free_[c] = b;
-      if (++count_[c] > kKeepBlocks) [[unlikely]] Spill(c, kKeepBlocks / 2);
+      if (++count_[c] > kKeepBlocks) [[unlikely]]
+        Spill(c, kKeepBlocks / 2);
       return;
     }
 #endif
@@ -87,7 +88,8 @@ ThreadPool& InitLocalPool();
 inline constinit thread_local ThreadPool* local_pool = nullptr;
 inline ThreadPool& LocalPool() {
   ThreadPool* pool = local_pool;
-  if (pool == nullptr) [[unlikely]] return InitLocalPool();
+  if (pool == nullptr) [[unlikely]]
+    return InitLocalPool();
   return *pool;
 }
 

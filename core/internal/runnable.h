@@ -43,7 +43,8 @@ class RunQueue {
   bool empty() const { return live_ == 0; }
 
   void PushBack(Runnable* r) {
-    if (tail_ - head_ > mask_) [[unlikely]] Grow();
+    if (tail_ - head_ > mask_) [[unlikely]]
+      Grow();
     slots_[tail_++ & mask_] = r;
     r->queue = this;
     ++live_;

@@ -16,8 +16,8 @@
 namespace snow::core_internal {
 namespace {
 
-constexpr int kRunBudget = 512;       // runnables per round before the shard looks around
-constexpr int kInboxBudget = 4096;    // envelopes taken from the inbox per round
+constexpr int kRunBudget = 512;               // runnables per round before the shard looks around
+constexpr int kInboxBudget = 4096;            // envelopes taken from the inbox per round
 constexpr std::size_t kOutboxFlushAt = 1024;  // a batch this long goes out at once
 
 inline void CpuRelax() {
@@ -228,8 +228,7 @@ void Shard::OnRootDone(void* context, std::coroutine_handle<> finished) {
   Shard* shard = cell->shard;
   auto& promise =
       std::coroutine_handle<Promise<absl::Status>>::from_address(finished.address()).promise();
-  ExitOutcome outcome =
-      ExitOutcomeOf(promise.exception(), [&] { return promise.TakeResult(); });
+  ExitOutcome outcome = ExitOutcomeOf(promise.exception(), [&] { return promise.TakeResult(); });
   if (outcome.crashed) {
     ShardCounters::Add(shard->counters_.actors_crashed, 1);
     if (shard->options_.log_crashes) {

@@ -118,8 +118,7 @@ void Reactor::Submit(const IoRequest& request, IoTarget* target, int64_t timeout
       io_uring_prep_send(sqe, request.fd, request.buffer, request.length, request.flags);
       break;
     case IoOp::kAccept:
-      io_uring_prep_accept(sqe, request.fd, request.address, request.address_length,
-                           request.flags);
+      io_uring_prep_accept(sqe, request.fd, request.address, request.address_length, request.flags);
       break;
     case IoOp::kConnect:
       io_uring_prep_connect(sqe, request.fd, request.address,

@@ -40,4 +40,6 @@ snow::Task<absl::Status> Main(snow::Self self) {
       : absl::InternalError("wire round trip changed the order");
 }
 
-int main(int argc, char** argv) { return snow::Run(snow::RuntimeOptions::FromArgs(argc, argv), Main); }
+int main(int argc, char** argv) {
+  return snow::Run(snow::RuntimeOptions::FromArgs(argc, argv), Main);
+}

@@ -287,8 +287,8 @@ Task<absl::Status> SleepsHoldingCounted(Self, Counted) {
 Task<absl::Status> ShutdownMain(Self self, int actors) {
   std::vector<Pid> pids;
   for (int i = 0; i < actors; ++i) {
-    pids.push_back(self.Spawn(SpawnOptions{.placement = Placement::kRoundRobin}, HoldsCounted,
-                              Counted()));
+    pids.push_back(
+        self.Spawn(SpawnOptions{.placement = Placement::kRoundRobin}, HoldsCounted, Counted()));
   }
   self.Spawn(SleepsHoldingCounted, Counted());
   // Messages left in mailboxes, and some in flight to other shards, at shutdown.

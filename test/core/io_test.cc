@@ -24,7 +24,9 @@ RuntimeOptions RealClock() {
 
 Task<absl::Status> Writer(Self, int fd, std::string text) {
   co_await Sleep(absl::Milliseconds(5));
-  int n = co_await Io({.op = IoOp::kWrite, .fd = fd, .buffer = text.data(),
+  int n = co_await Io({.op = IoOp::kWrite,
+                       .fd = fd,
+                       .buffer = text.data(),
                        .length = static_cast<uint32_t>(text.size())});
   if (n != static_cast<int>(text.size())) co_return ErrnoToStatus(n, "write");
   co_return absl::OkStatus();
@@ -35,14 +37,17 @@ Task<absl::Status> ReadsWhatIsWritten(Self self) {
   if (pipe2(fds, O_CLOEXEC) != 0) co_return ErrnoToStatus(errno, "pipe");
   self.Spawn(Writer, fds[1], std::string("hello through io_uring"));
   char buffer[64] = {};
-  int n = co_await Io({.op = IoOp::kRead, .fd = fds[0], .buffer = buffer, .length = sizeof(buffer)});
+  int n =
+      co_await Io({.op = IoOp::kRead, .fd = fds[0], .buffer = buffer, .length = sizeof(buffer)});
   EXPECT_EQ(std::string(buffer, n > 0 ? n : 0), "hello through io_uring");
   close(fds[0]);
   close(fds[1]);
   co_return absl::OkStatus();
 }
 
-TEST(IoTest, ReadCompletesWhenDataArrives) { EXPECT_THAT(RunOnTestRuntime(RealClock(), ReadsWhatIsWritten), IsOk()); }
+TEST(IoTest, ReadCompletesWhenDataArrives) {
+  EXPECT_THAT(RunOnTestRuntime(RealClock(), ReadsWhatIsWritten), IsOk());
+}
 
 Task<absl::Status> ReadTimesOut(Self) {
   int fds[2];
@@ -62,7 +67,9 @@ Task<absl::Status> ReadTimesOut(Self) {
   co_return absl::OkStatus();
 }
 
-TEST(IoTest, TimeoutCancelsTheOperation) { EXPECT_THAT(RunOnTestRuntime(RealClock(), ReadTimesOut), IsOk()); }
+TEST(IoTest, TimeoutCancelsTheOperation) {
+  EXPECT_THAT(RunOnTestRuntime(RealClock(), ReadTimesOut), IsOk());
+}
 
 struct Fds {
   int read_end;

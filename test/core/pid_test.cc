@@ -9,8 +9,9 @@ using ::snow::testing::IsOk;
 using ::snow::testing::StatusIs;
 
 TEST(PidTest, TextFormRoundTrips) {
-  for (Pid pid : {Pid::FromParts(0, 0, 1), Pid::FromParts(0, 3, 42), Pid::FromParts(7, 1023, Pid::kMaxSerial),
-                  Pid::FromParts(Pid::kMaxNodes - 1, 0, 0)}) {
+  for (Pid pid :
+       {Pid::FromParts(0, 0, 1), Pid::FromParts(0, 3, 42), Pid::FromParts(7, 1023, Pid::kMaxSerial),
+        Pid::FromParts(Pid::kMaxNodes - 1, 0, 0)}) {
     absl::StatusOr<Pid> parsed = Pid::Parse(pid.ToString());
     ASSERT_THAT(parsed, IsOk());
     EXPECT_EQ(*parsed, pid) << pid;
@@ -28,8 +29,9 @@ TEST(PidTest, LayoutKeepsFieldsApart) {
 }
 
 TEST(PidTest, ParseRejectsMalformedText) {
-  for (const char* bad : {"", "<>", "<0.0>", "<0.0.0.0>", "0.0.1", "<a.b.c>", "<0.-1.2>", "<0.+1.2>",
-                          "<0.1024.1>", "<4096.0.1>", "<0.0.99999999999999999999>", "<0..1>"}) {
+  for (const char* bad :
+       {"", "<>", "<0.0>", "<0.0.0.0>", "0.0.1", "<a.b.c>", "<0.-1.2>", "<0.+1.2>", "<0.1024.1>",
+        "<4096.0.1>", "<0.0.99999999999999999999>", "<0..1>"}) {
     EXPECT_THAT(Pid::Parse(bad), StatusIs(absl::StatusCode::kInvalidArgument)) << bad;
   }
 }

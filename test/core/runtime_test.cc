@@ -106,7 +106,9 @@ Task<absl::Status> PlacementMain(Self self) {
   co_return absl::OkStatus();
 }
 
-TEST(RuntimeTest, SpawnPlacement) { EXPECT_THAT(RunOnTestRuntime(TwoShards(), PlacementMain), IsOk()); }
+TEST(RuntimeTest, SpawnPlacement) {
+  EXPECT_THAT(RunOnTestRuntime(TwoShards(), PlacementMain), IsOk());
+}
 
 Task<absl::Status> WaitForOutsider(Self self) {
   int n = co_await self.Receive<int>();

@@ -1,7 +1,7 @@
 #include "core/task.h"
 
-#include <stdexcept>
 #include <memory>
+#include <stdexcept>
 #include <string>
 #include <vector>
 

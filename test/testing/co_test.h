@@ -80,19 +80,19 @@ MATCHER_P2(StatusIs, code, substring,
 
 }  // namespace snow::testing
 
-#define SNOW_CO_TEST(suite, name)                                                        \
-  static ::snow::Task<absl::Status> suite##_##name##_Body(::snow::Self self);            \
-  TEST(suite, name) {                                                                    \
-    EXPECT_THAT(::snow::testing::RunOnTestRuntime(suite##_##name##_Body),                \
-                ::snow::testing::IsOk());                                                \
-  }                                                                                      \
+#define SNOW_CO_TEST(suite, name)                                             \
+  static ::snow::Task<absl::Status> suite##_##name##_Body(::snow::Self self); \
+  TEST(suite, name) {                                                         \
+    EXPECT_THAT(::snow::testing::RunOnTestRuntime(suite##_##name##_Body),     \
+                ::snow::testing::IsOk());                                     \
+  }                                                                           \
   static ::snow::Task<absl::Status> suite##_##name##_Body([[maybe_unused]] ::snow::Self self)
 
 // In a coroutine test body: records a failure and ends the body when `condition` is false.
-#define SNOW_CO_ASSERT(condition)                                              \
-  do {                                                                         \
-    if (!(condition)) {                                                        \
-      ADD_FAILURE() << "Assertion failed: " #condition;                        \
-      co_return absl::InternalError("assertion failed: " #condition);          \
-    }                                                                          \
+#define SNOW_CO_ASSERT(condition)                                     \
+  do {                                                                \
+    if (!(condition)) {                                               \
+      ADD_FAILURE() << "Assertion failed: " #condition;               \
+      co_return absl::InternalError("assertion failed: " #condition); \
+    }                                                                 \
   } while (false)

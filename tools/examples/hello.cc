@@ -28,4 +28,6 @@ Task<absl::Status> Main(Self self) {
   co_return absl::OkStatus();
 }
 
-int main(int argc, char** argv) { return snow::Run(snow::RuntimeOptions::FromArgs(argc, argv), Main); }
+int main(int argc, char** argv) {
+  return snow::Run(snow::RuntimeOptions::FromArgs(argc, argv), Main);
+}

@@ -299,10 +299,7 @@ Task<absl::Status> ShutdownMain(Self self, int actors) {
 }
 
 TEST(RuntimeTest, ShutdownWith100000LiveActorsDestroysEverythingOnce) {
-  RuntimeOptions options;
-  options.shards = 2;
-  options.pin_threads = false;
-  EXPECT_THAT(RunOnTestRuntime(options, ShutdownMain, 100'000), IsOk());
+  EXPECT_THAT(RunOnTestRuntime(testing::RealRuntimeOptions(2), ShutdownMain, 100'000), IsOk());
   EXPECT_EQ(Counted::live.load(), 0);
 }
 

@@ -13,14 +13,8 @@ namespace snow {
 namespace {
 
 using ::snow::testing::IsOk;
+using ::snow::testing::RealRuntimeOptions;
 using ::snow::testing::RunOnTestRuntime;
-
-RuntimeOptions RealClock() {
-  RuntimeOptions options;
-  options.shards = 1;
-  options.pin_threads = false;
-  return options;
-}
 
 Task<absl::Status> Writer(Self, int fd, std::string text) {
   co_await Sleep(absl::Milliseconds(5));
@@ -46,7 +40,7 @@ Task<absl::Status> ReadsWhatIsWritten(Self self) {
 }
 
 TEST(IoTest, ReadCompletesWhenDataArrives) {
-  EXPECT_THAT(RunOnTestRuntime(RealClock(), ReadsWhatIsWritten), IsOk());
+  EXPECT_THAT(RunOnTestRuntime(RealRuntimeOptions(1), ReadsWhatIsWritten), IsOk());
 }
 
 Task<absl::Status> ReadTimesOut(Self) {
@@ -68,7 +62,7 @@ Task<absl::Status> ReadTimesOut(Self) {
 }
 
 TEST(IoTest, TimeoutCancelsTheOperation) {
-  EXPECT_THAT(RunOnTestRuntime(RealClock(), ReadTimesOut), IsOk());
+  EXPECT_THAT(RunOnTestRuntime(RealRuntimeOptions(1), ReadTimesOut), IsOk());
 }
 
 struct Fds {
@@ -92,7 +86,8 @@ Task<absl::Status> EndsWhileReadersBlock(Self self, Fds fds) {
 TEST(IoTest, DestroyingAnAwaiterCancelsItsOperation) {
   int fds[2];
   ASSERT_EQ(pipe2(fds, O_CLOEXEC), 0);
-  EXPECT_THAT(RunOnTestRuntime(RealClock(), EndsWhileReadersBlock, Fds{fds[0], fds[1]}), IsOk());
+  EXPECT_THAT(RunOnTestRuntime(RealRuntimeOptions(1), EndsWhileReadersBlock, Fds{fds[0], fds[1]}),
+              IsOk());
   // Had a read survived, it would take these bytes; they are all still here.
   ASSERT_EQ(write(fds[1], "abc", 3), 3);
   char buffer[8];
@@ -110,7 +105,9 @@ Task<absl::Status> ManyNops(Self) {
   co_return absl::OkStatus();
 }
 
-TEST(IoTest, ManyOperationsInARow) { EXPECT_THAT(RunOnTestRuntime(RealClock(), ManyNops), IsOk()); }
+TEST(IoTest, ManyOperationsInARow) {
+  EXPECT_THAT(RunOnTestRuntime(RealRuntimeOptions(1), ManyNops), IsOk());
+}
 
 }  // namespace
 }  // namespace snow

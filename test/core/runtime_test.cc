@@ -14,15 +14,9 @@ namespace snow {
 namespace {
 
 using ::snow::testing::IsOk;
+using ::snow::testing::RealRuntimeOptions;
 using ::snow::testing::RunOnTestRuntime;
 using ::snow::testing::StatusIs;
-
-RuntimeOptions TwoShards() {
-  RuntimeOptions options;
-  options.shards = 2;
-  options.pin_threads = false;
-  return options;
-}
 
 struct Sequenced {
   int sender;
@@ -70,16 +64,19 @@ Task<absl::Status> FifoMain(Self self, ShardId sink_shard, int senders, int64_t 
 }
 
 TEST(OrderingTest, OneSenderOneShardMillionInOrder) {
-  EXPECT_THAT(RunOnTestRuntime(TwoShards(), FifoMain, ShardId{0}, 1, int64_t{1'000'000}), IsOk());
+  EXPECT_THAT(RunOnTestRuntime(RealRuntimeOptions(2), FifoMain, ShardId{0}, 1, int64_t{1'000'000}),
+              IsOk());
 }
 
 TEST(OrderingTest, OneSenderAcrossShardsMillionInOrder) {
   // The sender is on shard 0, the sink on shard 1.
-  EXPECT_THAT(RunOnTestRuntime(TwoShards(), FifoMain, ShardId{1}, 1, int64_t{1'000'000}), IsOk());
+  EXPECT_THAT(RunOnTestRuntime(RealRuntimeOptions(2), FifoMain, ShardId{1}, 1, int64_t{1'000'000}),
+              IsOk());
 }
 
 TEST(OrderingTest, ManySendersFromBothShardsKeepPerPairOrder) {
-  EXPECT_THAT(RunOnTestRuntime(TwoShards(), FifoMain, ShardId{0}, 6, int64_t{200'000}), IsOk());
+  EXPECT_THAT(RunOnTestRuntime(RealRuntimeOptions(2), FifoMain, ShardId{0}, 6, int64_t{200'000}),
+              IsOk());
 }
 
 Task<absl::Status> WhereAmI(Self self, Pid report_to) {
@@ -107,7 +104,7 @@ Task<absl::Status> PlacementMain(Self self) {
 }
 
 TEST(RuntimeTest, SpawnPlacement) {
-  EXPECT_THAT(RunOnTestRuntime(TwoShards(), PlacementMain), IsOk());
+  EXPECT_THAT(RunOnTestRuntime(RealRuntimeOptions(2), PlacementMain), IsOk());
 }
 
 Task<absl::Status> WaitForOutsider(Self self) {
@@ -123,7 +120,7 @@ double CpuSeconds() {
 }
 
 TEST(RuntimeTest, IdleRuntimeUsesNoCpu) {
-  absl::StatusOr<std::unique_ptr<Runtime>> runtime = Runtime::Create(TwoShards());
+  absl::StatusOr<std::unique_ptr<Runtime>> runtime = Runtime::Create(RealRuntimeOptions(2));
   ASSERT_THAT(runtime, IsOk());
   Pid main = (*runtime)->SpawnMain(WaitForOutsider);
   std::this_thread::sleep_for(std::chrono::milliseconds(100));  // past the spin budget
@@ -145,7 +142,7 @@ TEST(RuntimeTest, RunStopsCleanlyOnSigterm) {
   pid_t child = fork();
   ASSERT_GE(child, 0);
   if (child == 0) {
-    RuntimeOptions options = TwoShards();
+    RuntimeOptions options = RealRuntimeOptions(2);
     _exit(snow::Run(options, SleepForever));
   }
   std::this_thread::sleep_for(std::chrono::milliseconds(200));

@@ -140,10 +140,8 @@ Task<absl::Status> EndsWhileGroupRuns(Self self, std::weak_ptr<int>* watch) {
 
 TEST(TaskGroupTest, CancellationDestroysRunningChildren) {
   std::weak_ptr<int> watch;
-  RuntimeOptions options;
-  options.shards = 1;
-  options.pin_threads = false;
-  EXPECT_THAT(testing::RunOnTestRuntime(options, EndsWhileGroupRuns, &watch), IsOk());
+  EXPECT_THAT(testing::RunOnTestRuntime(testing::RealRuntimeOptions(1), EndsWhileGroupRuns, &watch),
+              IsOk());
   EXPECT_TRUE(watch.expired());  // the child's frame (holding the token) was destroyed
 }
 

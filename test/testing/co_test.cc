@@ -11,4 +11,11 @@ RuntimeOptions TestRuntimeOptions() {
   return options;
 }
 
+RuntimeOptions RealRuntimeOptions(uint32_t shards) {
+  RuntimeOptions options;
+  options.shards = shards;
+  options.pin_threads = false;
+  return options;
+}
+
 }  // namespace snow::testing

@@ -27,6 +27,9 @@ namespace snow::testing {
 
 // One shard, virtual clock, no spin.
 RuntimeOptions TestRuntimeOptions();
+// A real runtime of `shards` shards (real clock, default spin), threads not pinned so that
+// tests running side by side do not fight over CPUs.
+RuntimeOptions RealRuntimeOptions(uint32_t shards);
 
 // Runs `fn(Self, args...)` as the main actor of a fresh runtime; returns its exit reason, or
 // the runtime's error if it could not start.

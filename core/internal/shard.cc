@@ -267,6 +267,9 @@ void Shard::Finish(ActorCell* cell, absl::Status reason) {
 }
 
 void Shard::StopAllActors() {
+  // Nothing runs from here on; emptying the queue first also spares each destroyed frame the
+  // work of taking itself out of it.
+  while (!run_queue_.empty()) run_queue_.PopFront();
   std::vector<uint64_t> serials;
   serials.reserve(actors_.size());
   actors_.ForEach([&](ActorCell* cell) { serials.push_back(cell->pid.serial()); });
@@ -283,7 +286,7 @@ void Shard::StopAllActors() {
     delete t;
   }
   send_after_.clear();
-  while (!run_queue_.empty()) run_queue_.PopFront();
+  while (!run_queue_.empty()) run_queue_.PopFront();  // anything a destructor scheduled
   FlushOutboxes();
 }
 

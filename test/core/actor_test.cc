@@ -295,10 +295,12 @@ Task<absl::Status> ShutdownMain(Self self, int actors) {
   for (int i = 0; i < actors; i += 10) self.Send(pids[i], Counted());
   self.SendAfter(absl::Hours(1), self.pid(), Counted());
   co_await Yield();
+  // And as many again that never get to start: their frames are queued, not suspended.
+  for (int i = 0; i < actors; ++i) self.Spawn(HoldsCounted, Counted());
   co_return absl::OkStatus();  // the runtime now stops every other actor
 }
 
-TEST(RuntimeTest, ShutdownWith100000LiveActorsDestroysEverythingOnce) {
+TEST(RuntimeTest, ShutdownWithLiveAndUnstartedActorsDestroysEverythingOnce) {
   EXPECT_THAT(RunOnTestRuntime(testing::RealRuntimeOptions(2), ShutdownMain, 100'000), IsOk());
   EXPECT_EQ(Counted::live.load(), 0);
 }

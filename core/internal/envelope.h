@@ -99,7 +99,7 @@ struct EnvelopeChain {
 // costs one RMW and keeps its order; the consumer is the owning shard's thread.
 class Inbox {
  public:
-  Inbox() { tail_.store(&stub_, std::memory_order_relaxed); }
+  Inbox() { tail_.store(&sentinel_, std::memory_order_relaxed); }
   Inbox(const Inbox&) = delete;
   Inbox& operator=(const Inbox&) = delete;
 
@@ -116,7 +116,7 @@ class Inbox {
   Envelope* Pop() {
     Envelope* head = head_;
     Envelope* next = Next(head);
-    if (head == &stub_) {
+    if (head == &sentinel_) {
       if (next == nullptr) return nullptr;
       head_ = head = next;
       next = Next(head);
@@ -126,7 +126,7 @@ class Inbox {
       return head;
     }
     if (tail_.load(std::memory_order_acquire) != head) return nullptr;
-    Push(&stub_, &stub_);
+    Push(&sentinel_, &sentinel_);
     next = Next(head);
     if (next != nullptr) {
       head_ = next;
@@ -136,7 +136,9 @@ class Inbox {
   }
 
   // Consumer only: true when nothing was pushed that Pop has not returned.
-  bool Empty() const { return head_ == &stub_ && tail_.load(std::memory_order_seq_cst) == &stub_; }
+  bool Empty() const {
+    return head_ == &sentinel_ && tail_.load(std::memory_order_seq_cst) == &sentinel_;
+  }
 
  private:
   static Envelope* Next(Envelope* e) {
@@ -144,8 +146,8 @@ class Inbox {
   }
 
   alignas(64) std::atomic<Envelope*> tail_;
-  alignas(64) Envelope* head_ = &stub_;
-  Envelope stub_;
+  alignas(64) Envelope* head_ = &sentinel_;
+  Envelope sentinel_;
 };
 
 }  // namespace snow::core_internal

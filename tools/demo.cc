@@ -8,6 +8,7 @@
 
 #include <cinttypes>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <stdexcept>
 
@@ -70,7 +71,7 @@ Task<absl::Status> Producer(Self self, Pid counter, int64_t count) {
 
 Task<absl::Status> Crasher(Self self) {
   co_await self.Receive<int>();
-  throw std::runtime_error("injected failure: this actor divides by a zero it was sent");
+  throw std::runtime_error("deliberate crash injected by the demo");
 }
 
 Task<absl::Status> Main(Self self, bool quick) {
@@ -144,6 +145,8 @@ Task<absl::Status> Main(Self self, bool quick) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  // Line-buffered even when piped, so the runtime's crash line (stderr) lands in order.
+  std::setvbuf(stdout, nullptr, _IOLBF, 0);
   bool quick = false;
   for (int i = 1; i < argc; ++i) quick |= std::strcmp(argv[i], "--quick") == 0;
   return snow::Run(snow::RuntimeOptions::FromArgs(argc, argv), Main, quick);

@@ -80,7 +80,7 @@ namespace core_internal {
 
 Shard& ShardOf(Runtime& runtime, ShardId id);
 ShardId ChooseShard(Shard* origin, Runtime& runtime, const SpawnOptions& options);
-uint64_t ExternalSerial(Runtime& runtime, ShardId target);
+uint64_t ExternalSerial(Runtime& runtime);
 
 template <typename T>
 T TakeValue(Envelope* e) {
@@ -336,8 +336,7 @@ Pid SpawnActor(Shard* origin, Runtime& runtime, const SpawnOptions& options, boo
                 "spawn a function or a capture-less lambda: a capturing lambda's captures would "
                 "dangle once the actor outlives the lambda (STYLE.md rule 21)");
   ShardId target = ChooseShard(origin, runtime, options);
-  uint64_t serial =
-      origin != nullptr ? origin->NextSerial(target) : ExternalSerial(runtime, target);
+  uint64_t serial = origin != nullptr ? origin->NextSerial() : ExternalSerial(runtime);
   auto* cell = new ActorCell();
   cell->pid = Pid::FromParts(0, target, serial);
   cell->shard = &ShardOf(runtime, target);

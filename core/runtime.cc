@@ -217,7 +217,7 @@ void Runtime::ReleaseName(std::string_view name, Pid pid) {
   if (it != names_.end() && it->second == pid) names_.erase(it);
 }
 
-uint64_t Runtime::NextExternalSerial(ShardId) {
+uint64_t Runtime::NextExternalSerial() {
   uint64_t counter = external_counter_.fetch_add(1, std::memory_order_relaxed);
   uint64_t serial = counter * (shard_count() + 1) + shard_count();
   SNOW_CHECK(serial <= Pid::kMaxSerial, "the runtime has used up its external PID serials");
@@ -266,8 +266,8 @@ ShardId ChooseShard(Shard* origin, Runtime& runtime, const SpawnOptions& options
   return 0;
 }
 
-uint64_t ExternalSerial(Runtime& runtime, ShardId target) {
-  return runtime.NextExternalSerial(target);
+uint64_t ExternalSerial(Runtime& runtime) {
+  return runtime.NextExternalSerial();
 }
 
 int RunMain(RuntimeOptions options, absl::AnyInvocable<void(Runtime&)> spawn_main) {

@@ -110,11 +110,13 @@ class Runtime {
   void Stop(absl::Status reason);
 
   RuntimeStats stats() const;
+  // How the shards' io_uring rings were set up: "single_issuer+defer_taskrun" where the kernel
+  // has it, else "coop_taskrun" or "plain".
+  const char* io_uring_mode() const { return shards_.front()->reactor().setup_mode(); }
 
   // Local registry: names -> PIDs for this runtime. Self::Register/WhereIs call these.
   absl::Status Register(std::string name, Pid pid);
   std::optional<Pid> WhereIs(std::string_view name) const;
-  void Unregister(std::string_view name, Pid pid) { ReleaseName(name, pid); }
 
   // --- For the shards and dist/ ---
   core_internal::Shard& shard(ShardId id) { return *shards_[id]; }
@@ -122,7 +124,7 @@ class Runtime {
   void OnMainExit(absl::Status reason) { Stop(std::move(reason)); }
   // dist/ installs a router for PIDs of other nodes; without one they are dropped.
   bool RouteRemote(core_internal::Envelope*) { return false; }
-  uint64_t NextExternalSerial(ShardId target);
+  uint64_t NextExternalSerial();
   ShardId NextRoundRobin() {
     return round_robin_.fetch_add(1, std::memory_order_relaxed) % shard_count();
   }

@@ -77,7 +77,8 @@ Task<absl::Status> Crasher(Self self) {
 Task<absl::Status> Main(Self self, bool quick) {
   snow::Runtime& runtime = self.runtime();
   uint32_t shards = runtime.shard_count();
-  std::printf("Snow runtime: %u shard(s), one io_uring each\n", shards);
+  std::printf("Snow runtime: %u shard(s), one io_uring each (%s)\n", shards,
+              runtime.io_uring_mode());
 
   // 1. Skynet.
   int64_t leaves = quick ? 10'000 : 1'000'000;

@@ -21,8 +21,6 @@ struct Runnable {
   Runnable& operator=(const Runnable&) = delete;
   inline ~Runnable();
 
-  bool queued() const { return queue != nullptr; }
-
   RunQueue* queue = nullptr;  // set while queued
   std::coroutine_handle<> handle;
 };

@@ -189,7 +189,7 @@ bool Shard::CancelSendAfter(uint64_t id) {
 
 // --- Actors ---
 
-uint64_t Shard::NextSerial(ShardId) {
+uint64_t Shard::NextSerial() {
   uint64_t serial = spawn_counter_++ * (shard_count_ + 1) + id_;
   SNOW_CHECK(serial <= Pid::kMaxSerial, "this shard has used up its PID serial space");
   return serial;

@@ -130,15 +130,14 @@ class Shard {
   uint64_t NextRef() { return (ref_counter_++ << 10) | id_; }
 
   // --- Actors ---
-  uint64_t NextSerial(ShardId target);
-  ActorCell* Find(Pid pid) { return actors_.Find(pid.serial()); }
+  // A serial for an actor this shard spawns, on any shard (see core/pid.h).
+  uint64_t NextSerial();
   // Gives an unstarted cell its root coroutine, whose end will end the actor.
   static void AttachRoot(ActorCell* cell, std::coroutine_handle<> root);
   // Starts `cell` on this shard (this shard's thread).
   void Start(ActorCell* cell);
   // Starts `cell` on its home shard, from this thread (any thread when `origin` is nullptr).
   static void Launch(Shard* origin, ActorCell* cell);
-  std::size_t live_actors() const { return actors_.size(); }
   // Ends `cell`: destroys its frame (if it is still running, as on a kill or shutdown).
   void Terminate(ActorCell* cell, absl::Status reason);
 

@@ -59,7 +59,7 @@ class Reactor {
   // Operations submitted and not yet completed, not counting the reactor's own wake-up read.
   int64_t in_flight() const { return in_flight_; }
   bool has_pending_submissions() const { return pending_ > 0; }
-  // How the ring was set up, for logs and ARCHITECTURE.md's claims.
+  // How the ring was set up (Runtime::io_uring_mode).
   const char* setup_mode() const { return setup_mode_; }
 
  private:

@@ -266,9 +266,7 @@ ShardId ChooseShard(Shard* origin, Runtime& runtime, const SpawnOptions& options
   return 0;
 }
 
-uint64_t ExternalSerial(Runtime& runtime) {
-  return runtime.NextExternalSerial();
-}
+uint64_t ExternalSerial(Runtime& runtime) { return runtime.NextExternalSerial(); }
 
 int RunMain(RuntimeOptions options, absl::AnyInvocable<void(Runtime&)> spawn_main) {
   sigset_t signals, previous;

@@ -533,6 +533,7 @@ TlsStream::~TlsStream() = default;
 Task<absl::StatusOr<TlsStream>> TlsStream::Handshake(TlsContext context, TcpStream stream) {
   if (context.impl_ == nullptr) co_return absl::FailedPreconditionError("no TLS context");
   if (!stream.is_open()) co_return absl::FailedPreconditionError("TLS over a closed stream");
+  net_internal::EnsureWolfSslInitialized();  // this shard thread's caches are freed at its exit
   auto session = std::make_unique<TlsSession>(context.impl_, std::move(stream));
   SNOW_CO_RETURN_IF_ERROR(session->Init());
   const TlsOptions& options = context.impl_->options;

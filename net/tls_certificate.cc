@@ -23,9 +23,20 @@
 namespace snow {
 namespace net_internal {
 
+namespace {
+// Debian's wolfSSL keeps a per-thread cache of ECC fixed-point tables (FP_ECC with thread-local
+// storage), which each thread must free itself before it exits. Shard threads belong to core,
+// so a thread-local object does it for every thread that used wolfSSL.
+struct EccCacheReleaser {
+  ~EccCacheReleaser() { wc_ecc_fp_free(); }
+};
+}  // namespace
+
 void EnsureWolfSslInitialized() {
   static std::once_flag once;
   std::call_once(once, [] { wolfSSL_Init(); });
+  thread_local EccCacheReleaser releaser;
+  (void)releaser;
 }
 
 }  // namespace net_internal

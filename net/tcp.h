@@ -11,7 +11,8 @@
 //       absl::Status written = co_await stream.WriteAll(std::span(buffer.data(), *n));
 //       if (!written.ok()) break;
 //     }
-//     co_return co_await stream.Close();
+//     absl::Status closed = co_await stream.Close();
+//     co_return closed;
 //   }
 //   Task<absl::Status> EchoServer(Self self, net::SocketAddress address) {
 //     SNOW_CO_ASSIGN_OR_RETURN(net::TcpListener listener, net::TcpListener::Bind(address));

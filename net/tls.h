@@ -166,6 +166,7 @@ class TlsStream {
   // E.g. "TLS13-CHACHA20-POLY1305-SHA256" and "TLSv1.3".
   std::string cipher_suite() const;
   std::string version() const;
+  // The TCP stream underneath (for its options and addresses). Only on an open stream.
   TcpStream& tcp();
 
  private:

@@ -139,13 +139,15 @@ Task<absl::StatusOr<typename Req::Reply>> Call(Self self, Pid server, Req reques
   Ref ref = self.Monitor(server);  // also marks the mailbox: the reply can only come after it
   self.Send(server, Request<Req>{std::move(request), ReplyTo<R>{self.pid(), ref}});
   core_internal::ActorCell* cell = core_internal::SelfAccess::Cell(self);
+  core_internal::CallMatcher<R> matcher{ref.bits()};
   absl::StatusOr<std::variant<core_internal::CallReply<R>, Down>> got =
       co_await core_internal::ReceiveAwaiter<core_internal::CallMatcher<R>, true>(
-          cell, {ref.bits()}, core_internal::ToTimeoutNanos(timeout), cell->marker);
+          cell, matcher, core_internal::ToTimeoutNanos(timeout), cell->marker);
   if (!got.ok()) {
     // The reply may have arrived between the timer firing and this resumption: look once more.
-    got = co_await core_internal::ReceiveAwaiter<core_internal::CallMatcher<R>, true>(
-        cell, {ref.bits()}, 0, cell->marker_ref == ref.bits() ? cell->marker : nullptr);
+    core_internal::Envelope** from = cell->marker_ref == ref.bits() ? cell->marker : nullptr;
+    got = co_await core_internal::ReceiveAwaiter<core_internal::CallMatcher<R>, true>(cell, matcher,
+                                                                                      0, from);
   }
   if (!got.ok()) {
     // Dropping the monitor also stops a reply still on its way.

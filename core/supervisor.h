@@ -28,6 +28,14 @@
 // with a shutdown reason naming the child; a start that fails on restart counts as a restart
 // and is retried. With RuntimeOptions::log_crashes, each abnormal child exit and each failed
 // start is reported on stderr.
+//
+// A child's start is its spawn: children are spawned in order, but there is no init handshake
+// (OTP's proc_lib init_ack), so a child on another shard may run after the next one started.
+//
+// Build a spec in a named local before passing it to a co_await-ed call (STYLE.md rule 23):
+// g++ 12 frees a braced temporary inside a co_await expression wrongly.
+//   ChildSpec spec{.id = "w", .start = Start(Worker)};
+//   absl::StatusOr<Pid> pid = co_await StartChild(self, sup, std::move(spec));
 #pragma once
 
 #include <cstdint>
@@ -68,9 +76,11 @@ ChildStart Start(Fn fn, Args... args) {
 // Stop the child with `kill` at once, without asking.
 inline constexpr absl::Duration kBrutalKill = absl::ZeroDuration();
 
+// Every member has a default initializer, so designated initializers may leave any out
+// without -Wmissing-field-initializers.
 struct ChildSpec {
-  std::string id;  // unique among the supervisor's children (ignored by kSimpleOneForOne)
-  ChildStart start;
+  std::string id = {};  // unique among the supervisor's children (ignored by kSimpleOneForOne)
+  ChildStart start = {};
   Restart restart = Restart::kPermanent;
   absl::Duration shutdown = absl::Seconds(5);
   ChildType type = ChildType::kWorker;
@@ -83,7 +93,7 @@ struct SupervisorSpec {
   absl::Duration period = absl::Seconds(5);
   // Started in this order, stopped in reverse. kSimpleOneForOne: exactly one, the template
   // whose restart, shutdown and type every dynamic child gets.
-  std::vector<ChildSpec> children;
+  std::vector<ChildSpec> children = {};
 };
 
 // The supervisor actor. Spawn it with SpawnLink (from its parent, or as a child: Start(Supervise,

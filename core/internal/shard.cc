@@ -2,6 +2,7 @@
 
 #include <time.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <exception>
 #include <string>
@@ -268,9 +269,15 @@ void Shard::Finish(ActorCell* cell, absl::Status reason) {
       runtime_->ReleaseName(extras->registered_name, cell->pid);
     }
     // Erased from the table first: a link or monitor that arrives from now on gets noproc.
-    for (Pid linked : extras->links)
-      SendSignal(linked, SignalKind::kLinkExit, cell->pid, 0, reason);
-    for (auto& [ref, watcher] : extras->monitored_by) {
+    // Sorted, so that what an actor's end sends does not depend on hash order: links by PID,
+    // Downs in the order their monitors were made (a shard's refs increase).
+    std::vector<Pid> links(extras->links.begin(), extras->links.end());
+    std::sort(links.begin(), links.end());
+    for (Pid linked : links) SendSignal(linked, SignalKind::kLinkExit, cell->pid, 0, reason);
+    std::vector<std::pair<uint64_t, Pid>> downs(extras->monitored_by.begin(),
+                                                extras->monitored_by.end());
+    std::sort(downs.begin(), downs.end());
+    for (auto& [ref, watcher] : downs) {
       SendSignal(watcher, SignalKind::kDown, cell->pid, ref, reason);
     }
     for (auto& [ref, target] : extras->monitoring) {

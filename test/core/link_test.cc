@@ -81,7 +81,8 @@ SNOW_CO_TEST(LinkTest, NormalExitDoesNotKillALinkedActor) {
   Ref watch = self.Monitor(child);
   co_await Yield();  // let the link be made
   self.Send(child, Quit{});
-  Down down = co_await self.Receive<Down>([watch](const Down& d) { return d.ref == watch; });
+  auto is_watched = [watch](const Down& d) { return d.ref == watch; };
+  Down down = co_await self.Receive<Down>(is_watched);
   EXPECT_THAT(down.reason, IsOk());
   bool alive = co_await IsAlive(self, linked);
   EXPECT_TRUE(alive);

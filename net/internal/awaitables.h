@@ -1,0 +1,63 @@
+// File: net/internal/awaitables.h
+//
+// The awaitables behind TcpStream's buffer operations.
+//
+// Immediate<T>: wraps the Task of a buffer operation so that it can only be awaited where it
+// is created. Buffer I/O takes spans (STYLE.md rule 20's exception): the caller's buffer must
+// outlive the operation, which holds when the operation is awaited in the same statement.
+//
+//   absl::Status s = co_await stream.WriteAll(bytes);   // GOOD: awaited at once
+//   auto pending = stream.WriteAll(bytes);              // BAD: nothing runs until it is awaited,
+//                                                       // and `bytes` must still be alive then
+// It cannot be moved, so it cannot be returned onwards, stored in a container or handed to
+// another coroutine.
+#pragma once
+
+#include <algorithm>
+#include <coroutine>
+#include <cstddef>
+#include <cstdint>
+#include <span>
+#include <utility>
+
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "core/io.h"
+#include "core/task.h"
+
+namespace snow::net_internal {
+
+template <typename T>
+class [[nodiscard]] Immediate {
+ public:
+  explicit Immediate(Task<T> task) : task_(std::move(task)) {}
+  Immediate(const Immediate&) = delete;
+  Immediate& operator=(const Immediate&) = delete;
+
+  auto operator co_await() && noexcept { return std::move(task_).operator co_await(); }
+
+ private:
+  Task<T> task_;
+};
+
+// The awaitable of TcpStream::ReadSome: one recv, no allocation. Result: the count, 0 at end of
+// stream, or the error.
+class [[nodiscard]] ReadSomeAwaitable {
+ public:
+  ReadSomeAwaitable(int fd, std::span<char> buffer, absl::Duration timeout)
+      : io_({.op = IoOp::kRecv,
+             .fd = fd,
+             .buffer = buffer.data(),
+             .length = static_cast<uint32_t>(std::min<size_t>(buffer.size(), size_t{1} << 30))},
+            timeout),
+        closed_(fd < 0) {}
+  bool await_ready() const noexcept { return closed_; }
+  void await_suspend(std::coroutine_handle<> awaiter) { io_.await_suspend(awaiter); }
+  absl::StatusOr<size_t> await_resume() const;
+
+ private:
+  IoAwaitable io_;
+  bool closed_;
+};
+
+}  // namespace snow::net_internal

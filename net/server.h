@@ -1,0 +1,133 @@
+// File: net/server.h
+//
+// TcpServer: accept on every shard and run one actor per connection.
+//
+//   Task<absl::Status> EchoConnection(Self self, net::TcpStream stream);   // see net/tcp.h
+//   Task<absl::Status> Main(Self self) {
+//     SNOW_CO_ASSIGN_OR_RETURN(net::SocketAddress address, net::SocketAddress::Parse("0.0.0.0:7"));
+//     SNOW_CO_ASSIGN_OR_RETURN(net::TcpServer server,
+//                              net::TcpServer::Start(self, address, {}, EchoConnection));
+//     ...  // server.address() has the bound port; server.Stop() stops accepting
+//   }
+//
+// Distribution (ServeOptions::distribution):
+//  - kReusePort (default): one SO_REUSEPORT listener and one acceptor actor per shard; the kernel
+//    spreads connections over the shards by a hash of the client's address and port, and each
+//    connection's actor runs on the shard that accepted it. No cross-shard traffic per connection.
+//  - kHandOff: one listener on the calling shard; its acceptor spawns each connection's actor
+//    round-robin over the shards (one cross-shard spawn per connection).
+// ARCHITECTURE.md has the measurement that made kReusePort the default.
+//
+// Shard affinity: Start binds from the calling actor's shard; acceptors are actors on their
+// shards. Stop and the accessors may be called from any shard. Acceptors end (normally) after
+// Stop; a connection's actor is not affected by Stop. Accept errors that are the process's
+// (out of descriptors: kResourceExhausted) make the acceptor pause 10 ms and go on; any other
+// ends that acceptor with the error as its exit reason.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <utility>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "core/actor.h"
+#include "core/runtime.h"
+#include "core/time.h"
+#include "net/tcp.h"
+
+namespace snow::net {
+
+enum class Distribution : uint8_t { kReusePort, kHandOff };
+
+struct ServeOptions {
+  ListenOptions listen = {};  // reuse_port is set for kReusePort
+  Distribution distribution = Distribution::kReusePort;
+};
+
+}  // namespace snow::net
+
+namespace snow::net_internal {
+
+struct ServerState {
+  // Closed when the last acceptor and the TcpServer are gone, so Stop never shuts down a
+  // descriptor number that has been reused.
+  std::vector<net::TcpListener> listeners;
+  std::atomic<bool> stopping{false};
+};
+
+template <typename... Args>
+Task<absl::Status> AcceptLoop(Self self, std::shared_ptr<ServerState> state, size_t index,
+                              net::Distribution distribution,
+                              Task<absl::Status> (*handler)(Self, net::TcpStream, Args...),
+                              Args... args) {
+  net::TcpListener& listener = state->listeners[index];  // kept alive by `state`
+  SpawnOptions where;
+  if (distribution == net::Distribution::kHandOff) where.placement = Placement::kRoundRobin;
+  while (!state->stopping.load(std::memory_order_relaxed)) {
+    absl::StatusOr<net::TcpStream> stream = co_await listener.Accept();
+    if (!stream.ok()) {
+      if (state->stopping.load(std::memory_order_relaxed)) break;
+      if (stream.status().code() == absl::StatusCode::kResourceExhausted) {
+        co_await Sleep(absl::Milliseconds(10));  // out of descriptors: let connections end
+        continue;
+      }
+      co_return stream.status();
+    }
+    self.Spawn(where, handler, std::move(*stream), args...);
+  }
+  co_return absl::OkStatus();
+}
+
+}  // namespace snow::net_internal
+
+namespace snow::net {
+
+class TcpServer {
+ public:
+  // Binds and starts the acceptors; returns once every listener is bound (connections may
+  // arrive before the acceptors first run: they wait in the backlog). Errors are Bind's.
+  template <typename... Args>
+  static absl::StatusOr<TcpServer> Start(Self self, SocketAddress address, ServeOptions options,
+                                         Task<absl::Status> (*handler)(Self, TcpStream, Args...),
+                                         Args... args) {
+    auto state = std::make_shared<net_internal::ServerState>();
+    bool reuse = options.distribution == Distribution::kReusePort;
+    uint32_t listeners = reuse ? self.runtime().shard_count() : 1;
+    options.listen.reuse_port = reuse;
+    for (uint32_t i = 0; i < listeners; ++i) {
+      // The first bind picks the port (if 0); the others join it.
+      SNOW_ASSIGN_OR_RETURN(TcpListener listener, TcpListener::Bind(address, options.listen));
+      if (i == 0) address = listener.local_address();
+      state->listeners.push_back(std::move(listener));
+    }
+    for (uint32_t i = 0; i < listeners; ++i) {
+      SpawnOptions where{.placement = Placement::kShard,
+                         .shard = reuse ? static_cast<ShardId>(i) : self.shard()};
+      self.Spawn(where, net_internal::AcceptLoop<Args...>, state, size_t{i}, options.distribution,
+                 handler, args...);
+    }
+    return TcpServer(std::move(state), address, options.listen.limit);
+  }
+
+  const SocketAddress& address() const { return address_; }
+  // Null when ServeOptions::listen.limit was.
+  const std::shared_ptr<ConnectionLimit>& limit() const { return limit_; }
+  // Stops accepting on every shard. Thread-safe; idempotent.
+  void Stop() {
+    if (state_ == nullptr || state_->stopping.exchange(true)) return;
+    for (const TcpListener& listener : state_->listeners) TcpListener::StopAccepting(listener.fd());
+  }
+
+ private:
+  TcpServer(std::shared_ptr<net_internal::ServerState> state, SocketAddress address,
+            std::shared_ptr<ConnectionLimit> limit)
+      : state_(std::move(state)), address_(address), limit_(std::move(limit)) {}
+
+  std::shared_ptr<net_internal::ServerState> state_;
+  SocketAddress address_;
+  std::shared_ptr<ConnectionLimit> limit_;
+};
+
+}  // namespace snow::net

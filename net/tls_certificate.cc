@@ -1,0 +1,206 @@
+// TlsCertificate: PEM loading, fingerprints and ephemeral self-signed certificates (wolfCrypt).
+#include <wolfssl/options.h>
+// wolfSSL's headers need options.h first.
+#include <wolfssl/ssl.h>
+#include <wolfssl/wolfcrypt/asn_public.h>
+#include <wolfssl/wolfcrypt/ecc.h>
+#include <wolfssl/wolfcrypt/error-crypt.h>
+#include <wolfssl/wolfcrypt/hash.h>
+#include <wolfssl/wolfcrypt/random.h>
+
+#include <cstdio>
+#include <cstring>
+#include <fstream>
+#include <mutex>
+#include <sstream>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "core/status.h"
+#include "net/internal/tls_init.h"
+#include "net/tls.h"
+
+namespace snow {
+namespace net_internal {
+
+namespace {
+// Debian's wolfSSL keeps a per-thread cache of ECC fixed-point tables (FP_ECC with thread-local
+// storage), which each thread must free itself before it exits. Shard threads belong to core,
+// so a thread-local object does it for every thread that used wolfSSL.
+struct EccCacheReleaser {
+  ~EccCacheReleaser() { wc_ecc_fp_free(); }
+};
+}  // namespace
+
+void EnsureWolfSslInitialized() {
+  static std::once_flag once;
+  std::call_once(once, [] { wolfSSL_Init(); });
+  thread_local EccCacheReleaser releaser;
+  (void)releaser;
+}
+
+}  // namespace net_internal
+
+namespace net {
+namespace {
+
+absl::StatusOr<std::string> ReadFile(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return ErrnoToStatus(errno, absl::StrCat("open ", path));
+  std::ostringstream contents;
+  contents << in.rdbuf();
+  if (in.bad()) return ErrnoToStatus(errno, absl::StrCat("read ", path));
+  return std::move(contents).str();
+}
+
+absl::Status WolfCryptError(int code, std::string_view what) {
+  char text[80];
+  wc_ErrorString(code, text);
+  return absl::InternalError(
+      absl::StrCat(AbslView(what), ": wolfCrypt error ", code, " (", text, ")"));
+}
+
+absl::StatusOr<std::string> DerToPem(const std::vector<uint8_t>& der, int type) {
+  int length = wc_DerToPem(der.data(), static_cast<word32>(der.size()), nullptr, 0, type);
+  if (length <= 0) return WolfCryptError(length, "wc_DerToPem (size)");
+  std::string pem(static_cast<size_t>(length), '\0');
+  length = wc_DerToPem(der.data(), static_cast<word32>(der.size()),
+                       reinterpret_cast<byte*>(pem.data()), static_cast<word32>(pem.size()), type);
+  if (length <= 0) return WolfCryptError(length, "wc_DerToPem");
+  pem.resize(static_cast<size_t>(length));
+  return pem;
+}
+
+}  // namespace
+
+std::string FingerprintToHex(const Sha256Fingerprint& fingerprint) {
+  static constexpr char kDigits[] = "0123456789abcdef";
+  std::string out;
+  out.reserve(64);
+  for (uint8_t b : fingerprint) {
+    out.push_back(kDigits[b >> 4]);
+    out.push_back(kDigits[b & 15]);
+  }
+  return out;
+}
+
+absl::StatusOr<Sha256Fingerprint> ParseFingerprint(std::string_view text) {
+  Sha256Fingerprint out{};
+  size_t digits = 0;
+  for (char c : text) {
+    if (c == ':') continue;
+    int value;
+    if (c >= '0' && c <= '9') {
+      value = c - '0';
+    } else if (c >= 'a' && c <= 'f') {
+      value = c - 'a' + 10;
+    } else if (c >= 'A' && c <= 'F') {
+      value = c - 'A' + 10;
+    } else {
+      digits = 65;  // reject below
+      break;
+    }
+    if (digits >= 64) break;
+    out[digits / 2] = static_cast<uint8_t>(out[digits / 2] << 4 | value);
+    ++digits;
+  }
+  if (digits != 64) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("a SHA-256 fingerprint is 64 hex digits, got \"", AbslView(text), "\""));
+  }
+  return out;
+}
+
+absl::StatusOr<TlsCertificate> TlsCertificate::FromPemFiles(std::string certificate_path,
+                                                            std::string private_key_path) {
+  TlsCertificate out;
+  SNOW_ASSIGN_OR_RETURN(out.certificate_pem, ReadFile(certificate_path));
+  SNOW_ASSIGN_OR_RETURN(out.private_key_pem, ReadFile(private_key_path));
+  // Fail here, naming the file, rather than at the first handshake.
+  absl::StatusOr<Sha256Fingerprint> parsed = out.Fingerprint();
+  if (!parsed.ok()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(certificate_path, ": ", parsed.status().message()));
+  }
+  return out;
+}
+
+absl::StatusOr<Sha256Fingerprint> TlsCertificate::Fingerprint() const {
+  net_internal::EnsureWolfSslInitialized();
+  std::vector<uint8_t> der(certificate_pem.size());
+  int length = wc_CertPemToDer(reinterpret_cast<const unsigned char*>(certificate_pem.data()),
+                               static_cast<int>(certificate_pem.size()), der.data(),
+                               static_cast<int>(der.size()), CERT_TYPE);
+  if (length <= 0) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("the certificate PEM does not parse (wolfCrypt error ", length, ")"));
+  }
+  Sha256Fingerprint out;
+  int rc = wc_Sha256Hash(der.data(), static_cast<word32>(length), out.data());
+  if (rc != 0) return WolfCryptError(rc, "wc_Sha256Hash");
+  return out;
+}
+
+absl::StatusOr<TlsCertificate> TlsCertificate::GenerateSelfSigned(SelfSignedOptions options) {
+  net_internal::EnsureWolfSslInitialized();
+  WC_RNG rng;
+  int rc = wc_InitRng(&rng);
+  if (rc != 0) return WolfCryptError(rc, "wc_InitRng");
+  ecc_key key;
+  rc = wc_ecc_init(&key);
+  if (rc != 0) {
+    wc_FreeRng(&rng);
+    return WolfCryptError(rc, "wc_ecc_init");
+  }
+  struct Cleanup {
+    WC_RNG* rng;
+    ecc_key* key;
+    ~Cleanup() {
+      wc_ecc_free(key);
+      wc_FreeRng(rng);
+    }
+  } cleanup{&rng, &key};
+
+  rc = wc_ecc_make_key_ex(&rng, 32, &key, ECC_SECP256R1);
+  if (rc != 0) return WolfCryptError(rc, "wc_ecc_make_key_ex (P-256)");
+
+  Cert cert;
+  rc = wc_InitCert(&cert);
+  if (rc != 0) return WolfCryptError(rc, "wc_InitCert");
+  std::snprintf(cert.subject.commonName, sizeof(cert.subject.commonName), "%s",
+                options.common_name.c_str());
+  std::snprintf(cert.subject.org, sizeof(cert.subject.org), "%s", "Snow");
+  cert.sigType = CTC_SHA256wECDSA;
+  cert.daysValid = options.days_valid;
+  cert.isCA = 1;  // usable as its own trust anchor (TlsVerify::kCa)
+  cert.selfSigned = 1;
+  // A random serial: two nodes' certificates must not share issuer + serial.
+  cert.serialSz = 16;
+  rc = wc_RNG_GenerateBlock(&rng, cert.serial, static_cast<word32>(cert.serialSz));
+  if (rc != 0) return WolfCryptError(rc, "wc_RNG_GenerateBlock");
+  cert.serial[0] &= 0x7f;  // positive
+  cert.serial[0] |= 0x01;  // and minimal (no leading zero byte)
+
+  std::vector<uint8_t> der(4096);
+  rc = wc_MakeCert_ex(&cert, der.data(), static_cast<word32>(der.size()), ECC_TYPE, &key, &rng);
+  if (rc < 0) return WolfCryptError(rc, "wc_MakeCert_ex");
+  int signed_length = wc_SignCert_ex(cert.bodySz, cert.sigType, der.data(),
+                                     static_cast<word32>(der.size()), ECC_TYPE, &key, &rng);
+  if (signed_length < 0) return WolfCryptError(signed_length, "wc_SignCert_ex");
+  der.resize(static_cast<size_t>(signed_length));
+
+  std::vector<uint8_t> key_der(512);
+  int key_length = wc_EccKeyToDer(&key, key_der.data(), static_cast<word32>(key_der.size()));
+  if (key_length < 0) return WolfCryptError(key_length, "wc_EccKeyToDer");
+  key_der.resize(static_cast<size_t>(key_length));
+
+  TlsCertificate out;
+  SNOW_ASSIGN_OR_RETURN(out.certificate_pem, DerToPem(der, CERT_TYPE));
+  SNOW_ASSIGN_OR_RETURN(out.private_key_pem, DerToPem(key_der, ECC_PRIVATEKEY_TYPE));
+  // The key material is secret: wipe the copies we made.
+  std::memset(key_der.data(), 0, key_der.size());
+  return out;
+}
+
+}  // namespace net
+}  // namespace snow

@@ -1,0 +1,447 @@
+#include "net/tcp.h"
+
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+
+#include <array>
+#include <string>
+#include <vector>
+
+#include "core/snow.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "test/testing/co_test.h"
+
+namespace snow::net {
+namespace {
+
+using ::snow::testing::IsOk;
+using ::snow::testing::RealRuntimeOptions;
+using ::snow::testing::RunOnTestRuntime;
+using ::snow::testing::StatusIs;
+
+constexpr absl::Duration kTimeout = absl::Seconds(10);
+
+// Echoes until the peer closes or an error; then reports how it ended.
+struct EchoEnded {
+  absl::Status status;
+};
+Task<absl::Status> EchoConnection(Self self, TcpStream stream, Pid report_to) {
+  std::array<char, 4096> buffer;
+  absl::Status ended;
+  for (;;) {
+    absl::StatusOr<size_t> n = co_await stream.ReadSome(buffer);
+    if (!n.ok()) {
+      ended = n.status();
+      break;
+    }
+    if (*n == 0) break;
+    absl::Status written = co_await stream.WriteAll(std::span<const char>(buffer.data(), *n));
+    if (!written.ok()) {
+      ended = written;
+      break;
+    }
+  }
+  if (report_to) self.Send(report_to, EchoEnded{ended});
+  absl::Status closed = co_await stream.Close();
+  co_return closed;
+}
+
+Task<absl::Status> AcceptLoop(Self self, TcpListener listener, Pid report_to) {
+  for (;;) {
+    absl::StatusOr<TcpStream> stream = co_await listener.Accept();
+    if (!stream.ok()) co_return stream.status();
+    self.Spawn(SpawnOptions{.placement = Placement::kRoundRobin}, EchoConnection,
+               std::move(*stream), report_to);
+  }
+}
+
+Task<absl::Status> RoundTrip(TcpStream& stream, std::string message) {
+  absl::Status written = co_await stream.WriteAll(message);
+  SNOW_CO_RETURN_IF_ERROR(written);
+  std::string back(message.size(), '\0');
+  absl::Status read = co_await stream.ReadExactly(back);
+  SNOW_CO_RETURN_IF_ERROR(read);
+  if (back != message) co_return absl::DataLossError("echo differs: " + back);
+  co_return absl::OkStatus();
+}
+
+Task<absl::Status> EchoesOneMessage(Self self) {
+  SNOW_CO_ASSIGN_OR_RETURN(TcpListener listener, TcpListener::Bind(SocketAddress::Loopback()));
+  SocketAddress address = listener.local_address();
+  EXPECT_NE(address.port(), 0);
+  self.Spawn(AcceptLoop, std::move(listener), Pid());
+  absl::StatusOr<TcpStream> stream = co_await TcpStream::Connect(address, kTimeout);
+  SNOW_CO_RETURN_IF_ERROR(stream.status());
+  absl::Status trip = co_await RoundTrip(*stream, "hello through io_uring");
+  EXPECT_THAT(trip, IsOk());
+  absl::Status closed = co_await stream->Close();
+  EXPECT_THAT(closed, IsOk());
+  EXPECT_FALSE(stream->is_open());
+  co_return absl::OkStatus();
+}
+
+TEST(TcpTest, EchoRoundTrip) {
+  EXPECT_THAT(RunOnTestRuntime(RealRuntimeOptions(2), EchoesOneMessage), IsOk());
+}
+
+Task<absl::Status> EchoesOverIpv6(Self self) {
+  absl::StatusOr<SocketAddress> any = SocketAddress::Parse("[::1]:0");
+  SNOW_CO_RETURN_IF_ERROR(any.status());
+  absl::StatusOr<TcpListener> listener = TcpListener::Bind(*any);
+  if (!listener.ok()) co_return absl::OkStatus();  // no IPv6 loopback here: nothing to test
+  SocketAddress address = listener->local_address();
+  self.Spawn(AcceptLoop, std::move(*listener), Pid());
+  absl::StatusOr<TcpStream> stream = co_await TcpStream::Connect(address, kTimeout);
+  SNOW_CO_RETURN_IF_ERROR(stream.status());
+  absl::Status trip = co_await RoundTrip(*stream, "six");
+  co_return trip;
+}
+
+TEST(TcpTest, EchoRoundTripOverIpv6) {
+  EXPECT_THAT(RunOnTestRuntime(RealRuntimeOptions(1), EchoesOverIpv6), IsOk());
+}
+
+// ---- 1,000 concurrent connections ----
+
+constexpr int kConnections = 1000;
+struct Connected {
+  Pid client;
+};
+struct Finish {};
+
+Task<absl::Status> HoldingClient(Self self, SocketAddress address, Pid main, int index) {
+  absl::StatusOr<TcpStream> stream = co_await TcpStream::Connect(address, kTimeout);
+  SNOW_CO_RETURN_IF_ERROR(stream.status());
+  absl::Status trip = co_await RoundTrip(*stream, "client " + std::to_string(index));
+  SNOW_CO_RETURN_IF_ERROR(trip);
+  self.Send(main, Connected{self.pid()});
+  co_await self.Receive<Finish>();  // keep the connection open until every client is in
+  absl::Status closed = co_await stream->Close();
+  self.Send(main, EchoEnded{closed});
+  co_return closed;
+}
+
+void RaiseFileLimit(rlim_t wanted) {
+  rlimit limit;
+  if (getrlimit(RLIMIT_NOFILE, &limit) == 0 && limit.rlim_cur < wanted) {
+    limit.rlim_cur = std::min(wanted, limit.rlim_max);
+    setrlimit(RLIMIT_NOFILE, &limit);
+  }
+}
+
+Task<absl::Status> ServesAThousandConnections(Self self) {
+  auto limit = std::make_shared<ConnectionLimit>(5000);
+  SNOW_CO_ASSIGN_OR_RETURN(TcpListener listener,
+                           TcpListener::Bind(SocketAddress::Loopback(), {.limit = limit}));
+  SocketAddress address = listener.local_address();
+  self.Spawn(AcceptLoop, std::move(listener), Pid());
+  for (int i = 0; i < kConnections; ++i) {
+    self.Spawn(SpawnOptions{.placement = Placement::kRoundRobin}, HoldingClient, address,
+               self.pid(), i);
+  }
+  std::vector<Pid> clients;
+  while (clients.size() < kConnections) {
+    absl::StatusOr<Connected> c = co_await self.ReceiveFor<Connected>(absl::Seconds(60));
+    SNOW_CO_RETURN_IF_ERROR(c.status());
+    clients.push_back(c->client);
+  }
+  // Every client has done its round trip and still holds its connection.
+  EXPECT_EQ(limit->open(), static_cast<uint64_t>(kConnections));
+  EXPECT_EQ(limit->accepted(), static_cast<uint64_t>(kConnections));
+  for (Pid client : clients) self.Send(client, Finish{});
+  for (int i = 0; i < kConnections; ++i) {
+    absl::StatusOr<EchoEnded> e = co_await self.ReceiveFor<EchoEnded>(absl::Seconds(60));
+    SNOW_CO_RETURN_IF_ERROR(e.status());
+    EXPECT_THAT(e->status, IsOk());
+  }
+  co_return absl::OkStatus();
+}
+
+TEST(TcpTest, AThousandConcurrentConnectionsThroughOneListener) {
+  RaiseFileLimit(4 * kConnections + 256);
+  EXPECT_THAT(RunOnTestRuntime(RealRuntimeOptions(2), ServesAThousandConnections), IsOk());
+}
+
+// ---- Errors ----
+
+Task<absl::Status> PeerResetReachesOnlyThatActor(Self self) {
+  SNOW_CO_ASSIGN_OR_RETURN(TcpListener listener, TcpListener::Bind(SocketAddress::Loopback()));
+  SocketAddress address = listener.local_address();
+  self.Spawn(AcceptLoop, std::move(listener), self.pid());
+  absl::StatusOr<TcpStream> doomed = co_await TcpStream::Connect(address, kTimeout);
+  SNOW_CO_RETURN_IF_ERROR(doomed.status());
+  absl::StatusOr<TcpStream> survivor = co_await TcpStream::Connect(address, kTimeout);
+  SNOW_CO_RETURN_IF_ERROR(survivor.status());
+  // Both connections are being served (their server actors are blocked in ReadSome).
+  absl::Status first = co_await RoundTrip(*doomed, "one");
+  SNOW_CO_RETURN_IF_ERROR(first);
+  absl::Status second = co_await RoundTrip(*survivor, "two");
+  SNOW_CO_RETURN_IF_ERROR(second);
+  doomed->Reset();  // RST while its server actor waits in ReadSome
+  absl::StatusOr<EchoEnded> ended = co_await self.ReceiveFor<EchoEnded>(kTimeout);
+  SNOW_CO_RETURN_IF_ERROR(ended.status());
+  EXPECT_THAT(ended->status, StatusIs(absl::StatusCode::kUnavailable, "reset"));
+  // The other connection's actor goes on.
+  absl::Status again = co_await RoundTrip(*survivor, "still here");
+  EXPECT_THAT(again, IsOk());
+  absl::StatusOr<EchoEnded> none = co_await self.ReceiveFor<EchoEnded>(absl::Milliseconds(50));
+  EXPECT_THAT(none, StatusIs(absl::StatusCode::kDeadlineExceeded));
+  co_return absl::OkStatus();
+}
+
+TEST(TcpTest, PeerResetMidReadFailsOnlyThatConnection) {
+  EXPECT_THAT(RunOnTestRuntime(RealRuntimeOptions(2), PeerResetReachesOnlyThatActor), IsOk());
+}
+
+Task<absl::Status> ConnectIsRefused(Self) {
+  SocketAddress address;
+  {
+    // A port that was free a moment ago and has no listener now.
+    SNOW_CO_ASSIGN_OR_RETURN(TcpListener listener, TcpListener::Bind(SocketAddress::Loopback()));
+    address = listener.local_address();
+  }
+  absl::StatusOr<TcpStream> stream = co_await TcpStream::Connect(address, kTimeout);
+  EXPECT_THAT(stream, StatusIs(absl::StatusCode::kUnavailable, "refused"));
+  co_return absl::OkStatus();
+}
+
+TEST(TcpTest, ConnectRefused) {
+  EXPECT_THAT(RunOnTestRuntime(RealRuntimeOptions(1), ConnectIsRefused), IsOk());
+}
+
+// A listener whose accept queue is full and never drained drops further SYNs (Linux, with
+// tcp_abort_on_overflow off), so a connect to it hangs until its timeout: deterministic, and
+// needs no outside network.
+Task<absl::Status> ConnectTimesOut(Self) {
+  SNOW_CO_ASSIGN_OR_RETURN(TcpListener listener,
+                           TcpListener::Bind(SocketAddress::Loopback(), {.backlog = 0}));
+  SocketAddress address = listener.local_address();
+  std::vector<TcpStream> fillers;
+  for (int i = 0; i < 8; ++i) {
+    absl::StatusOr<TcpStream> filler =
+        co_await TcpStream::Connect(address, absl::Milliseconds(200));
+    if (!filler.ok()) {
+      EXPECT_THAT(filler, StatusIs(absl::StatusCode::kDeadlineExceeded, "connect"));
+      co_return absl::OkStatus();
+    }
+    fillers.push_back(std::move(*filler));
+  }
+  co_return absl::FailedPreconditionError(
+      "eight connects to a listener with backlog 0 all succeeded: SYNs are not dropped here");
+}
+
+TEST(TcpTest, ConnectTimeout) {
+  absl::Status status = RunOnTestRuntime(RealRuntimeOptions(1), ConnectTimesOut);
+  if (status.code() == absl::StatusCode::kFailedPrecondition) GTEST_SKIP() << status.message();
+  EXPECT_THAT(status, IsOk());
+}
+
+Task<absl::Status> ReadTimesOutAndStaysUsable(Self self) {
+  SNOW_CO_ASSIGN_OR_RETURN(TcpListener listener, TcpListener::Bind(SocketAddress::Loopback()));
+  SocketAddress address = listener.local_address();
+  self.Spawn(AcceptLoop, std::move(listener), Pid());
+  absl::StatusOr<TcpStream> stream =
+      co_await TcpStream::Connect(address, kTimeout, {.idle_timeout = absl::Milliseconds(30)});
+  SNOW_CO_RETURN_IF_ERROR(stream.status());
+  std::array<char, 16> buffer;
+  absl::StatusOr<size_t> idle = co_await stream->ReadSome(buffer);  // idle_timeout applies
+  EXPECT_THAT(idle, StatusIs(absl::StatusCode::kDeadlineExceeded));
+  absl::StatusOr<size_t> explicit_timeout =
+      co_await stream->ReadSome(buffer, absl::Milliseconds(10));
+  EXPECT_THAT(explicit_timeout, StatusIs(absl::StatusCode::kDeadlineExceeded));
+  absl::Status trip = co_await RoundTrip(*stream, "after the timeouts");
+  EXPECT_THAT(trip, IsOk());
+  co_return absl::OkStatus();
+}
+
+TEST(TcpTest, IdleTimeoutEndsAReadAndTheStreamStaysUsable) {
+  EXPECT_THAT(RunOnTestRuntime(RealRuntimeOptions(1), ReadTimesOutAndStaysUsable), IsOk());
+}
+
+// ---- Half-close ----
+
+Task<absl::Status> HalfCloseServer(Self self, TcpListener listener, Pid main) {
+  absl::StatusOr<TcpStream> stream = co_await listener.Accept();
+  SNOW_CO_RETURN_IF_ERROR(stream.status());
+  std::string received;
+  std::array<char, 64> buffer;
+  for (;;) {
+    absl::StatusOr<size_t> n = co_await stream->ReadSome(buffer);
+    SNOW_CO_RETURN_IF_ERROR(n.status());
+    if (*n == 0) break;  // the client shut down its side
+    received.append(buffer.data(), *n);
+  }
+  // Our side is still open: answer after the client's end of stream.
+  absl::Status written = co_await stream->WriteAll(std::string("got " + received));
+  SNOW_CO_RETURN_IF_ERROR(written);
+  absl::Status closed = co_await stream->Close();
+  self.Send(main, EchoEnded{closed});
+  co_return closed;
+}
+
+Task<absl::Status> HalfCloses(Self self) {
+  SNOW_CO_ASSIGN_OR_RETURN(TcpListener listener, TcpListener::Bind(SocketAddress::Loopback()));
+  SocketAddress address = listener.local_address();
+  self.Spawn(HalfCloseServer, std::move(listener), self.pid());
+  absl::StatusOr<TcpStream> stream = co_await TcpStream::Connect(address, kTimeout);
+  SNOW_CO_RETURN_IF_ERROR(stream.status());
+  absl::Status written = co_await stream->WriteAll(std::string("question"));
+  SNOW_CO_RETURN_IF_ERROR(written);
+  absl::Status shut = co_await stream->Shutdown();
+  EXPECT_THAT(shut, IsOk());
+  std::string answer;
+  std::array<char, 64> buffer;
+  for (;;) {
+    absl::StatusOr<size_t> n = co_await stream->ReadSome(buffer);
+    SNOW_CO_RETURN_IF_ERROR(n.status());
+    if (*n == 0) break;
+    answer.append(buffer.data(), *n);
+  }
+  EXPECT_EQ(answer, "got question");
+  absl::StatusOr<EchoEnded> ended = co_await self.ReceiveFor<EchoEnded>(kTimeout);
+  SNOW_CO_RETURN_IF_ERROR(ended.status());
+  EXPECT_THAT(ended->status, IsOk());
+  co_return absl::OkStatus();
+}
+
+TEST(TcpTest, HalfCloseLetsThePeerAnswerAfterEndOfStream) {
+  EXPECT_THAT(RunOnTestRuntime(RealRuntimeOptions(1), HalfCloses), IsOk());
+}
+
+// ---- Limits and options ----
+
+Task<absl::Status> RefusesPastTheCap(Self self) {
+  auto limit = std::make_shared<ConnectionLimit>(1);
+  SNOW_CO_ASSIGN_OR_RETURN(TcpListener listener,
+                           TcpListener::Bind(SocketAddress::Loopback(), {.limit = limit}));
+  SocketAddress address = listener.local_address();
+  self.Spawn(AcceptLoop, std::move(listener), self.pid());
+  absl::StatusOr<TcpStream> first = co_await TcpStream::Connect(address, kTimeout);
+  SNOW_CO_RETURN_IF_ERROR(first.status());
+  absl::Status trip = co_await RoundTrip(*first, "in");
+  SNOW_CO_RETURN_IF_ERROR(trip);
+  // The second connect completes (the kernel accepts it), then the server resets it.
+  absl::StatusOr<TcpStream> second = co_await TcpStream::Connect(address, kTimeout);
+  SNOW_CO_RETURN_IF_ERROR(second.status());
+  std::array<char, 8> buffer;
+  absl::StatusOr<size_t> refused = co_await second->ReadSome(buffer, kTimeout);
+  EXPECT_THAT(refused, StatusIs(absl::StatusCode::kUnavailable, "reset"));
+  EXPECT_EQ(limit->refused(), 1u);
+  EXPECT_EQ(limit->open(), 1u);
+  // Once the first connection ends, there is room again.
+  absl::Status closed = co_await first->Close();
+  SNOW_CO_RETURN_IF_ERROR(closed);
+  absl::StatusOr<EchoEnded> ended = co_await self.ReceiveFor<EchoEnded>(kTimeout);
+  SNOW_CO_RETURN_IF_ERROR(ended.status());
+  for (int i = 0; i < 100 && limit->open() != 0; ++i) co_await Sleep(absl::Milliseconds(1));
+  EXPECT_EQ(limit->open(), 0u);
+  absl::StatusOr<TcpStream> third = co_await TcpStream::Connect(address, kTimeout);
+  SNOW_CO_RETURN_IF_ERROR(third.status());
+  absl::Status trip3 = co_await RoundTrip(*third, "in again");
+  EXPECT_THAT(trip3, IsOk());
+  co_return absl::OkStatus();
+}
+
+TEST(TcpTest, ConnectionCapResetsConnectionsPastIt) {
+  EXPECT_THAT(RunOnTestRuntime(RealRuntimeOptions(1), RefusesPastTheCap), IsOk());
+}
+
+int GetInt(int fd, int level, int name) {
+  int value = -1;
+  socklen_t length = sizeof(value);
+  getsockopt(fd, level, name, &value, &length);
+  return value;
+}
+
+Task<absl::Status> OptionsReachTheSockets(Self) {
+  TcpOptions options{.no_delay = true, .keep_alive = true, .keep_alive_idle = absl::Seconds(30)};
+  SNOW_CO_ASSIGN_OR_RETURN(TcpListener listener,
+                           TcpListener::Bind(SocketAddress::Loopback(), {.stream = options}));
+  SocketAddress address = listener.local_address();
+  absl::StatusOr<TcpStream> client = co_await TcpStream::Connect(address, kTimeout, options);
+  SNOW_CO_RETURN_IF_ERROR(client.status());
+  absl::StatusOr<TcpStream> server = co_await listener.Accept(kTimeout);
+  SNOW_CO_RETURN_IF_ERROR(server.status());
+  for (const TcpStream* s : {&*client, &*server}) {
+    EXPECT_EQ(GetInt(s->fd(), IPPROTO_TCP, TCP_NODELAY), 1);
+    EXPECT_EQ(GetInt(s->fd(), SOL_SOCKET, SO_KEEPALIVE), 1);
+    EXPECT_EQ(GetInt(s->fd(), IPPROTO_TCP, TCP_KEEPIDLE), 30);
+  }
+  absl::StatusOr<SocketAddress> peer = server->peer_address();
+  absl::StatusOr<SocketAddress> local = client->local_address();
+  SNOW_CO_RETURN_IF_ERROR(peer.status());
+  EXPECT_EQ(*peer, *local);
+  co_return absl::OkStatus();
+}
+
+TEST(TcpTest, AcceptedStreamsInheritTheListenersOptions) {
+  EXPECT_THAT(RunOnTestRuntime(RealRuntimeOptions(1), OptionsReachTheSockets), IsOk());
+}
+
+TEST(TcpTest, BindToAnAddressInUseFails) {
+  absl::StatusOr<TcpListener> first = TcpListener::Bind(SocketAddress::Loopback());
+  ASSERT_THAT(first, IsOk());
+  EXPECT_THAT(TcpListener::Bind(first->local_address()),
+              StatusIs(absl::StatusCode::kAlreadyExists));
+}
+
+// ---- Cancellation ----
+
+// Its buffer lives in this frame: destroying the frame mid-read must cancel the recv first
+// (ASan would catch the kernel writing into the freed frame otherwise).
+Task<absl::Status> BlockedReader(Self self, TcpStream stream, Pid main) {
+  std::array<char, 4096> buffer;
+  self.Send(main, Connected{self.pid()});
+  absl::StatusOr<size_t> n = co_await stream.ReadSome(buffer);
+  co_return absl::InternalError("the read should never complete");
+}
+
+Task<absl::Status> ReadTaskThatNeverEnds(TcpStream* stream) {
+  std::array<char, 4096> buffer;
+  absl::Status read = co_await stream->ReadExactly(buffer);
+  co_return absl::InternalError("ReadExactly should never complete");
+}
+
+Task<absl::Status> BlockedGroup(Self self, TcpStream stream, Pid main) {
+  TaskGroup group;
+  group.Start(ReadTaskThatNeverEnds(&stream));
+  self.Send(main, Connected{self.pid()});
+  absl::Status joined = co_await group.Join();
+  co_return joined;
+}
+
+Task<absl::Status> EndsWhileReadersBlock(Self self) {
+  SNOW_CO_ASSIGN_OR_RETURN(TcpListener listener, TcpListener::Bind(SocketAddress::Loopback()));
+  std::vector<TcpStream> clients;
+  for (int i = 0; i < 4; ++i) {
+    absl::StatusOr<TcpStream> client =
+        co_await TcpStream::Connect(listener.local_address(), kTimeout);
+    SNOW_CO_RETURN_IF_ERROR(client.status());
+    clients.push_back(std::move(*client));
+    absl::StatusOr<TcpStream> served = co_await listener.Accept(kTimeout);
+    SNOW_CO_RETURN_IF_ERROR(served.status());
+    SpawnOptions where{.placement = Placement::kShard, .shard = static_cast<ShardId>(i % 2)};
+    if (i < 2) {
+      self.Spawn(where, BlockedReader, std::move(*served), self.pid());
+    } else {
+      self.Spawn(where, BlockedGroup, std::move(*served), self.pid());
+    }
+  }
+  for (int i = 0; i < 4; ++i) {
+    absl::StatusOr<Connected> ready = co_await self.ReceiveFor<Connected>(kTimeout);
+    SNOW_CO_RETURN_IF_ERROR(ready.status());
+  }
+  co_await Sleep(absl::Milliseconds(5));  // let the last reader reach its recv
+  // Returning ends the runtime, which destroys the four readers at their suspension points.
+  co_return absl::OkStatus();
+}
+
+TEST(TcpTest, DestroyingActorsBlockedInReadsCancelsTheirRecvs) {
+  EXPECT_THAT(RunOnTestRuntime(RealRuntimeOptions(2), EndsWhileReadersBlock), IsOk());
+}
+
+}  // namespace
+}  // namespace snow::net

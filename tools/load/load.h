@@ -1,0 +1,116 @@
+// File: tools/load/load.h
+//
+// The load generator's pieces: options, per-shard statistics, and the modes. A mode is a
+// function that drives one connection for the whole run:
+//
+//   Task<absl::Status> RunEchoConnection(Self self, ConnectionPlan plan);
+//
+// It connects (plan.options), reports Ready to plan.main, waits for Go, then sends and receives
+// until its budget (plan.messages, or the deadline) is spent, recording each round trip's
+// latency and any error in plan.stats for its shard. Adding http, ws or dist is one more such
+// function and one line in Modes(); the driver (tools/load/main.cc) does not change.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/time/time.h"
+#include "core/snow.h"
+#include "net/socket_address.h"
+#include "net/tls.h"
+#include "tools/load/histogram.h"
+
+namespace snow::load {
+
+struct LoadOptions {
+  std::string mode = "echo";
+  net::SocketAddress address;
+  bool tls = false;
+  std::string pin;  // hex SHA-256 of the server certificate; empty: no verification
+  uint32_t connections = 1;
+  absl::Duration duration = absl::Seconds(10);
+  uint64_t messages = 0;  // total round trips over all connections; 0: run for `duration`
+  size_t size = 64;       // bytes per message
+  uint32_t depth = 1;     // closed loop: messages in flight per connection
+  double rate = 0;        // open loop: messages per second over all connections; 0: closed loop
+  bool json = false;
+  bool progress = true;
+  absl::Duration io_timeout = absl::Seconds(10);  // a reply slower than this is an error
+};
+
+// What one shard's connections measured. Touched only by that shard's thread.
+struct ShardStats {
+  LatencyHistogram interval;  // since the last progress line
+  LatencyHistogram total;
+  uint64_t messages = 0;
+  uint64_t interval_messages = 0;
+  uint64_t errors = 0;
+  std::map<std::string, uint64_t> error_kinds;  // by status code name; error path only
+
+  void RecordLatency(uint64_t nanos) {
+    interval.Record(nanos);
+    total.Record(nanos);
+    ++messages;
+    ++interval_messages;
+  }
+  void RecordError(const absl::Status& status);
+};
+
+// One entry per shard, each used only on its own shard (share-nothing); the driver reads them
+// through per-shard reporter actors.
+struct StatsTable {
+  explicit StatsTable(uint32_t shards) {
+    for (uint32_t i = 0; i < shards; ++i) shards_.push_back(std::make_unique<ShardStats>());
+  }
+  ShardStats& on(ShardId shard) { return *shards_[shard]; }
+
+ private:
+  std::vector<std::unique_ptr<ShardStats>> shards_;
+};
+
+// Messages between the driver and the connections.
+struct Ready {
+  Pid connection;
+};
+struct Go {
+  int64_t start_ns;  // steady_clock
+};
+struct ConnectionDone {
+  absl::Status status;
+};
+
+struct ConnectionPlan {
+  std::shared_ptr<const LoadOptions> options = nullptr;
+  std::shared_ptr<StatsTable> stats = nullptr;
+  std::optional<net::TlsContext> tls = std::nullopt;  // set when options->tls
+  uint32_t index = 0;
+  uint64_t messages = 0;  // this connection's share; 0: until the deadline
+  Pid main = Pid();
+};
+
+using ConnectionFn = Task<absl::Status> (*)(Self, ConnectionPlan);
+
+struct Mode {
+  const char* name;
+  const char* what;
+  ConnectionFn run;
+};
+std::span<const Mode> Modes();
+
+inline int64_t SteadyNanos() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(
+             std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+
+// echo: each message is `size` bytes starting with its sequence number; the reply must be the
+// same bytes. Plain TCP or TLS.
+Task<absl::Status> RunEchoConnection(Self self, ConnectionPlan plan);
+
+}  // namespace snow::load

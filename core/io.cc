@@ -20,7 +20,7 @@ void IoAwaitable::await_suspend(std::coroutine_handle<> awaiter) {
     timeout_ns = std::max<int64_t>(0, absl::ToInt64Nanoseconds(timeout_));
   }
   outstanding_ = timeout_ns >= 0 ? 2 : 1;
-  shard_->reactor().Submit(request_, &operation_, timeout_ns, &timeout_target_);
+  shard_->reactor().Submit(request_, &operation_, timeout_ns, &timeout_target_, &timeout_storage_);
 }
 
 void IoAwaitable::OnOperation(core_internal::IoTarget* target, int32_t result, uint32_t) {

@@ -60,6 +60,12 @@ class Shard;
 struct IoTarget {
   void (*on_completion)(IoTarget* self, int32_t result, uint32_t flags) = nullptr;
 };
+// Laid out as the kernel's __kernel_timespec (checked in reactor.cc): the timeout of a linked
+// IORING_OP_LINK_TIMEOUT, which the kernel reads when the SQE is submitted.
+struct KernelTimespec {
+  int64_t tv_sec;
+  int64_t tv_nsec;
+};
 }  // namespace core_internal
 
 class [[nodiscard]] IoAwaitable {
@@ -90,6 +96,9 @@ class [[nodiscard]] IoAwaitable {
   Target timeout_target_{&IoAwaitable::OnTimeout, this};
   core_internal::Runnable runnable_;
   core_internal::Shard* shard_ = nullptr;
+  // Holds the linked timeout's timespec until the SQE is submitted with the shard's next batch
+  // (this awaiter outlives the submission: its destructor submits before it returns).
+  core_internal::KernelTimespec timeout_storage_{};
   int outstanding_ = 0;  // completions still to come from the kernel
   int result_ = 0;
   bool timed_out_ = false;

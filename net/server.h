@@ -28,13 +28,13 @@
 #include <atomic>
 #include <cstdint>
 #include <memory>
+#include <tuple>
 #include <utility>
 #include <vector>
 
 #include "absl/status/statusor.h"
 #include "core/actor.h"
 #include "core/runtime.h"
-#include "core/time.h"
 #include "net/tcp.h"
 
 namespace snow::net {
@@ -57,28 +57,34 @@ struct ServerState {
   std::atomic<bool> stopping{false};
 };
 
+// Starts a connection's actor. The acceptor loop is not a template: clang 14 fails on this
+// coroutine as a template under -g with sanitizers ("Cannot represent a difference across
+// sections"), so the handler and its arguments sit behind this interface (one virtual call per
+// connection, not per message). Shared by the acceptors of every shard: Spawn only copies.
+class ConnectionSpawner {
+ public:
+  virtual ~ConnectionSpawner() = default;
+  virtual void Spawn(Self self, SpawnOptions where, net::TcpStream stream) const = 0;
+};
+
 template <typename... Args>
+class SpawnerFor final : public ConnectionSpawner {
+ public:
+  using Handler = Task<absl::Status> (*)(Self, net::TcpStream, Args...);
+  SpawnerFor(Handler handler, Args... args) : handler_(handler), args_(std::move(args)...) {}
+  void Spawn(Self self, SpawnOptions where, net::TcpStream stream) const override {
+    std::apply([&](const Args&... a) { self.Spawn(where, handler_, std::move(stream), a...); },
+               args_);
+  }
+
+ private:
+  Handler handler_;
+  std::tuple<Args...> args_;
+};
+
 Task<absl::Status> AcceptLoop(Self self, std::shared_ptr<ServerState> state, size_t index,
                               net::Distribution distribution,
-                              Task<absl::Status> (*handler)(Self, net::TcpStream, Args...),
-                              Args... args) {
-  net::TcpListener& listener = state->listeners[index];  // kept alive by `state`
-  SpawnOptions where;
-  if (distribution == net::Distribution::kHandOff) where.placement = Placement::kRoundRobin;
-  while (!state->stopping.load(std::memory_order_relaxed)) {
-    absl::StatusOr<net::TcpStream> stream = co_await listener.Accept();
-    if (!stream.ok()) {
-      if (state->stopping.load(std::memory_order_relaxed)) break;
-      if (stream.status().code() == absl::StatusCode::kResourceExhausted) {
-        co_await Sleep(absl::Milliseconds(10));  // out of descriptors: let connections end
-        continue;
-      }
-      co_return stream.status();
-    }
-    self.Spawn(where, handler, std::move(*stream), args...);
-  }
-  co_return absl::OkStatus();
-}
+                              std::shared_ptr<const ConnectionSpawner> spawner);
 
 }  // namespace snow::net_internal
 
@@ -93,6 +99,8 @@ class TcpServer {
                                          Task<absl::Status> (*handler)(Self, TcpStream, Args...),
                                          Args... args) {
     auto state = std::make_shared<net_internal::ServerState>();
+    std::shared_ptr<const net_internal::ConnectionSpawner> spawner =
+        std::make_shared<net_internal::SpawnerFor<Args...>>(handler, args...);
     bool reuse = options.distribution == Distribution::kReusePort;
     uint32_t listeners = reuse ? self.runtime().shard_count() : 1;
     options.listen.reuse_port = reuse;
@@ -105,8 +113,8 @@ class TcpServer {
     for (uint32_t i = 0; i < listeners; ++i) {
       SpawnOptions where{.placement = Placement::kShard,
                          .shard = reuse ? static_cast<ShardId>(i) : self.shard()};
-      self.Spawn(where, net_internal::AcceptLoop<Args...>, state, size_t{i}, options.distribution,
-                 handler, args...);
+      self.Spawn(where, net_internal::AcceptLoop, state, size_t{i}, options.distribution,
+                 spawner);
     }
     return TcpServer(std::move(state), address, options.listen.limit);
   }

@@ -18,7 +18,7 @@
 //
 // Defaults: TLS 1.3 only; cipher suites in the order ChaCha20-Poly1305, AES-128-GCM, AES-256-GCM
 // (measured: Debian's wolfSSL has no AES-NI, and ChaCha20-Poly1305 is ~2x faster here; see
-// ARCHITECTURE.md); a 10 s handshake timeout; 32 KiB of buffer per direction per connection.
+// ARCHITECTURE.md); a 10 s handshake timeout; 64 KiB of buffer per direction per connection.
 //
 // Shard affinity, cancellation: as TcpStream (net/tcp.h). A stream may move to another shard
 // between operations; one coroutine may read while another writes.
@@ -109,7 +109,7 @@ struct TlsOptions {
   absl::Duration handshake_timeout = absl::Seconds(10);
   // Per connection and direction; at least 17 KiB (one full TLS record). A reader reads at
   // most this much from the socket at once; a writer sends at most this much at once.
-  size_t buffer_bytes = 32 * 1024;
+  size_t buffer_bytes = 64 * 1024;
 };
 
 // Shared, immutable configuration of many connections (a wolfSSL context). Cheap to copy;

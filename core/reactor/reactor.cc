@@ -5,6 +5,8 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstddef>
+#include <cstring>
 
 #include "core/status.h"
 
@@ -96,8 +98,13 @@ void Reactor::Wake() {
   [[maybe_unused]] ssize_t n = write(wake_fd_, &one, sizeof(one));
 }
 
+static_assert(sizeof(KernelTimespec) == sizeof(__kernel_timespec) &&
+                  offsetof(KernelTimespec, tv_sec) == offsetof(__kernel_timespec, tv_sec) &&
+                  offsetof(KernelTimespec, tv_nsec) == offsetof(__kernel_timespec, tv_nsec),
+              "KernelTimespec must match __kernel_timespec");
+
 void Reactor::Submit(const IoRequest& request, IoTarget* target, int64_t timeout_ns,
-                     IoTarget* timeout_target) {
+                     IoTarget* timeout_target, KernelTimespec* timeout_storage) {
   io_uring_sqe* sqe = NextSqe();
   switch (request.op) {
     case IoOp::kNop:
@@ -138,15 +145,23 @@ void Reactor::Submit(const IoRequest& request, IoTarget* target, int64_t timeout
   ++in_flight_;
   if (timeout_ns >= 0) {
     sqe->flags |= IOSQE_IO_LINK;
-    // The kernel reads the timespec when the SQE is submitted, and this one lives on our
-    // stack: submit right away (timeouts are rare on the hot paths).
-    __kernel_timespec ts = ToTimespec(timeout_ns);
+    // The kernel reads the timespec when the SQE is submitted. With caller storage it goes in
+    // the next batch (a read with an idle timeout costs no extra syscall); a timespec on our
+    // stack must be submitted right away.
+    __kernel_timespec stack_ts = ToTimespec(timeout_ns);
+    __kernel_timespec* ts = &stack_ts;
+    if (timeout_storage != nullptr) {
+      std::memcpy(timeout_storage, &stack_ts, sizeof(stack_ts));
+      ts = reinterpret_cast<__kernel_timespec*>(timeout_storage);  // read only by the kernel
+    }
     io_uring_sqe* timeout_sqe = NextSqe();
-    io_uring_prep_link_timeout(timeout_sqe, &ts, 0);
+    io_uring_prep_link_timeout(timeout_sqe, ts, 0);
     io_uring_sqe_set_data(timeout_sqe, timeout_target);
     ++in_flight_;
-    io_uring_submit(ring_.get());
-    pending_ = 0;
+    if (timeout_storage == nullptr) {
+      io_uring_submit(ring_.get());
+      pending_ = 0;
+    }
   }
 }
 

@@ -37,9 +37,11 @@ class Reactor {
   Reactor& operator=(const Reactor&) = delete;
 
   // Queues `request` for `target`; with a finite timeout a linked timeout goes with it and
-  // `timeout_target` receives its completion. Submitted at the next Poll.
+  // `timeout_target` receives its completion. Submitted at the next Poll. The kernel reads the
+  // timeout from `timeout_storage` at submission, so it must stay valid until then; without
+  // storage, the pair is submitted at once (one extra io_uring_enter).
   void Submit(const IoRequest& request, IoTarget* target, int64_t timeout_ns,
-              IoTarget* timeout_target);
+              IoTarget* timeout_target, KernelTimespec* timeout_storage = nullptr);
   // Asks the kernel to cancel the operation of `target` and reaps completions until `done`
   // says it has finished. For destructors of awaiters whose operation is in flight.
   template <typename Done>

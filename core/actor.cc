@@ -42,6 +42,57 @@ void Self::Unregister() const {
   cell_->extras->registered_name.clear();
 }
 
+void Self::Link(Pid other) const {
+  if (other == pid()) return;
+  if (!cell_->Extras().links.insert(other).second) return;
+  cell_->shard->SendSignal(other, core_internal::SignalKind::kLink, pid());
+}
+
+void Self::Unlink(Pid other) const {
+  if (cell_->extras == nullptr || cell_->extras->links.erase(other) == 0) return;
+  cell_->shard->SendSignal(other, core_internal::SignalKind::kUnlink, pid());
+}
+
+void Self::TrapExits(bool on) const {
+  if (on || cell_->extras != nullptr) cell_->Extras().trap_exits = on;
+}
+
+Ref Self::Monitor(Pid target) const {
+  Ref ref = MakeRef();
+  cell_->Extras().monitoring.emplace(ref.bits(), target);
+  cell_->shard->SendSignal(target, core_internal::SignalKind::kMonitor, pid(), ref.bits());
+  return ref;
+}
+
+bool Self::Demonitor(Ref ref, DemonitorOption option) const {
+  if (cell_->extras != nullptr) {
+    auto& monitoring = cell_->extras->monitoring;
+    if (auto it = monitoring.find(ref.bits()); it != monitoring.end()) {
+      // Still active, so its Down has not been delivered: nothing to flush.
+      Pid target = it->second;
+      monitoring.erase(it);
+      cell_->shard->SendSignal(target, core_internal::SignalKind::kDemonitor, pid(), ref.bits());
+      return true;
+    }
+  }
+  if (option == DemonitorOption::kFlush) {
+    const core_internal::MessageType* down = core_internal::TypeOf<Down>();
+    for (core_internal::Envelope **link = &cell_->mailbox_head, *e = *link; e != nullptr;
+         link = &e->next, e = *link) {
+      if (e->type == down && static_cast<core_internal::Boxed<Down>*>(e)->value.ref == ref) {
+        cell_->Unlink(link, e);
+        core_internal::Destroy(e);
+        break;
+      }
+    }
+  }
+  return false;
+}
+
+void Self::SendExit(Pid to, absl::Status reason) const {
+  cell_->shard->SendSignal(to, core_internal::SignalKind::kExit, pid(), 0, std::move(reason));
+}
+
 std::optional<Pid> Self::WhereIs(std::string_view name) const { return runtime().WhereIs(name); }
 
 }  // namespace snow

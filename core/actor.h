@@ -43,6 +43,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/time.h"
+#include "core/exit_reason.h"
 #include "core/internal/actor_cell.h"
 #include "core/internal/envelope.h"
 #include "core/internal/exit.h"
@@ -68,6 +69,17 @@ enum class Placement : uint8_t {
 struct SpawnOptions {
   Placement placement = Placement::kCallerShard;
   ShardId shard = 0;  // for Placement::kShard
+};
+
+// What SpawnMonitor returns: the new actor and the monitor on it.
+struct SpawnedMonitor {
+  Pid pid;
+  Ref ref;
+};
+
+enum class DemonitorOption : uint8_t {
+  kNone,
+  kFlush,  // also remove the monitor's Down if it is already in the mailbox
 };
 
 // A pending SendAfter, for CancelTimer.
@@ -211,10 +223,23 @@ class [[nodiscard]] ReceiveAwaiter : private ReceiveWaiter {
   Envelope** scan_from_;
 };
 
+// Lets core's own helpers (services, supervisors) reach the cell behind a Self.
+struct SelfAccess {
+  static ActorCell* Cell(const Self& self);
+};
+
+// How a new actor is tied to the one spawning it (`parent`); set up before it first runs.
+struct SpawnSetup {
+  bool is_main = false;
+  ActorCell* parent = nullptr;  // the spawning actor, for link / monitor
+  bool link = false;
+  uint64_t monitor_ref = 0;  // nonzero: the parent monitors the child under this ref
+};
+
 // Starts `fn(Self, args...)` as an actor; defined after Self.
 template <typename Fn, typename... Args>
-Pid SpawnActor(Shard* origin, Runtime& runtime, const SpawnOptions& options, bool is_main, Fn fn,
-               Args&&... args);
+Pid SpawnActor(Shard* origin, Runtime& runtime, const SpawnOptions& options, SpawnSetup setup,
+               Fn fn, Args&&... args);
 
 }  // namespace core_internal
 
@@ -250,14 +275,68 @@ class Self {
   // suspends (same shard) or when its shard picks it up.
   template <typename Fn, typename... Args>
   Pid Spawn(Fn fn, Args&&... args) const {
-    return core_internal::SpawnActor(cell_->shard, runtime(), SpawnOptions{}, false, fn,
+    return core_internal::SpawnActor(cell_->shard, runtime(), SpawnOptions{}, {}, fn,
                                      std::forward<Args>(args)...);
   }
   template <typename Fn, typename... Args>
   Pid Spawn(SpawnOptions options, Fn fn, Args&&... args) const {
-    return core_internal::SpawnActor(cell_->shard, runtime(), options, false, fn,
+    return core_internal::SpawnActor(cell_->shard, runtime(), options, {}, fn,
                                      std::forward<Args>(args)...);
   }
+  // Spawn, linked: the link exists before the new actor first runs, so no exit can slip
+  // between the spawn and the link (Erlang's spawn_link).
+  template <typename Fn, typename... Args>
+  Pid SpawnLink(Fn fn, Args&&... args) const {
+    return SpawnLink(SpawnOptions{}, fn, std::forward<Args>(args)...);
+  }
+  template <typename Fn, typename... Args>
+  Pid SpawnLink(SpawnOptions options, Fn fn, Args&&... args) const {
+    return core_internal::SpawnActor(cell_->shard, runtime(), options,
+                                     {.parent = cell_, .link = true}, fn,
+                                     std::forward<Args>(args)...);
+  }
+  // Spawn, monitored from before the new actor first runs (Erlang's spawn_monitor).
+  template <typename Fn, typename... Args>
+  SpawnedMonitor SpawnMonitor(Fn fn, Args&&... args) const {
+    return SpawnMonitor(SpawnOptions{}, fn, std::forward<Args>(args)...);
+  }
+  template <typename Fn, typename... Args>
+  SpawnedMonitor SpawnMonitor(SpawnOptions options, Fn fn, Args&&... args) const {
+    Ref ref = MakeRef();
+    Pid pid = core_internal::SpawnActor(cell_->shard, runtime(), options,
+                                        {.parent = cell_, .monitor_ref = ref.bits()}, fn,
+                                        std::forward<Args>(args)...);
+    return {pid, ref};
+  }
+
+  // --- Links, monitors and exit signals (DESIGN.md §3; reasons in core/exit_reason.h) ---
+
+  // Links this actor and `other` both ways: when either ends abnormally, the other is killed
+  // with the same reason, or, if it traps exits, receives Exit{from, reason}. Linking to a
+  // dead or unknown PID sends this actor an exit signal with reason noproc. Linking twice is
+  // one link. Across shards the link is set up in order with this actor's other messages.
+  void Link(Pid other) const;
+  // Removes the link; an exit signal of `other` already on its way is ignored from now on (an
+  // Exit message already in the mailbox stays).
+  void Unlink(Pid other) const;
+  // While on, exit signals (except `kill`) arrive as Exit messages instead of ending this actor.
+  void TrapExits(bool on = true) const;
+  bool trapping_exits() const { return cell_->extras != nullptr && cell_->extras->trap_exits; }
+  // The actor that spawned this one with SpawnLink (null PID otherwise).
+  Pid parent() const { return cell_->extras != nullptr ? cell_->extras->parent : Pid(); }
+
+  // Watches `target`: exactly one Down{ref, target, reason} arrives when it ends — at once with
+  // noproc if it is already dead or unknown (noconnection for an unreachable node). Monitors
+  // stack: each call is a separate monitor. Also marks the mailbox for ReceiveReply(ref).
+  Ref Monitor(Pid target) const;
+  // Drops a monitor: no Down for `ref` arrives after this returns. With kFlush, a Down that
+  // already arrived is removed from the mailbox too. True if the monitor was still active.
+  bool Demonitor(Ref ref, DemonitorOption option = DemonitorOption::kNone) const;
+
+  // Sends an exit signal with `reason` to `to`, as if a linked actor had ended with it, except
+  // that `kill` (KillReason()) cannot be trapped and ends `to` with reason killed. A normal
+  // reason is ignored by an actor that does not trap exits. To end this actor, use Exit.
+  void SendExit(Pid to, absl::Status reason) const;
 
   // Receives the first queued message of one of the types Ts (T, or std::variant<Ts...>),
   // waiting for one if there is none. Messages of other types stay queued, in order.
@@ -322,14 +401,17 @@ class Self {
   }
 
  private:
+  friend struct core_internal::SelfAccess;
   core_internal::ActorCell* cell_;
 };
 
 namespace core_internal {
 
+inline ActorCell* SelfAccess::Cell(const Self& self) { return self.cell_; }
+
 template <typename Fn, typename... Args>
-Pid SpawnActor(Shard* origin, Runtime& runtime, const SpawnOptions& options, bool is_main, Fn fn,
-               Args&&... args) {
+Pid SpawnActor(Shard* origin, Runtime& runtime, const SpawnOptions& options, SpawnSetup setup,
+               Fn fn, Args&&... args) {
   static_assert(std::is_invocable_r_v<Task<absl::Status>, Fn&, Self, std::decay_t<Args>...>,
                 "an actor is a function Task<absl::Status>(Self, Args...)");
   static_assert(std::is_pointer_v<Fn> || std::is_empty_v<Fn>,
@@ -340,7 +422,7 @@ Pid SpawnActor(Shard* origin, Runtime& runtime, const SpawnOptions& options, boo
   auto* cell = new ActorCell();
   cell->pid = Pid::FromParts(0, target, serial);
   cell->shard = &ShardOf(runtime, target);
-  cell->is_main = is_main;
+  cell->is_main = setup.is_main;
   try {
     Task<absl::Status> task =
         std::invoke(fn, Self(cell), std::decay_t<Args>(std::forward<Args>(args))...);
@@ -350,6 +432,16 @@ Pid SpawnActor(Shard* origin, Runtime& runtime, const SpawnOptions& options, boo
     throw;
   }
   Pid pid = cell->pid;
+  if (setup.link) {
+    ActorExtras& child = cell->Extras();
+    child.links.insert(setup.parent->pid);
+    child.parent = setup.parent->pid;
+    setup.parent->Extras().links.insert(pid);
+  }
+  if (setup.monitor_ref != 0) {
+    cell->Extras().monitored_by.emplace(setup.monitor_ref, setup.parent->pid);
+    setup.parent->Extras().monitoring.emplace(setup.monitor_ref, pid);
+  }
   Shard::Launch(origin, cell);
   return pid;
 }

@@ -89,13 +89,13 @@ class Runtime {
   // `main = true` decides when Wait returns.
   template <typename Fn, typename... Args>
   Pid Spawn(SpawnOptions options, Fn fn, Args&&... args) {
-    return core_internal::SpawnActor(core_internal::Shard::Current(), *this, options, false, fn,
+    return core_internal::SpawnActor(core_internal::Shard::Current(), *this, options, {}, fn,
                                      std::forward<Args>(args)...);
   }
   template <typename Fn, typename... Args>
   Pid SpawnMain(Fn fn, Args&&... args) {
-    return core_internal::SpawnActor(core_internal::Shard::Current(), *this, SpawnOptions{}, true,
-                                     fn, std::forward<Args>(args)...);
+    return core_internal::SpawnActor(core_internal::Shard::Current(), *this, SpawnOptions{},
+                                     {.is_main = true}, fn, std::forward<Args>(args)...);
   }
   // From any thread outside the runtime (actors use Self::Send).
   template <typename T>

@@ -6,12 +6,14 @@
 #include <cstdio>
 #include <cstring>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "perf/workloads.h"
 
 int main(int argc, char** argv) {
   std::vector<snow::perf::Workload> all = snow::perf::CoreWorkloads();
+  for (auto& w : snow::perf::FaultWorkloads()) all.push_back(std::move(w));
   std::vector<std::string> wanted;
   for (int i = 1; i < argc; ++i) {
     if (std::strcmp(argv[i], "--list") == 0) {

@@ -17,5 +17,7 @@ struct Workload {
 
 // W1–W5: the core runtime.
 std::vector<Workload> CoreWorkloads();
+// FT1–FT3: links, supervisors, monitors and calls.
+std::vector<Workload> FaultWorkloads();
 
 }  // namespace snow::perf

@@ -1,6 +1,7 @@
 // snow_demo: the main job. Runs real work on every shard of this machine and prints what it
 // did: skynet (a million actors summing a tree), a cross-shard ping-pong, a fan-in, and a
-// crash that leaves everything else running. Grows into a multi-node cluster with dist/.
+// crash that leaves everything else running, and a supervision tree that keeps serving calls
+// while a chaos actor kills its workers. Grows into a multi-node cluster with dist/.
 //
 //   snow_demo            # the full run
 //   snow_demo --quick    # smaller sizes (used by the test suite)
@@ -10,7 +11,11 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <optional>
 #include <stdexcept>
+#include <string>
+#include <utility>
+#include <vector>
 
 #include "core/snow.h"
 
@@ -18,6 +23,7 @@ namespace {
 
 using snow::Pid;
 using snow::Placement;
+using snow::Request;
 using snow::Self;
 using snow::SpawnOptions;
 using snow::Task;
@@ -72,6 +78,121 @@ Task<absl::Status> Producer(Self self, Pid counter, int64_t count) {
 Task<absl::Status> Crasher(Self self) {
   co_await self.Receive<int>();
   throw std::runtime_error("deliberate crash injected by the demo");
+}
+
+// 5. A supervision tree under fire: a root supervisor over a key-value store and a pool
+// supervisor of accumulators spread over every shard; a chaos actor kills them at random while
+// clients keep calling them.
+struct AddAndGet {
+  using Reply = int64_t;
+  int64_t n;
+};
+
+Task<absl::Status> Accumulator(Self self, std::string name) {
+  SNOW_CO_RETURN_IF_ERROR(self.Register(name));
+  int64_t total = 0;
+  for (;;) {
+    Request<AddAndGet> r = co_await self.Receive<Request<AddAndGet>>();
+    total += r.body.n;
+    Reply(self, r.from, total);
+  }
+}
+
+Task<absl::Status> Chaos(Self self, std::vector<std::string> names, int crashes) {
+  uint64_t seed = 0x9E3779B97F4A7C15ull;
+  for (int i = 0; i < crashes; ++i) {
+    co_await snow::Sleep(absl::Milliseconds(20));
+    seed = seed * 6364136223846793005ull + 1442695040888963407ull;
+    const std::string& victim = names[(seed >> 33) % names.size()];
+    if (std::optional<Pid> pid = self.WhereIs(victim)) {
+      self.SendExit(*pid, absl::InternalError("chaos monkey"));
+    }
+  }
+  co_return absl::OkStatus();
+}
+
+Task<absl::Status> Client(Self self, std::vector<std::string> names, absl::Duration run_for,
+                          Pid report) {
+  int64_t ok = 0, failed = 0;
+  absl::Duration until = snow::MonotonicNow() + run_for;
+  for (int64_t i = 0; snow::MonotonicNow() < until; ++i) {
+    const std::string& name = names[i % names.size()];
+    std::optional<Pid> pid = self.WhereIs(name);
+    if (!pid) {  // between a crash and the restart
+      ++failed;
+      co_await snow::Sleep(absl::Microseconds(100));
+      continue;
+    }
+    AddAndGet request{1};
+    absl::StatusOr<int64_t> total = co_await Call(self, *pid, request, absl::Seconds(1));
+    total.ok() ? ++ok : ++failed;
+    co_await snow::MaybeYield();
+  }
+  self.Send(report, std::pair<int64_t, int64_t>(ok, failed));
+  co_return absl::OkStatus();
+}
+
+Task<absl::Status> SupervisionTree(Self self, bool quick) {
+  uint32_t shards = self.runtime().shard_count();
+  std::vector<std::string> names;
+  snow::SupervisorSpec pool{
+      .strategy = snow::Strategy::kOneForOne, .intensity = 50, .period = absl::Seconds(1)};
+  for (uint32_t i = 0; i < 2 * shards; ++i) {
+    names.push_back("acc-" + std::to_string(i));
+    pool.children.push_back(
+        {.id = names.back(),
+         .start = snow::Start(SpawnOptions{.placement = Placement::kShard, .shard = i % shards},
+                              Accumulator, names.back())});
+  }
+  Pid root = self.SpawnLink(
+      snow::Supervise,
+      snow::SupervisorSpec{
+          .strategy = snow::Strategy::kRestForOne,
+          .intensity = 5,
+          .period = absl::Seconds(1),
+          .children = {{.id = "store", .start = snow::Start(Accumulator, std::string("store"))},
+                       {.id = "pool",
+                        .start = snow::Start(snow::Supervise, pool),
+                        .shutdown = absl::InfiniteDuration(),
+                        .type = snow::ChildType::kSupervisor}}});
+  co_await snow::Sleep(absl::Milliseconds(5));
+  int crashes = quick ? 5 : 15;
+  int64_t start = NowNs();
+  self.Spawn(Chaos, names, crashes);
+  // Clients call for as long as the chaos lasts, and a little longer.
+  absl::Duration run_for = absl::Milliseconds(20 * crashes + 30);
+  for (uint32_t c = 0; c < shards; ++c) {
+    self.Spawn(SpawnOptions{.placement = Placement::kShard, .shard = c}, Client, names, run_for,
+               self.pid());
+  }
+  int64_t ok = 0, failed = 0;
+  for (uint32_t c = 0; c < shards; ++c) {
+    auto [o, f] = co_await self.Receive<std::pair<int64_t, int64_t>>();
+    ok += o;
+    failed += f;
+  }
+  absl::StatusOr<snow::ChildCounts> top = co_await snow::CountChildren(self, root);
+  if (!top.ok()) co_return top.status();
+  std::optional<Pid> pool_pid;
+  absl::StatusOr<std::vector<snow::ChildInfo>> children = co_await snow::WhichChildren(self, root);
+  if (!children.ok()) co_return children.status();
+  for (const auto& c : *children) {
+    if (c.id == "pool") pool_pid = c.pid;
+  }
+  if (!pool_pid) co_return absl::InternalError("the pool supervisor is gone");
+  absl::StatusOr<snow::ChildCounts> workers = co_await snow::CountChildren(self, *pool_pid);
+  if (!workers.ok()) co_return workers.status();
+  std::printf(
+      "supervision tree: %d crashes injected into %zu accumulators on %u shard(s); "
+      "%" PRId64 " calls answered, %" PRId64
+      " failed fast during restarts, in %.1f ms; "
+      "tree intact: %d/%d top-level and %d/%d pool children running\n",
+      crashes, names.size(), shards, ok, failed, double(NowNs() - start) / 1e6, top->active,
+      top->specs, workers->active, workers->specs);
+  if (workers->active != workers->specs || top->active != top->specs) {
+    co_return absl::InternalError("the tree did not recover");
+  }
+  co_return absl::OkStatus();
 }
 
 Task<absl::Status> Main(Self self, bool quick) {
@@ -135,12 +256,16 @@ Task<absl::Status> Main(Self self, bool quick) {
   self.Send(echo, Ping{self.pid(), 1});  // echo already quit: dropped and counted
   co_await snow::Sleep(absl::Milliseconds(10));
   snow::RuntimeStats stats = runtime.stats();
+  uint64_t crashed_before = stats.actors_crashed;
   std::printf(
       "crash isolation: %" PRIu64 " actor crashed, %" PRIu64 " actors spawned in all, %" PRIu64
       " live now, %" PRIu64 " message(s) to dead actors dropped and counted\n",
       stats.actors_crashed, stats.actors_spawned, stats.live_actors, stats.messages_dropped);
-  co_return stats.actors_crashed == 1 ? absl::OkStatus()
-                                      : absl::InternalError("expected exactly one crash");
+  if (crashed_before != 1) co_return absl::InternalError("expected exactly one crash");
+
+  // 5. Let it crash, under supervision.
+  absl::Status tree = co_await SupervisionTree(self, quick);
+  co_return tree;
 }
 
 }  // namespace

@@ -7,8 +7,11 @@
 #include <coroutine>
 #include <cstddef>
 #include <memory>
+#include <optional>
 #include <string>
 
+#include "absl/container/flat_hash_map.h"
+#include "absl/container/flat_hash_set.h"
 #include "absl/status/status.h"
 #include "core/internal/envelope.h"
 #include "core/internal/runnable.h"
@@ -32,9 +35,18 @@ struct ReceiveWaiter {
   ActorCell* cell = nullptr;
 };
 
-// Rarely used parts of a cell, allocated on first use.
+// Rarely used parts of a cell, allocated on first use: most actors never link, monitor,
+// register or trap exits, and they pay one null pointer for it.
 struct ActorExtras {
   std::string registered_name;
+  absl::flat_hash_set<Pid> links;
+  absl::flat_hash_map<uint64_t, Pid> monitoring;    // monitors this actor holds: ref -> target
+  absl::flat_hash_map<uint64_t, Pid> monitored_by;  // monitors on this actor: ref -> watcher
+  // Set when an exit signal has doomed the actor; it ends with this reason at the shard's next
+  // safe point (Shard::Doom), or when it finishes first.
+  std::optional<absl::Status> pending_exit;
+  Pid parent;  // the actor that SpawnLink-ed this one
+  bool trap_exits = false;
 };
 
 struct ActorCell {
@@ -47,6 +59,10 @@ struct ActorCell {
     *mailbox_tail = e;
     mailbox_tail = &e->next;
     ++mailbox_count;
+  }
+  ActorExtras& Extras() {
+    if (extras == nullptr) extras = std::make_unique<ActorExtras>();
+    return *extras;
   }
   // Unlinks `e`, found at `*link`, from the mailbox.
   void Unlink(Envelope** link, Envelope* e) {

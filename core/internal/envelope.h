@@ -12,6 +12,7 @@
 #include <typeinfo>
 #include <utility>
 
+#include "absl/status/status.h"
 #include "core/internal/pool.h"
 #include "core/pid.h"
 
@@ -27,6 +28,10 @@ struct MessageType {
   // For control items only: runs the item on the shard it was posted to (and frees it).
   void (*run)(Envelope*, Shard&);
   const char* (*name)();  // for diagnostics
+  // For control items only: `e` could not reach its target (a PID of a node that is not
+  // connected, or of a shard that does not exist); `reason` says which. Frees `e`. Messages
+  // (nullptr here) are dropped and counted instead.
+  void (*undeliverable)(Envelope* e, Shard& shard, const absl::Status& reason) = nullptr;
 };
 
 struct Envelope {
@@ -55,7 +60,7 @@ const char* TypeName() {
 }
 
 template <typename T>
-inline constexpr MessageType kMessageTypeOf = {&DestroyBoxed<T>, nullptr, &TypeName<T>};
+inline constexpr MessageType kMessageTypeOf = {&DestroyBoxed<T>, nullptr, &TypeName<T>, nullptr};
 
 template <typename T>
 const MessageType* TypeOf() {

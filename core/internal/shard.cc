@@ -2,12 +2,14 @@
 
 #include <time.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <exception>
 #include <string>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "core/exit_reason.h"
 #include "core/internal/exit.h"
 #include "core/runtime.h"
 #include "core/status.h"
@@ -49,7 +51,7 @@ void DestroySpawnItem(Envelope* e) noexcept {
 }
 
 const char* SpawnItemName() { return "spawn"; }
-constexpr MessageType kSpawnItemType = {&DestroySpawnItem, &RunSpawnItem, &SpawnItemName};
+constexpr MessageType kSpawnItemType = {&DestroySpawnItem, &RunSpawnItem, &SpawnItemName, nullptr};
 
 // A SendAfter timer owns its message until it fires or is cancelled.
 struct SendAfterTimer {
@@ -94,11 +96,11 @@ void Shard::RouteAway(Envelope* e) {
   ShardId target = e->to.shard();
   if (!e->to.is_local()) {
     // Remote PIDs need dist/, which installs its router in the runtime.
-    if (!runtime_->RouteRemote(e)) Drop(e);
+    if (!runtime_->RouteRemote(e)) Undeliverable(e, NoConnectionReason());
     return;
   }
   if (target >= shard_count_) [[unlikely]] {
-    Drop(e);
+    Undeliverable(e, NoProcReason());
     return;
   }
   EnvelopeChain& out = outboxes_[target];
@@ -108,6 +110,14 @@ void Shard::RouteAway(Envelope* e) {
     // Deliver a long batch now; the target stays in dirty_outboxes_ and is skipped when empty.
     runtime_->shard(target).Post(out.first, out.last);
     out = EnvelopeChain{};
+  }
+}
+
+void Shard::Undeliverable(Envelope* e, const absl::Status& reason) {
+  if (e->type->undeliverable != nullptr) {
+    e->type->undeliverable(e, *this, reason);
+  } else {
+    Drop(e);
   }
 }
 
@@ -252,8 +262,27 @@ void Shard::Terminate(ActorCell* cell, absl::Status reason) {
 
 void Shard::Finish(ActorCell* cell, absl::Status reason) {
   actors_.Erase(cell->pid.serial());
-  if (cell->extras != nullptr && !cell->extras->registered_name.empty()) {
-    runtime_->ReleaseName(cell->extras->registered_name, cell->pid);
+  if (ActorExtras* extras = cell->extras.get()) {
+    // An exit signal that doomed the actor while it was running decides its reason.
+    if (extras->pending_exit.has_value()) reason = std::move(*extras->pending_exit);
+    if (!extras->registered_name.empty()) {
+      runtime_->ReleaseName(extras->registered_name, cell->pid);
+    }
+    // Erased from the table first: a link or monitor that arrives from now on gets noproc.
+    // Sorted, so that what an actor's end sends does not depend on hash order: links by PID,
+    // Downs in the order their monitors were made (a shard's refs increase).
+    std::vector<Pid> links(extras->links.begin(), extras->links.end());
+    std::sort(links.begin(), links.end());
+    for (Pid linked : links) SendSignal(linked, SignalKind::kLinkExit, cell->pid, 0, reason);
+    std::vector<std::pair<uint64_t, Pid>> downs(extras->monitored_by.begin(),
+                                                extras->monitored_by.end());
+    std::sort(downs.begin(), downs.end());
+    for (auto& [ref, watcher] : downs) {
+      SendSignal(watcher, SignalKind::kDown, cell->pid, ref, reason);
+    }
+    for (auto& [ref, target] : extras->monitoring) {
+      SendSignal(target, SignalKind::kDemonitor, cell->pid, ref);
+    }
   }
   while (Envelope* e = cell->mailbox_head) {
     cell->mailbox_head = e->next;
@@ -264,6 +293,26 @@ void Shard::Finish(ActorCell* cell, absl::Status reason) {
   bool is_main = cell->is_main;
   delete cell;
   if (is_main) runtime_->OnMainExit(std::move(reason));
+}
+
+void Shard::Doom(ActorCell* cell, absl::Status reason) {
+  ActorExtras& extras = cell->Extras();
+  if (extras.pending_exit.has_value()) return;
+  extras.pending_exit = std::move(reason);
+  doomed_.push_back(cell->pid);
+  // Back to the loop at the next suspension, instead of transferring to another coroutine.
+  run_budget_ = 0;
+}
+
+void Shard::ProcessDoomed() {
+  // Ending one actor may doom others (its links): they are appended and ended in turn.
+  for (std::size_t i = 0; i < doomed_.size(); ++i) {
+    ActorCell* cell = actors_.Find(doomed_[i].serial());
+    if (cell == nullptr) continue;  // it finished on its own first
+    absl::Status reason = *cell->extras->pending_exit;
+    Terminate(cell, std::move(reason));
+  }
+  doomed_.clear();
 }
 
 void Shard::StopAllActors() {
@@ -287,6 +336,7 @@ void Shard::StopAllActors() {
   }
   send_after_.clear();
   while (!run_queue_.empty()) run_queue_.PopFront();  // anything a destructor scheduled
+  doomed_.clear();
   FlushOutboxes();
 }
 
@@ -299,6 +349,9 @@ void Shard::RunReady() {
   while (run_budget_ > 0 && !run_queue_.empty()) {
     --run_budget_;
     run_queue_.PopFront()->handle.resume();
+    if (!doomed_.empty()) [[unlikely]] {
+      ProcessDoomed();
+    }
   }
   run_budget_ = 0;
 }
@@ -316,6 +369,10 @@ void Shard::Loop() {
     progress |= FireTimers();
     if (reactor_->in_flight() > 0 || reactor_->has_pending_submissions()) {
       progress |= reactor_->Poll(/*wait=*/false, 0) > 0;
+    }
+    if (!doomed_.empty()) {
+      ProcessDoomed();
+      progress = true;
     }
     if (stop_.load(std::memory_order_relaxed)) break;
     if (run_queue_.empty() && !progress) Idle();

@@ -14,6 +14,7 @@
 #include <coroutine>
 #include <cstdint>
 #include <memory>
+#include <utility>
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
@@ -22,6 +23,7 @@
 #include "core/internal/actor_table.h"
 #include "core/internal/envelope.h"
 #include "core/internal/runnable.h"
+#include "core/internal/signal.h"
 #include "core/internal/timer_queue.h"
 #include "core/pid.h"
 #include "core/reactor/reactor.h"
@@ -121,6 +123,31 @@ class Shard {
   // Any thread: queues a chain for this shard and wakes it if it sleeps.
   void Post(Envelope* first, Envelope* last);
 
+  // --- Signals (links, monitors, exits; core/internal/signal.h) ---
+  // Routes a control item: handled at once when its target lives here, else queued behind the
+  // messages this shard already sent to that shard, so per-pair order holds.
+  void RouteSignal(Envelope* e) {
+    if (e->to.is_local() && e->to.shard() == id_) {
+      e->type->run(e, *this);
+    } else {
+      RouteAway(e);
+    }
+  }
+  void SendSignal(Pid to, SignalKind kind, Pid from, uint64_t ref = 0,
+                  absl::Status reason = absl::OkStatus()) {
+    RouteSignal(MakeSignal(to, kind, from, ref, std::move(reason)));
+  }
+  // On the target's shard (core/internal/signal.cc).
+  void HandleSignal(Signal* s);
+  // `e` cannot reach e->to: control items answer for themselves, messages are dropped.
+  void Undeliverable(Envelope* e, const absl::Status& reason);
+  // The live actor `pid` of this shard, or nullptr.
+  ActorCell* Find(Pid pid) { return pid.is_local() ? actors_.Find(pid.serial()) : nullptr; }
+  // Ends `cell` with `reason` at the next safe point: never in the middle of running one of
+  // its coroutines, and never by recursion (a chain of links ends actor by actor, each
+  // propagating in turn). The first reason wins.
+  void Doom(ActorCell* cell, absl::Status reason);
+
   // SendAfter: delivers `e` (to e->to) after `delay_ns`. Returns an id for CancelSendAfter.
   uint64_t SendAfter(int64_t delay_ns, Envelope* e);
   // True if the message had not been sent yet (it is then destroyed).
@@ -154,6 +181,9 @@ class Shard {
   static constexpr uint32_t kYieldEvery = 64;
   static void OnRootDone(void* cell, std::coroutine_handle<> finished);
   void Finish(ActorCell* cell, absl::Status reason);
+  void ProcessDoomed();
+  // An exit signal reached `cell`: kill it, tell it (trap_exits), or ignore it.
+  void ExitSignal(ActorCell* cell, Pid from, absl::Status reason, bool via_link);
   void RouteAway(Envelope* e);
   void RunReady();
   void FlushOutboxes();
@@ -181,6 +211,7 @@ class Shard {
   ShardCounters counters_;
   // SendAfter timers this shard owns, by id, for CancelTimer and for shutdown.
   absl::flat_hash_map<uint64_t, TimerNode*> send_after_;
+  std::vector<Pid> doomed_;  // actors to end at the next safe point (Doom)
   uint64_t next_timer_id_ = 1;
 
   Inbox inbox_;

@@ -113,8 +113,7 @@ class TcpServer {
     for (uint32_t i = 0; i < listeners; ++i) {
       SpawnOptions where{.placement = Placement::kShard,
                          .shard = reuse ? static_cast<ShardId>(i) : self.shard()};
-      self.Spawn(where, net_internal::AcceptLoop, state, size_t{i}, options.distribution,
-                 spawner);
+      self.Spawn(where, net_internal::AcceptLoop, state, size_t{i}, options.distribution, spawner);
     }
     return TcpServer(std::move(state), address, options.listen.limit);
   }

@@ -13,12 +13,6 @@
 namespace snow::perf {
 namespace {
 
-int64_t NowNs() {
-  timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return int64_t{ts.tv_sec} * 1'000'000'000 + ts.tv_nsec;
-}
-
 int64_t RssBytes() {
   long pages_total = 0, pages_resident = 0;
   FILE* f = std::fopen("/proc/self/statm", "r");
@@ -26,25 +20,6 @@ int64_t RssBytes() {
   if (std::fscanf(f, "%ld %ld", &pages_total, &pages_resident) != 2) pages_resident = 0;
   std::fclose(f);
   return int64_t{pages_resident} * sysconf(_SC_PAGESIZE);
-}
-
-// Runs `fn(Self, args...)` as the main actor of a runtime with `shards` shards.
-template <typename Fn, typename... Args>
-int RunWorkload(uint32_t shards, Fn fn, Args... args) {
-  RuntimeOptions options;
-  options.shards = shards;
-  absl::StatusOr<std::unique_ptr<Runtime>> runtime = Runtime::Create(options);
-  if (!runtime.ok()) {
-    std::fprintf(stderr, "runtime: %s\n", runtime.status().ToString().c_str());
-    return 1;
-  }
-  (*runtime)->SpawnMain(fn, args...);
-  absl::Status status = (*runtime)->Wait();
-  if (!status.ok()) {
-    std::fprintf(stderr, "workload: %s\n", status.ToString().c_str());
-    return 1;
-  }
-  return 0;
 }
 
 struct Stop {};
@@ -209,15 +184,15 @@ Task<absl::Status> W5Main(Self self) {
 std::vector<Workload> CoreWorkloads() {
   return {
       {"W1", "local ping-pong, 1,000,000 round trips on one shard",
-       [] { return RunWorkload(1, W1Main); }},
+       [] { return RunWorkload(ShardsOptions(1), W1Main); }},
       {"W2", "spawn 1,000,000 actors blocked in receive, then stop them",
-       [] { return RunWorkload(1, W2Main); }},
+       [] { return RunWorkload(ShardsOptions(1), W2Main); }},
       {"W3", "skynet: 1,000,000 leaves, 10-ary tree, all shards",
-       [] { return RunWorkload(0, W3Main); }},
+       [] { return RunWorkload(ShardsOptions(0), W3Main); }},
       {"W4", "ring of 10,000 actors, token 1,000 times round, one shard",
-       [] { return RunWorkload(1, W4Main); }},
+       [] { return RunWorkload(ShardsOptions(1), W4Main); }},
       {"W5", "fan-in: 2 senders per shard, 1,000,000 messages each, one receiver",
-       [] { return RunWorkload(0, W5Main); }},
+       [] { return RunWorkload(ShardsOptions(0), W5Main); }},
   };
 }
 

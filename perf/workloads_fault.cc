@@ -14,29 +14,10 @@
 namespace snow::perf {
 namespace {
 
-int64_t NowNs() {
-  timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return int64_t{ts.tv_sec} * 1'000'000'000 + ts.tv_nsec;
-}
-
-template <typename Fn, typename... Args>
-int RunOneShard(Fn fn, Args... args) {
-  RuntimeOptions options;
-  options.shards = 1;
+RuntimeOptions OneQuietShard() {
+  RuntimeOptions options = ShardsOptions(1);
   options.log_crashes = false;  // FT2 crashes on purpose, thousands of times
-  auto runtime = Runtime::Create(options);
-  if (!runtime.ok()) {
-    std::fprintf(stderr, "%s\n", runtime.status().ToString().c_str());
-    return 1;
-  }
-  (*runtime)->SpawnMain(fn, args...);
-  absl::Status status = (*runtime)->Wait();
-  if (!status.ok()) {
-    std::fprintf(stderr, "%s\n", status.ToString().c_str());
-    return 1;
-  }
-  return 0;
+  return options;
 }
 
 // --- FT1: spawn_link a chain of 10,000 actors, then crash the tail and time the propagation
@@ -200,11 +181,11 @@ Task<absl::Status> Ft3Main(Self self) {
 std::vector<Workload> FaultWorkloads() {
   return {
       {"FT1", "spawn_link a chain of 10,000 actors, crash the tail, time the exit propagation",
-       [] { return RunOneShard(Ft1Main); }},
+       [] { return RunWorkload(OneQuietShard(), Ft1Main); }},
       {"FT2", "supervisor (one_for_one) restart latency, crash to restarted child running",
-       [] { return RunOneShard(Ft2Main); }},
+       [] { return RunWorkload(OneQuietShard(), Ft2Main); }},
       {"FT3", "Monitor+Demonitor of a live actor; Call round trip on one shard",
-       [] { return RunOneShard(Ft3Main); }},
+       [] { return RunWorkload(OneQuietShard(), Ft3Main); }},
   };
 }
 

@@ -105,6 +105,13 @@ static_assert(sizeof(KernelTimespec) == sizeof(__kernel_timespec) &&
 
 void Reactor::Submit(const IoRequest& request, IoTarget* target, int64_t timeout_ns,
                      IoTarget* timeout_target, KernelTimespec* timeout_storage) {
+  // An operation and its linked timeout must go to the kernel in the same submission: were
+  // NextSqe to flush a full queue between them, the operation would leave with IOSQE_IO_LINK
+  // and no timeout after it. Make room for both first.
+  if (timeout_ns >= 0 && io_uring_sq_space_left(ring_.get()) < 2) {
+    io_uring_submit(ring_.get());
+    pending_ = 0;
+  }
   io_uring_sqe* sqe = NextSqe();
   switch (request.op) {
     case IoOp::kNop:

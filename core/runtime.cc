@@ -134,7 +134,17 @@ absl::StatusOr<std::unique_ptr<Runtime>> Runtime::Create(RuntimeOptions options)
 
 Runtime::~Runtime() {
   StopAndJoin();
+  remote_.store(nullptr);
+  remote_owner_.reset();
   if (done_fd_ >= 0) close(done_fd_);
+}
+
+absl::Status Runtime::SetRemote(std::unique_ptr<RemoteRouter> router) {
+  absl::MutexLock lock(&stop_mutex_);
+  if (remote_owner_ != nullptr) return absl::AlreadyExistsError("this runtime is already a node");
+  remote_owner_ = std::move(router);
+  remote_.store(remote_owner_.get(), std::memory_order_release);
+  return absl::OkStatus();
 }
 
 void Runtime::Stop(absl::Status reason) {

@@ -63,6 +63,15 @@ struct RuntimeOptions {
   static RuntimeOptions FromArgs(int argc, char** argv);
 };
 
+// What dist/ installs to carry envelopes addressed to PIDs of other nodes (Runtime::SetRemote).
+class RemoteRouter {
+ public:
+  virtual ~RemoteRouter() = default;
+  // On `shard`'s thread: takes `e`, whose e->to is a PID of another node. Delivers it, forwards
+  // it, or answers for it with shard.Undeliverable.
+  virtual void Route(core_internal::Envelope* e, core_internal::Shard& shard) = 0;
+};
+
 struct RuntimeStats {
   uint64_t messages_dropped = 0;  // sent to a dead or unknown PID
   uint64_t actors_spawned = 0;
@@ -122,8 +131,16 @@ class Runtime {
   core_internal::Shard& shard(ShardId id) { return *shards_[id]; }
   void ReleaseName(std::string_view name, Pid pid);
   void OnMainExit(absl::Status reason) { Stop(std::move(reason)); }
-  // dist/ installs a router for PIDs of other nodes; without one they are dropped.
-  bool RouteRemote(core_internal::Envelope*) { return false; }
+  // dist/ installs a router for PIDs of other nodes, once; the runtime owns it and destroys it
+  // after every shard has stopped. Without one, such PIDs are unreachable (noconnection).
+  absl::Status SetRemote(std::unique_ptr<RemoteRouter> router);
+  RemoteRouter* remote() const { return remote_.load(std::memory_order_acquire); }
+  bool RouteRemote(core_internal::Envelope* e, core_internal::Shard& shard) {
+    RemoteRouter* router = remote();
+    if (router == nullptr) return false;
+    router->Route(e, shard);
+    return true;
+  }
   uint64_t NextExternalSerial();
   ShardId NextRoundRobin() {
     return round_robin_.fetch_add(1, std::memory_order_relaxed) % shard_count();
@@ -147,6 +164,8 @@ class Runtime {
   absl::Mutex stop_mutex_;
   std::optional<absl::Status> stop_reason_ ABSL_GUARDED_BY(stop_mutex_);
   bool joined_ = false;
+  std::atomic<RemoteRouter*> remote_{nullptr};
+  std::unique_ptr<RemoteRouter> remote_owner_;
 
   // The registry takes a lock: registration is rare and lookups are short; the per-message
   // path (Send to a PID) never touches it.

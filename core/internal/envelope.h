@@ -32,6 +32,9 @@ struct MessageType {
   // connected, or of a shard that does not exist); `reason` says which. Frees `e`. Messages
   // (nullptr here) are dropped and counted instead.
   void (*undeliverable)(Envelope* e, Shard& shard, const absl::Status& reason) = nullptr;
+  // For messages only: how the type crosses to another node, set once by dist/ when the type is
+  // registered for remote sends (nullptr: it cannot). Core never looks inside.
+  mutable std::atomic<const void*> remote{nullptr};
 };
 
 struct Envelope {
@@ -60,7 +63,7 @@ const char* TypeName() {
 }
 
 template <typename T>
-inline constexpr MessageType kMessageTypeOf = {&DestroyBoxed<T>, nullptr, &TypeName<T>, nullptr};
+inline constinit MessageType kMessageTypeOf = {&DestroyBoxed<T>, nullptr, &TypeName<T>, nullptr};
 
 template <typename T>
 const MessageType* TypeOf() {

@@ -96,13 +96,17 @@ void Shard::RouteAway(Envelope* e) {
   ShardId target = e->to.shard();
   if (!e->to.is_local()) {
     // Remote PIDs need dist/, which installs its router in the runtime.
-    if (!runtime_->RouteRemote(e)) Undeliverable(e, NoConnectionReason());
+    if (!runtime_->RouteRemote(e, *this)) Undeliverable(e, NoConnectionReason());
     return;
   }
   if (target >= shard_count_) [[unlikely]] {
     Undeliverable(e, NoProcReason());
     return;
   }
+  Forward(e, target);
+}
+
+void Shard::Forward(Envelope* e, ShardId target) {
   EnvelopeChain& out = outboxes_[target];
   if (out.empty()) dirty_outboxes_.push_back(target);
   out.Append(e);
@@ -145,7 +149,9 @@ bool Shard::TakeInbox() {
     Envelope* e = inbox_.Pop();
     if (e == nullptr) break;
     ++taken;
-    if (e->type->run != nullptr) {
+    if (!e->to.is_local()) [[unlikely]] {
+      RouteAway(e);  // forwarded here because this shard owns the node's connection
+    } else if (e->type->run != nullptr) {
       e->type->run(e, *this);
     } else {
       DeliverLocal(e);

@@ -120,6 +120,9 @@ class Shard {
     Destroy(e);
     ShardCounters::Add(counters_.messages_dropped, 1);
   }
+  // Sends `e` to shard `target` as it is, behind what this shard already sent there, whatever
+  // e->to says (dist/ moves remote sends to the shard that owns the node's connection).
+  void Forward(Envelope* e, ShardId target);
   // Any thread: queues a chain for this shard and wakes it if it sleeps.
   void Post(Envelope* first, Envelope* last);
 

@@ -38,9 +38,12 @@ void SignalUndeliverable(Envelope* e, Shard& shard, const absl::Status& reason) 
 
 const char* SignalName() { return "signal"; }
 
-constexpr MessageType kSignalType = {&DestroySignal, &RunSignal, &SignalName, &SignalUndeliverable};
+constinit const MessageType kSignalType = {&DestroySignal, &RunSignal, &SignalName,
+                                           &SignalUndeliverable};
 
 }  // namespace
+
+bool IsSignal(const Envelope* e) { return e->type == &kSignalType; }
 
 Signal* MakeSignal(Pid to, SignalKind kind, Pid from, uint64_t ref, absl::Status reason) {
   auto* s = new (PoolAllocate(sizeof(Signal))) Signal();

@@ -32,6 +32,9 @@ struct Signal final : Envelope {
   absl::Status reason;
 };
 
+// True if `e` is a signal (dist/ forwards signals to other nodes).
+bool IsSignal(const Envelope* e);
+
 // Makes a signal envelope addressed to `to`; the caller routes it (Shard::RouteSignal).
 Signal* MakeSignal(Pid to, SignalKind kind, Pid from, uint64_t ref, absl::Status reason);
 

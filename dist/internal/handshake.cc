@@ -1,0 +1,237 @@
+#include "dist/internal/handshake.h"
+
+#include <cstring>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "core/status.h"
+
+namespace snow::dist_internal {
+namespace {
+
+// Little-endian fixed-width fields; every read is checked against what is left.
+class Out {
+ public:
+  explicit Out(HandshakeKind kind) { s_.push_back(static_cast<char>(kind)); }
+  void U8(uint8_t v) { s_.push_back(static_cast<char>(v)); }
+  template <typename T>
+  void Int(T v) {
+    for (size_t i = 0; i < sizeof(T); ++i) s_.push_back(static_cast<char>((v >> (8 * i)) & 0xff));
+  }
+  void Bytes(std::string_view b) { s_.append(b); }
+  void Name(std::string_view n) {
+    U8(static_cast<uint8_t>(n.size()));
+    Bytes(n);
+  }
+  std::string Take() { return std::move(s_); }
+
+ private:
+  std::string s_;
+};
+
+class In {
+ public:
+  explicit In(std::string_view s) : s_(s) {}
+  bool U8(uint8_t* v) {
+    if (s_.empty()) return false;
+    *v = static_cast<uint8_t>(s_[0]);
+    s_.remove_prefix(1);
+    return true;
+  }
+  template <typename T>
+  bool Int(T* v) {
+    if (s_.size() < sizeof(T)) return false;
+    T out = 0;
+    for (size_t i = 0; i < sizeof(T); ++i) out |= T(static_cast<uint8_t>(s_[i])) << (8 * i);
+    *v = out;
+    s_.remove_prefix(sizeof(T));
+    return true;
+  }
+  bool Bytes(size_t n, std::string_view* out) {
+    if (s_.size() < n) return false;
+    *out = s_.substr(0, n);
+    s_.remove_prefix(n);
+    return true;
+  }
+  bool Name(std::string* out) {
+    uint8_t n = 0;
+    std::string_view b;
+    if (!U8(&n) || !Bytes(n, &b)) return false;
+    *out = std::string(b);
+    return true;
+  }
+  bool Nonce(std::array<uint8_t, kNonceBytes>* out) {
+    std::string_view b;
+    if (!Bytes(kNonceBytes, &b)) return false;
+    std::memcpy(out->data(), b.data(), kNonceBytes);
+    return true;
+  }
+  bool done() const { return s_.empty(); }
+
+ private:
+  std::string_view s_;
+};
+
+absl::Status Malformed(std::string_view what) {
+  return absl::InvalidArgumentError(absl::StrCat("malformed handshake ", AbslView(what)));
+}
+
+std::string_view AsView(const std::array<uint8_t, kNonceBytes>& a) {
+  return std::string_view(reinterpret_cast<const char*>(a.data()), a.size());
+}
+
+}  // namespace
+
+std::string EncodeHello(const Hello& m) {
+  Out o(HandshakeKind::kHello);
+  o.Bytes(kMagic);
+  o.Int(m.min_version);
+  o.Int(m.max_version);
+  o.Int(m.capabilities);
+  o.Int(m.creation);
+  o.Bytes(AsView(m.nonce));
+  o.Name(m.name);
+  return o.Take();
+}
+
+std::string EncodeChallenge(const Challenge& m) {
+  Out o(HandshakeKind::kChallenge);
+  o.Int(m.version);
+  o.Int(m.capabilities);
+  o.Int(m.creation);
+  o.Bytes(AsView(m.nonce));
+  o.Name(m.name);
+  return o.Take();
+}
+
+std::string EncodeProof(const net::Sha256Digest& mac) {
+  Out o(HandshakeKind::kProof);
+  o.Bytes(std::string_view(reinterpret_cast<const char*>(mac.data()), mac.size()));
+  return o.Take();
+}
+
+std::string EncodeAccept(const net::Sha256Digest& mac) {
+  Out o(HandshakeKind::kAccept);
+  o.Bytes(std::string_view(reinterpret_cast<const char*>(mac.data()), mac.size()));
+  return o.Take();
+}
+
+std::string EncodeReject(const Reject& m) {
+  Out o(HandshakeKind::kReject);
+  o.U8(static_cast<uint8_t>(m.code));
+  std::string_view reason = std::string_view(m.reason).substr(0, 512);
+  o.Int(static_cast<uint16_t>(reason.size()));
+  o.Bytes(reason);
+  return o.Take();
+}
+
+absl::StatusOr<HandshakeKind> KindOf(std::string_view payload) {
+  if (payload.empty()) return Malformed("message: empty");
+  auto kind = static_cast<uint8_t>(payload[0]);
+  if (kind < 1 || kind > 5) return Malformed(absl::StrCat("message: unknown kind ", kind));
+  return static_cast<HandshakeKind>(kind);
+}
+
+absl::StatusOr<Hello> ParseHello(std::string_view payload) {
+  In in(payload.substr(1));
+  Hello m;
+  std::string_view magic;
+  if (!in.Bytes(kMagic.size(), &magic) || magic != kMagic) {
+    return Malformed("hello: not a Snow node (bad magic)");
+  }
+  if (!in.Int(&m.min_version) || !in.Int(&m.max_version) || !in.Int(&m.capabilities) ||
+      !in.Int(&m.creation) || !in.Nonce(&m.nonce) || !in.Name(&m.name) || !in.done()) {
+    return Malformed("hello");
+  }
+  return m;
+}
+
+absl::StatusOr<Challenge> ParseChallenge(std::string_view payload) {
+  In in(payload.substr(1));
+  Challenge m;
+  if (!in.Int(&m.version) || !in.Int(&m.capabilities) || !in.Int(&m.creation) ||
+      !in.Nonce(&m.nonce) || !in.Name(&m.name) || !in.done()) {
+    return Malformed("challenge");
+  }
+  return m;
+}
+
+absl::StatusOr<net::Sha256Digest> ParseMac(std::string_view payload, HandshakeKind expected) {
+  if (payload.size() != 1 + 32 || static_cast<HandshakeKind>(payload[0]) != expected) {
+    return Malformed(expected == HandshakeKind::kProof ? "proof" : "accept");
+  }
+  net::Sha256Digest mac;
+  std::memcpy(mac.data(), payload.data() + 1, mac.size());
+  return mac;
+}
+
+absl::StatusOr<Reject> ParseReject(std::string_view payload) {
+  In in(payload.substr(1));
+  uint8_t code = 0;
+  uint16_t length = 0;
+  std::string_view reason;
+  if (!in.U8(&code) || !in.Int(&length) || !in.Bytes(length, &reason) || !in.done()) {
+    return Malformed("reject");
+  }
+  Reject m;
+  m.code = static_cast<RejectCode>(code);
+  // The reason is the peer's text: keep it printable.
+  m.reason.reserve(reason.size());
+  for (char c : reason)
+    m.reason.push_back(absl::ascii_isprint(static_cast<unsigned char>(c)) ? c : '?');
+  return m;
+}
+
+absl::Status RejectStatus(const Reject& reject) {
+  std::string text = absl::StrCat("rejected by the peer: ", reject.reason);
+  switch (reject.code) {
+    case RejectCode::kCookie:
+      return absl::UnauthenticatedError(text);
+    case RejectCode::kBusy:
+      return absl::UnavailableError(text);
+    case RejectCode::kSimultaneous:
+      return absl::AbortedError(text);
+    default:
+      return absl::FailedPreconditionError(text);
+  }
+}
+
+net::Sha256Digest Proof(std::string_view cookie, std::string_view role, std::string_view exporter,
+                        std::string_view hello_payload, std::string_view challenge_payload) {
+  std::string transcript = absl::StrCat("snow-dist-1 ", AbslView(role));
+  // Each part is length-prefixed, so no two different transcripts concatenate alike.
+  for (std::string_view part : {exporter, hello_payload, challenge_payload}) {
+    uint32_t n = static_cast<uint32_t>(part.size());
+    for (int i = 0; i < 4; ++i) transcript.push_back(static_cast<char>((n >> (8 * i)) & 0xff));
+    transcript.append(part);
+  }
+  return net::HmacSha256(cookie, transcript);
+}
+
+absl::Status CheckNodeName(std::string_view name) {
+  auto bad = [&](std::string_view why) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "bad node name \"", AbslView(name), "\": ", AbslView(why), " (expected name@host:port)"));
+  };
+  if (name.size() > 255) return bad("longer than 255 bytes");
+  size_t at = name.find('@');
+  if (at == std::string_view::npos) return bad("no '@'");
+  std::string_view short_name = name.substr(0, at);
+  if (short_name.empty() || short_name.size() > 64)
+    return bad("the name part must be 1-64 characters");
+  for (char c : short_name) {
+    if (!absl::ascii_isalnum(static_cast<unsigned char>(c)) && c != '_' && c != '-' && c != '.') {
+      return bad("the name part allows only letters, digits, '_', '-' and '.'");
+    }
+  }
+  size_t colon = name.rfind(':');
+  if (colon == std::string_view::npos || colon < at) return bad("no ':port'");
+  uint32_t port = 0;
+  if (!absl::SimpleAtoi(AbslView(name.substr(colon + 1)), &port) || port > 65535)
+    return bad("bad port");
+  if (colon == at + 1) return bad("no host");
+  return absl::OkStatus();
+}
+
+}  // namespace snow::dist_internal

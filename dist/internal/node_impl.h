@@ -1,0 +1,205 @@
+// File: dist/internal/node_impl.h
+//
+// The node behind dist/node.h: its table of known nodes, the router core hands remote PIDs to,
+// and the sessions (one per connected node, owned by one shard) that carry the traffic.
+//
+// Threads: the table is shared by every shard. What the per-message path reads (a slot's node,
+// a node's owning shard and live creation) is atomic; everything else changes under `mutex_`,
+// which only connection set-up and tear-down take. A Session is touched only on its shard.
+#pragma once
+
+#include <array>
+#include <atomic>
+#include <cstdint>
+#include <deque>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/container/flat_hash_set.h"
+#include "absl/status/status.h"
+#include "absl/synchronization/mutex.h"
+#include "core/internal/envelope.h"
+#include "core/internal/shard.h"
+#include "core/runtime.h"
+#include "dist/message.h"
+#include "dist/node.h"
+#include "net/socket_address.h"
+#include "net/tcp.h"
+#include "net/tls.h"
+#include "wire/byte_buffer.h"
+#include "wire/frame.h"
+
+namespace snow::dist_internal {
+
+class Session;
+class Node;
+using dist::NodeOptions;
+
+// Frame kinds after the handshake (PROTOCOL.md §4).
+enum class FrameKind : uint8_t {
+  kSend = 1,        // type id u16, to u64, term
+  kSendNamed = 2,   // name, type name, term
+  kDefineType = 3,  // type id u16, type name
+  kSignal = 4,      // link / monitor / exit signal
+  kPeers = 5,       // names of the nodes the sender is connected to
+  kFragment = 6,    // a piece of one large frame
+};
+
+inline constexpr size_t kBulkThreshold = 64 * 1024;  // larger frames are fragmented
+inline constexpr size_t kFragmentBytes = 256 * 1024;
+inline constexpr uint32_t kMaxWireFrame = kFragmentBytes + 64 * 1024;
+
+// A node we know by name. Lives as long as the Node.
+struct Peer {
+  std::string name;
+  net::SocketAddress address;
+  // Read on every remote send, from any shard.
+  std::atomic<int32_t> owner{-1};     // shard of the session carrying traffic; -1: none
+  std::atomic<uint32_t> creation{0};  // incarnation of the connected node; 0: not up
+  // The session of this peer on each shard, if any: entry i is touched only by shard i.
+  std::unique_ptr<Session*[]> local;
+  // Under Node::mutex_.
+  enum class State : uint8_t { kIdle, kConnecting, kUp } state = State::kIdle;
+  Pid session_actor;                              // the connecting or live session's reader
+  bool disconnecting = false;                     // Disconnect was called on the live session
+  std::vector<std::pair<Pid, uint64_t>> waiters;  // Connect callers and their refs
+  uint32_t slot = 0;                              // slot of the live incarnation
+};
+
+// One node incarnation that PIDs name: slot K of core's PID layout.
+struct Slot {
+  std::string name;
+  uint32_t creation = 0;
+  Peer* peer = nullptr;  // nullptr: an earlier incarnation of this node
+};
+
+// The reply a Connect caller waits for.
+struct ConnectResult {
+  uint64_t ref = 0;
+  absl::Status status;
+};
+
+// Counters of one shard, written only by that shard.
+struct alignas(64) ShardStats {
+  std::atomic<uint64_t> messages_sent{0}, messages_received{0}, bytes_sent{0}, bytes_received{0},
+      dropped_not_registered{0}, dropped_encode_failed{0}, dropped_decode_failed{0},
+      dropped_queue_full{0}, dropped_no_connection{0}, handshakes_failed{0}, connections_up{0};
+  static void Add(std::atomic<uint64_t>& c, uint64_t n) {
+    c.store(c.load(std::memory_order_relaxed) + n, std::memory_order_relaxed);
+  }
+};
+
+class Node final : public RemoteRouter {
+ public:
+  Node(Runtime& runtime, dist::NodeOptions options, std::string cookie, uint32_t creation,
+       net::TlsContext server_tls, net::TlsContext client_tls);
+  ~Node() override;
+
+  // --- RemoteRouter: core hands over every envelope addressed to another node ---
+  void Route(core_internal::Envelope* e, core_internal::Shard& shard) override;
+
+  const dist::NodeOptions& options() const { return options_; }
+  const std::string& name() const { return options_.name; }
+  const std::string& cookie() const { return cookie_; }
+  uint32_t creation() const { return creation_; }
+  Runtime& runtime() const { return runtime_; }
+  const net::TlsContext& server_tls() const { return server_tls_; }
+  const net::TlsContext& client_tls() const { return client_tls_; }
+  ShardStats& stats(ShardId shard) { return stats_[shard]; }
+  dist::DistStats TotalStats() const;
+
+  // --- The table ---
+  // The peer called `name` (created on first use); kInvalidArgument for a malformed name or
+  // this node's own name.
+  absl::StatusOr<Peer*> PeerFor(std::string_view name);
+  // The slot of incarnation `creation` of node `name` (allocated on first sight); 0 when the
+  // table is full.
+  uint32_t SlotFor(std::string_view name, uint32_t creation);
+  const Slot* slot(uint32_t index) const {
+    return index < slots_.size() ? slots_[index].load(std::memory_order_acquire) : nullptr;
+  }
+  std::vector<std::string> ConnectedNames();
+  // True once `session` lost to another connection that is now the peer's live one.
+  bool LiveElsewhere(Session* session);
+  // A PID as the wire names it: this node's name or the slot's, with the creation.
+  void WritePid(wire::Writer& w, Pid pid) const;
+
+  // --- Connection life cycle (the session and Connect call these) ---
+  // Starts a connection to `peer` from `shard` unless one exists; with `waiter`, that actor gets
+  // a ConnectResult{ref} when it is up or has failed (at once if already up).
+  void EnsureConnecting(Peer* peer, core_internal::Shard& shard, Pid waiter = Pid(),
+                        uint64_t ref = 0);
+  // A handshake reached its end. The session becomes the peer's live session, or is told why
+  // not (another connection won: kAborted; already connected: kAlreadyExists).
+  absl::Status Claim(Session* session, bool outgoing, uint32_t peer_creation,
+                     const absl::Status& reject_if_lost);
+  // The session ended; if it was live (or connecting), the peer goes down with `reason`.
+  void Release(Session* session, const absl::Status& reason);
+  void Disconnect(std::string_view name);
+  void MonitorNodes(Pid pid, bool on);
+  // Connects to each named node not yet known (mesh).
+  void LearnPeers(const std::vector<std::string>& names, core_internal::Shard& shard);
+
+  // Pending handshakes on the listener (bounded by options().max_pending_handshakes).
+  bool TryStartHandshake();
+  void EndHandshake() { pending_handshakes_.fetch_sub(1, std::memory_order_relaxed); }
+
+  void Log(const std::string& line) const;
+
+ private:
+  void NotifyNodes(const std::string& name, bool up, const absl::Status& reason)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_);
+  static void NotifyWaiters(Peer* peer, const absl::Status& status)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_);
+
+  Runtime& runtime_;
+  dist::NodeOptions options_;
+  std::string cookie_;
+  uint32_t creation_;
+  net::TlsContext server_tls_;
+  net::TlsContext client_tls_;
+  std::vector<ShardStats> stats_;
+  std::atomic<uint32_t> pending_handshakes_{0};
+
+  absl::Mutex mutex_;
+  absl::flat_hash_map<std::string, std::unique_ptr<Peer>> peers_ ABSL_GUARDED_BY(mutex_);
+  absl::flat_hash_map<std::pair<std::string, uint32_t>, uint32_t> slot_index_
+      ABSL_GUARDED_BY(mutex_);
+  std::vector<std::unique_ptr<Slot>> slot_storage_ ABSL_GUARDED_BY(mutex_);
+  std::array<std::atomic<const Slot*>, Pid::kMaxNodes> slots_{};
+  uint32_t next_slot_ ABSL_GUARDED_BY(mutex_) = 1;
+  absl::flat_hash_set<Pid> node_monitors_ ABSL_GUARDED_BY(mutex_);
+};
+
+// The PIDs of a named send are written by the table alone (no session is at hand).
+class NamedSendPids final : public PidContext {
+ public:
+  explicit NamedSendPids(const Node* node) : node_(node) {}
+  void WritePid(wire::Writer& w, Pid pid) override { node_->WritePid(w, pid); }
+  bool ReadPid(wire::Reader& r, Pid&) override {
+    return r.Fail(absl::StatusCode::kInternal, "named sends are only encoded here");
+  }
+
+ private:
+  const Node* node_;
+};
+
+// The node a runtime is, or nullptr.
+Node* NodeOf(Runtime& runtime);
+
+// Starts the actor that accepts connections on `listener`.
+void StartAcceptor(Self self, Node* node, net::TcpListener listener);
+// Starts an outgoing session to `peer` on `shard` (returns its actor).
+Pid StartOutgoing(Node* node, Peer* peer, core_internal::Shard& shard);
+
+// Named sends travel to the owning shard as this control item: one encoded kSendNamed frame.
+struct NamedFrame final : core_internal::Envelope {
+  Peer* peer = nullptr;
+  wire::ByteBuffer frame;  // with its 4-byte length
+  Node* node = nullptr;
+};
+NamedFrame* MakeNamedFrame(Node* node, Peer* peer, wire::ByteBuffer frame);
+
+}  // namespace snow::dist_internal

@@ -1,0 +1,177 @@
+// File: dist/message.h
+//
+// Which C++ types may cross to another node, and under what name. A type is registered once per
+// program (on every node that sends or receives it), before it is first sent or received:
+//
+//   struct Ping {
+//     static constexpr std::string_view kWireName = "demo.Ping";
+//     snow::Pid from;                                 // PIDs cross as name + creation + serial
+//     int64_t n = 0;
+//     friend auto WireFields(Ping& p) { return snow::wire::Fields("from", p.from, "n", p.n); }
+//   };
+//   snow::dist::RegisterMessage<Ping>();              // wire name: Ping::kWireName
+//   snow::dist::RegisterMessage<int64_t>();           // built-in types have fixed names ("i64")
+//
+// Two programs agree on a type by its wire name and its fields' names (wire/STF.md), never by
+// C++ layout. Sending an unregistered type to a remote PID drops the message with a log line and
+// a count (DistStats::dropped_not_registered); dist::SendNamed refuses it at compile time or
+// with a status. A received message of a type this program did not register is dropped and
+// counted the same way.
+//
+// This header also gives snow::Pid its wire form (wire's Pid: node name, creation, shard,
+// serial): a message may carry PIDs of any node, and they stay valid on the other side.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <type_traits>
+
+#include "absl/status/status.h"
+#include "core/internal/envelope.h"
+#include "core/pid.h"
+#include "wire/codec.h"
+#include "wire/erased.h"
+
+namespace snow::dist {
+
+// How one registered type is written and read by dist/.
+struct RemoteType {
+  std::string wire_name;
+  wire::ErasedCodec codec;
+  // The value inside a message envelope of this type.
+  const void* (*value_of)(const core_internal::Envelope* e) = nullptr;
+  // Decodes `bytes` (version byte + term) into a new message envelope addressed to `to`, or
+  // returns nullptr with the reason in *error.
+  core_internal::Envelope* (*decode)(wire::ByteSpan bytes, Pid to, wire::CodecContext* context,
+                                     const wire::DecodeLimits& limits,
+                                     absl::Status* error) = nullptr;
+};
+
+}  // namespace snow::dist
+
+namespace snow::dist_internal {
+
+using dist::RemoteType;
+
+// Records `type` for `message_type` and under its wire name. A second registration of the same
+// C++ type is ignored; the same wire name for two types is a programming error (checked).
+void Register(const core_internal::MessageType* message_type, RemoteType type);
+// The type registered under `wire_name`, or nullptr.
+const RemoteType* FindRemoteType(std::string_view wire_name);
+
+template <class T>
+concept HasWireName = requires {
+  std::string_view(T::kWireName);
+};
+
+// Names for the standard types, the same from every compiler.
+template <class T>
+constexpr std::string_view BuiltinWireName() {
+  if constexpr (std::is_same_v<T, bool>)
+    return "bool";
+  else if constexpr (std::is_same_v<T, int8_t>)
+    return "i8";
+  else if constexpr (std::is_same_v<T, int16_t>)
+    return "i16";
+  else if constexpr (std::is_same_v<T, int32_t>)
+    return "i32";
+  else if constexpr (std::is_same_v<T, int64_t>)
+    return "i64";
+  else if constexpr (std::is_same_v<T, uint8_t>)
+    return "u8";
+  else if constexpr (std::is_same_v<T, uint16_t>)
+    return "u16";
+  else if constexpr (std::is_same_v<T, uint32_t>)
+    return "u32";
+  else if constexpr (std::is_same_v<T, uint64_t>)
+    return "u64";
+  else if constexpr (std::is_same_v<T, double>)
+    return "f64";
+  else if constexpr (std::is_same_v<T, std::string>)
+    return "string";
+  else if constexpr (std::is_same_v<T, wire::Binary>)
+    return "binary";
+  else
+    return {};
+}
+
+template <class T>
+const void* ValueOf(const core_internal::Envelope* e) {
+  return &static_cast<const core_internal::Boxed<T>*>(e)->value;
+}
+
+template <class T>
+core_internal::Envelope* DecodeBoxed(wire::ByteSpan bytes, Pid to, wire::CodecContext* context,
+                                     const wire::DecodeLimits& limits, absl::Status* error) {
+  core_internal::Boxed<T>* boxed = core_internal::Box<T>(to);
+  absl::Status s = wire::DecodeInto(bytes, boxed->value, limits, context);
+  if (!s.ok()) {
+    core_internal::Destroy(boxed);
+    *error = std::move(s);
+    return nullptr;
+  }
+  return boxed;
+}
+
+// What Codec<snow::Pid> asks of the connection it is encoding for (dist/ implements it).
+class PidContext : public wire::CodecContext {
+ public:
+  virtual void WritePid(wire::Writer& w, Pid pid) = 0;
+  virtual bool ReadPid(wire::Reader& r, Pid& pid) = 0;
+};
+
+}  // namespace snow::dist_internal
+
+namespace snow::dist {
+
+// Registers T for remote sends under `wire_name`: T::kWireName by default, or the built-in name
+// of a standard type ("i64", "string", ...). Other types must be given a name.
+template <class T>
+void RegisterMessage(std::string_view wire_name = {}) {
+  static_assert(wire::Wireable<T>, "only types wire/ can encode may cross to another node");
+  static_assert(std::is_default_constructible_v<T>,
+                "a message type received from another node must be default-constructible");
+  if (wire_name.empty()) {
+    if constexpr (dist_internal::HasWireName<T>) {
+      wire_name = T::kWireName;
+    } else {
+      wire_name = dist_internal::BuiltinWireName<T>();
+    }
+  }
+  SNOW_CHECK(!wire_name.empty(), "RegisterMessage: this type needs a wire name");
+  dist_internal::Register(core_internal::TypeOf<T>(),
+                          RemoteType{std::string(wire_name), wire::ErasedCodecFor<T>(),
+                                     &dist_internal::ValueOf<T>, &dist_internal::DecodeBoxed<T>});
+}
+
+// The registration of T, or nullptr.
+template <class T>
+const RemoteType* RemoteTypeOf() {
+  return static_cast<const RemoteType*>(
+      core_internal::TypeOf<T>()->remote.load(std::memory_order_acquire));
+}
+
+}  // namespace snow::dist
+
+// snow::Pid on the wire: only inside dist/, which supplies the node table as the context.
+template <>
+struct snow::wire::Codec<snow::Pid> {
+  static constexpr KindMask kKinds = KindBit(Kind::kPid);
+  static void Encode(Writer& w, const snow::Pid& pid) {
+    auto* nodes = static_cast<snow::dist_internal::PidContext*>(w.context());
+    if (nodes == nullptr) {
+      w.Fail(absl::InvalidArgumentError("a snow::Pid crosses the wire only in a dist/ message"));
+      return;
+    }
+    nodes->WritePid(w, pid);
+  }
+  static bool Decode(Reader& r, snow::Pid& pid) {
+    auto* nodes = static_cast<snow::dist_internal::PidContext*>(r.context());
+    if (nodes == nullptr) {
+      return r.Fail(absl::StatusCode::kInvalidArgument, "a snow::Pid can only be decoded by dist/");
+    }
+    return nodes->ReadPid(r, pid);
+  }
+};

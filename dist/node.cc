@@ -1,0 +1,682 @@
+#include "dist/node.h"
+
+#include <sys/stat.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <cstdlib>
+#include <fstream>
+#include <sstream>
+
+#include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/strip.h"
+#include "core/exit_reason.h"
+#include "core/status.h"
+#include "core/time.h"
+#include "dist/internal/handshake.h"
+#include "dist/internal/node_impl.h"
+#include "dist/internal/session.h"
+#include "net/crypto.h"
+
+namespace snow::dist_internal {
+
+// --- The registry of message types ---
+
+namespace {
+
+struct TypeRegistry {
+  absl::Mutex mutex;
+  absl::flat_hash_map<std::string, const RemoteType*> by_name ABSL_GUARDED_BY(mutex);
+};
+
+TypeRegistry& Registry() {
+  static auto* registry = new TypeRegistry();
+  return *registry;
+}
+
+}  // namespace
+
+void Register(const core_internal::MessageType* message_type, RemoteType type) {
+  TypeRegistry& registry = Registry();
+  absl::MutexLock lock(&registry.mutex);
+  if (message_type->remote.load(std::memory_order_acquire) != nullptr) return;
+  auto it = registry.by_name.find(type.wire_name);
+  SNOW_CHECK(it == registry.by_name.end(),
+             "RegisterMessage: two C++ types registered under one wire name");
+  // Registrations live as long as the program, as the types do.
+  auto* stored = new RemoteType(std::move(type));
+  registry.by_name.emplace(stored->wire_name, stored);
+  message_type->remote.store(stored, std::memory_order_release);
+}
+
+const RemoteType* FindRemoteType(std::string_view wire_name) {
+  TypeRegistry& registry = Registry();
+  absl::MutexLock lock(&registry.mutex);
+  auto it = registry.by_name.find(AbslView(wire_name));
+  return it == registry.by_name.end() ? nullptr : it->second;
+}
+
+// --- Node ---
+
+namespace {
+
+absl::StatusOr<net::SocketAddress> AddressOf(std::string_view name) {
+  SNOW_RETURN_IF_ERROR(CheckNodeName(name));
+  std::string_view host_port = name.substr(name.find('@') + 1);
+  std::string text(host_port);
+  if (host_port.starts_with("localhost:")) {
+    text = absl::StrCat("127.0.0.1", AbslView(host_port.substr(9)));
+  }
+  return net::SocketAddress::Parse(text);
+}
+
+}  // namespace
+
+Node::Node(Runtime& runtime, dist::NodeOptions options, std::string cookie, uint32_t creation,
+           net::TlsContext server_tls, net::TlsContext client_tls)
+    : runtime_(runtime),
+      options_(std::move(options)),
+      cookie_(std::move(cookie)),
+      creation_(creation),
+      server_tls_(std::move(server_tls)),
+      client_tls_(std::move(client_tls)),
+      stats_(runtime.shard_count()) {}
+
+Node::~Node() = default;
+
+void Node::Log(const std::string& line) const {
+  std::fprintf(stderr, "snow dist %s: %s\n", options_.name.c_str(), line.c_str());
+}
+
+absl::StatusOr<Peer*> Node::PeerFor(std::string_view name) {
+  if (name == options_.name) {
+    return absl::InvalidArgumentError(absl::StrCat(AbslView(name), " is this node"));
+  }
+  absl::MutexLock lock(&mutex_);
+  auto it = peers_.find(AbslView(name));
+  if (it != peers_.end()) return it->second.get();
+  SNOW_ASSIGN_OR_RETURN(net::SocketAddress address, AddressOf(name));
+  auto peer = std::make_unique<Peer>();
+  peer->name = std::string(name);
+  peer->address = address;
+  peer->local = std::make_unique<Session*[]>(runtime_.shard_count());
+  Peer* raw = peer.get();
+  peers_.emplace(peer->name, std::move(peer));
+  return raw;
+}
+
+uint32_t Node::SlotFor(std::string_view name, uint32_t creation) {
+  absl::MutexLock lock(&mutex_);
+  auto key = std::make_pair(std::string(name), creation);
+  if (auto it = slot_index_.find(key); it != slot_index_.end()) return it->second;
+  if (next_slot_ >= Pid::kMaxNodes) return 0;
+  auto slot = std::make_unique<Slot>();
+  slot->name = std::string(name);
+  slot->creation = creation;
+  if (name != options_.name) {
+    auto it = peers_.find(AbslView(name));
+    if (it == peers_.end()) {
+      // A PID of a node we have never talked to: it gets a peer, so it can be reached once
+      // connected.
+      absl::StatusOr<net::SocketAddress> address = AddressOf(name);
+      if (!address.ok()) return 0;
+      auto peer = std::make_unique<Peer>();
+      peer->name = std::string(name);
+      peer->address = *address;
+      peer->local = std::make_unique<Session*[]>(runtime_.shard_count());
+      it = peers_.emplace(peer->name, std::move(peer)).first;
+    }
+    slot->peer = it->second.get();
+  }
+  uint32_t index = next_slot_++;
+  slots_[index].store(slot.get(), std::memory_order_release);
+  slot_storage_.push_back(std::move(slot));
+  slot_index_.emplace(std::move(key), index);
+  return index;
+}
+
+bool Node::LiveElsewhere(Session* session) {
+  absl::MutexLock lock(&mutex_);
+  Peer* peer = session->peer();
+  return peer != nullptr && peer->state == Peer::State::kUp &&
+         peer->session_actor != session->reader();
+}
+
+void Node::WritePid(wire::Writer& w, Pid pid) const {
+  if (pid.is_local()) {
+    w.WritePid(wire::PidView{options_.name, creation_, pid.shard(), pid.serial()});
+    return;
+  }
+  const Slot* s = slot(pid.node());
+  if (s == nullptr) {
+    w.Fail(absl::InvalidArgumentError(absl::StrCat("a PID of unknown node slot ", pid.node())));
+    return;
+  }
+  w.WritePid(wire::PidView{s->name, s->creation, pid.shard(), pid.serial()});
+}
+
+std::vector<std::string> Node::ConnectedNames() {
+  std::vector<std::string> names;
+  absl::MutexLock lock(&mutex_);
+  for (const auto& [name, peer] : peers_) {
+    if (peer->state == Peer::State::kUp) names.push_back(name);
+  }
+  std::sort(names.begin(), names.end());
+  return names;
+}
+
+void Node::Route(core_internal::Envelope* e, core_internal::Shard& shard) {
+  const Slot* slot = this->slot(e->to.node());
+  if (slot == nullptr) {
+    shard.Undeliverable(e, NoConnectionReason());
+    return;
+  }
+  Peer* peer = slot->peer;
+  if (peer == nullptr) {
+    shard.Undeliverable(e, NoProcReason());  // an earlier incarnation of this node
+    return;
+  }
+  int32_t owner = peer->owner.load(std::memory_order_acquire);
+  uint32_t live = peer->creation.load(std::memory_order_acquire);
+  if (owner < 0 || live == 0) {
+    if (e->type->run == nullptr) ShardStats::Add(stats_[shard.id()].dropped_no_connection, 1);
+    shard.Undeliverable(e, NoConnectionReason());
+    return;
+  }
+  if (live != slot->creation) {
+    shard.Undeliverable(e, NoProcReason());  // an earlier incarnation of that node
+    return;
+  }
+  if (static_cast<ShardId>(owner) != shard.id()) {
+    shard.Forward(e, static_cast<ShardId>(owner));
+    return;
+  }
+  Session* session = peer->local[shard.id()];
+  if (session == nullptr || !session->up()) {
+    if (e->type->run == nullptr) ShardStats::Add(stats_[shard.id()].dropped_no_connection, 1);
+    shard.Undeliverable(e, NoConnectionReason());
+    return;
+  }
+  session->Enqueue(e);
+}
+
+void Node::NotifyWaiters(Peer* peer, const absl::Status& status) {
+  core_internal::Shard* shard = core_internal::Shard::Current();
+  for (const auto& [pid, ref] : peer->waiters) {
+    shard->Route(core_internal::Box<ConnectResult>(pid, ConnectResult{ref, status}));
+  }
+  peer->waiters.clear();
+}
+
+void Node::NotifyNodes(const std::string& name, bool up, const absl::Status& reason) {
+  core_internal::Shard* shard = core_internal::Shard::Current();
+  std::vector<Pid> monitors(node_monitors_.begin(), node_monitors_.end());
+  std::sort(monitors.begin(), monitors.end());
+  for (Pid pid : monitors) {
+    if (up) {
+      shard->Route(core_internal::Box<dist::NodeUp>(pid, dist::NodeUp{name}));
+    } else {
+      shard->Route(core_internal::Box<dist::NodeDown>(pid, dist::NodeDown{name, reason}));
+    }
+  }
+}
+
+void Node::EnsureConnecting(Peer* peer, core_internal::Shard& shard, Pid waiter, uint64_t ref) {
+  absl::MutexLock lock(&mutex_);
+  if (peer->state == Peer::State::kUp) {
+    if (waiter) {
+      shard.Route(core_internal::Box<ConnectResult>(waiter, ConnectResult{ref, absl::OkStatus()}));
+    }
+    return;
+  }
+  if (waiter) peer->waiters.emplace_back(waiter, ref);
+  if (peer->state == Peer::State::kConnecting) return;
+  peer->state = Peer::State::kConnecting;
+  peer->disconnecting = false;
+  peer->owner.store(static_cast<int32_t>(shard.id()), std::memory_order_release);
+  peer->session_actor = StartOutgoing(this, peer, shard);
+}
+
+absl::Status Node::Claim(Session* session, bool outgoing, uint32_t peer_creation,
+                         const absl::Status&) {
+  absl::MutexLock lock(&mutex_);
+  Peer* peer = session->peer();
+  bool mine = peer->session_actor == session->reader();
+  if (outgoing) {
+    if (!mine) {
+      return absl::AbortedError(
+          absl::StrCat("simultaneous connect: kept the connection ", peer->name, " opened"));
+    }
+  } else if (!mine) {
+    if (peer->state == Peer::State::kUp) {
+      if (peer->creation.load(std::memory_order_relaxed) == peer_creation) {
+        return absl::AlreadyExistsError(absl::StrCat(peer->name, " is already connected"));
+      }
+      // A new incarnation of a node whose old connection has not noticed yet: end the old one.
+      core_internal::Shard::Current()->SendSignal(
+          peer->session_actor, core_internal::SignalKind::kExit, Pid(), 0,
+          absl::UnavailableError("replaced by a new incarnation of the node"));
+    } else if (peer->state == Peer::State::kConnecting && options_.name < peer->name) {
+      // Both dialled: the connection opened by the node whose name sorts first is kept.
+      return absl::AbortedError(
+          absl::StrCat("simultaneous connect: kept the connection ", options_.name, " opened"));
+    }
+  }
+  ShardId shard = session->shard_id();
+  peer->state = Peer::State::kUp;
+  peer->session_actor = session->reader();
+  peer->disconnecting = false;
+  peer->local[shard] = session;
+  peer->creation.store(peer_creation, std::memory_order_release);
+  peer->owner.store(static_cast<int32_t>(shard), std::memory_order_release);
+  ShardStats::Add(stats_[shard].connections_up, 1);
+  NotifyWaiters(peer, absl::OkStatus());
+  NotifyNodes(peer->name, /*up=*/true, absl::OkStatus());
+  return absl::OkStatus();
+}
+
+void Node::Release(Session* session, const absl::Status& reason) {
+  Peer* peer = session->peer();
+  if (peer == nullptr) return;
+  wire::ByteBuffer orphans = session->TakeQueuedNamedFrames();
+  absl::MutexLock lock(&mutex_);
+  if (peer->session_actor != session->reader()) {
+    // Another connection is (or will be) the live one: hand it what waited here.
+    if (!orphans.empty()) {
+      core_internal::Shard* shard = core_internal::Shard::Current();
+      NamedFrame* item = MakeNamedFrame(this, peer, std::move(orphans));
+      item->type->run(item, *shard);
+    }
+    return;
+  }
+  bool was_up = peer->state == Peer::State::kUp;
+  absl::Status why = peer->disconnecting ? absl::UnavailableError("disconnect") : reason;
+  peer->state = Peer::State::kIdle;
+  peer->session_actor = Pid();
+  peer->disconnecting = false;
+  peer->owner.store(-1, std::memory_order_release);
+  peer->creation.store(0, std::memory_order_release);
+  if (was_up) {
+    Log(absl::StrCat("node down: ", peer->name, ": ", why.ToString()));
+    NotifyNodes(peer->name, /*up=*/false, why);
+  } else {
+    NotifyWaiters(peer, why);
+  }
+}
+
+void Node::Disconnect(std::string_view name) {
+  absl::MutexLock lock(&mutex_);
+  auto it = peers_.find(AbslView(name));
+  if (it == peers_.end() || !it->second->session_actor) return;
+  it->second->disconnecting = true;
+  core_internal::Shard::Current()->SendSignal(it->second->session_actor,
+                                              core_internal::SignalKind::kExit, Pid(), 0,
+                                              absl::UnavailableError("disconnect"));
+}
+
+void Node::MonitorNodes(Pid pid, bool on) {
+  absl::MutexLock lock(&mutex_);
+  if (on) {
+    node_monitors_.insert(pid);
+  } else {
+    node_monitors_.erase(pid);
+  }
+}
+
+void Node::LearnPeers(const std::vector<std::string>& names, core_internal::Shard& shard) {
+  for (const std::string& name : names) {
+    if (name == options_.name) continue;
+    absl::StatusOr<Peer*> peer = PeerFor(name);
+    if (!peer.ok()) continue;
+    bool idle;
+    {
+      absl::MutexLock lock(&mutex_);
+      idle = (*peer)->state == Peer::State::kIdle;
+    }
+    if (idle) EnsureConnecting(*peer, shard);
+  }
+}
+
+bool Node::TryStartHandshake() {
+  uint32_t now = pending_handshakes_.fetch_add(1, std::memory_order_relaxed);
+  if (now >= options_.max_pending_handshakes) {
+    pending_handshakes_.fetch_sub(1, std::memory_order_relaxed);
+    return false;
+  }
+  return true;
+}
+
+dist::DistStats Node::TotalStats() const {
+  dist::DistStats t;
+  for (const ShardStats& s : stats_) {
+    auto get = [](const std::atomic<uint64_t>& c) { return c.load(std::memory_order_relaxed); };
+    t.messages_sent += get(s.messages_sent);
+    t.messages_received += get(s.messages_received);
+    t.bytes_sent += get(s.bytes_sent);
+    t.bytes_received += get(s.bytes_received);
+    t.dropped_not_registered += get(s.dropped_not_registered);
+    t.dropped_encode_failed += get(s.dropped_encode_failed);
+    t.dropped_decode_failed += get(s.dropped_decode_failed);
+    t.dropped_queue_full += get(s.dropped_queue_full);
+    t.dropped_no_connection += get(s.dropped_no_connection);
+    t.handshakes_failed += get(s.handshakes_failed);
+    t.connections_up += get(s.connections_up);
+  }
+  return t;
+}
+
+Node* NodeOf(Runtime& runtime) { return static_cast<Node*>(runtime.remote()); }
+
+// --- Actors and control items ---
+
+namespace {
+
+Task<absl::Status> Acceptor(Self self, Node* node, std::shared_ptr<net::TcpListener> listener) {
+  core_internal::Shard& shard = *core_internal::SelfAccess::Cell(self)->shard;
+  for (;;) {
+    absl::StatusOr<net::TcpStream> tcp = co_await listener->Accept();
+    if (!tcp.ok()) {
+      node->Log(absl::StrCat("accept failed: ", tcp.status().ToString()));
+      co_await Sleep(absl::Milliseconds(10));
+      continue;
+    }
+    if (!node->TryStartHandshake()) {
+      node->Log("too many handshakes in progress: closed a new connection");
+      tcp->Reset();
+      continue;
+    }
+    auto session = std::make_shared<Session>(node, shard, nullptr, /*outgoing=*/false);
+    session->channel() = Channel(std::move(*tcp));
+    self.Spawn(SessionReader, session, std::optional<net::SocketAddress>());
+  }
+}
+
+void RunNamedFrame(core_internal::Envelope* e, core_internal::Shard& shard) {
+  auto* item = static_cast<NamedFrame*>(e);
+  Peer* peer = item->peer;
+  int32_t owner = peer->owner.load(std::memory_order_acquire);
+  if (owner >= 0 && static_cast<ShardId>(owner) != shard.id()) {
+    shard.Forward(item, static_cast<ShardId>(owner));
+    return;
+  }
+  Session* session = owner >= 0 ? peer->local[shard.id()] : nullptr;
+  if (session != nullptr) {
+    session->AppendFrame(item->frame.view());
+  } else {
+    ShardStats::Add(item->node->stats(shard.id()).dropped_no_connection, 1);
+  }
+  item->~NamedFrame();
+  core_internal::PoolFree(item, sizeof(NamedFrame));
+}
+
+void DestroyNamedFrame(core_internal::Envelope* e) noexcept {
+  auto* item = static_cast<NamedFrame*>(e);
+  item->~NamedFrame();
+  core_internal::PoolFree(item, sizeof(NamedFrame));
+}
+
+const char* NamedFrameName() { return "dist named send"; }
+
+constinit const core_internal::MessageType kNamedFrameType = {&DestroyNamedFrame, &RunNamedFrame,
+                                                              &NamedFrameName, nullptr};
+
+}  // namespace
+
+NamedFrame* MakeNamedFrame(Node* node, Peer* peer, wire::ByteBuffer frame) {
+  auto* item = new (core_internal::PoolAllocate(sizeof(NamedFrame))) NamedFrame();
+  item->type = &kNamedFrameType;
+  item->peer = peer;
+  item->frame = std::move(frame);
+  item->node = node;
+  return item;
+}
+
+void StartAcceptor(Self self, Node* node, net::TcpListener listener) {
+  self.Spawn(Acceptor, node, std::make_shared<net::TcpListener>(std::move(listener)));
+}
+
+Pid StartOutgoing(Node* node, Peer* peer, core_internal::Shard& shard) {
+  auto session = std::make_shared<Session>(node, shard, peer, /*outgoing=*/true);
+  peer->local[shard.id()] = session.get();
+  return core_internal::SpawnActor(
+      &shard, node->runtime(), SpawnOptions{.placement = Placement::kShard, .shard = shard.id()},
+      {}, SessionReader, session, std::optional<net::SocketAddress>(peer->address));
+}
+
+}  // namespace snow::dist_internal
+
+namespace snow::dist {
+
+using dist_internal::Node;
+
+namespace {
+
+absl::StatusOr<std::string> ReadCookie(const NodeOptions& options) {
+  if (!options.cookie.empty()) return options.cookie;
+  if (const char* env = std::getenv("SNOW_COOKIE"); env != nullptr && *env != '\0') {
+    return std::string(env);
+  }
+  if (options.cookie_file.empty()) {
+    return absl::InvalidArgumentError(
+        "no cookie: set NodeOptions::cookie, SNOW_COOKIE or NodeOptions::cookie_file");
+  }
+  struct stat st;
+  if (stat(options.cookie_file.c_str(), &st) != 0) {
+    return ErrnoToStatus(errno, absl::StrCat("cookie file ", options.cookie_file));
+  }
+  if ((st.st_mode & 077) != 0) {
+    return absl::PermissionDeniedError(
+        absl::StrCat("cookie file ", options.cookie_file,
+                     " is readable or writable by group or others; chmod 600 it"));
+  }
+  std::ifstream in(options.cookie_file);
+  std::stringstream text;
+  text << in.rdbuf();
+  std::string cookie(absl::StripAsciiWhitespace(text.str()));
+  if (cookie.empty()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("cookie file ", options.cookie_file, " is empty"));
+  }
+  return cookie;
+}
+
+Node* NodeOrNull(Self self) { return dist_internal::NodeOf(self.runtime()); }
+
+}  // namespace
+
+absl::StatusOr<std::optional<NodeOptions>> NodeOptions::FromArgs(int argc, char** argv) {
+  NodeOptions options;
+  bool named = false;
+  for (int i = 1; i < argc; ++i) {
+    std::string_view arg = argv[i];
+    auto value = [&](std::string_view prefix) { return arg.substr(prefix.size()); };
+    if (arg.starts_with("--snow-node=")) {
+      options.name = std::string(value("--snow-node="));
+      named = true;
+    } else if (arg.starts_with("--snow-cookie=")) {
+      options.cookie = std::string(value("--snow-cookie="));
+    } else if (arg.starts_with("--snow-cookie-file=")) {
+      options.cookie_file = std::string(value("--snow-cookie-file="));
+    } else if (arg.starts_with("--snow-tick-ms=")) {
+      int64_t ms = 0;
+      if (!absl::SimpleAtoi(AbslView(value("--snow-tick-ms=")), &ms) || ms < 100) {
+        return absl::InvalidArgumentError(absl::StrCat("bad ", AbslView(arg), " (at least 100)"));
+      }
+      options.tick = absl::Milliseconds(ms);
+    } else if (arg == "--snow-no-tls") {
+      options.tls = false;
+    } else if (arg == "--snow-no-mesh") {
+      options.mesh = false;
+    }
+  }
+  if (!named) return std::optional<NodeOptions>();
+  return std::optional<NodeOptions>(std::move(options));
+}
+
+absl::Status Start(Self self, NodeOptions options) {
+  if (NodeOrNull(self) != nullptr)
+    return absl::AlreadyExistsError("this runtime is already a node");
+  SNOW_RETURN_IF_ERROR(dist_internal::CheckNodeName(options.name));
+  if (options.tick < absl::Milliseconds(100)) {
+    return absl::InvalidArgumentError("NodeOptions::tick must be at least 100 ms");
+  }
+  SNOW_ASSIGN_OR_RETURN(std::string cookie, ReadCookie(options));
+  SNOW_ASSIGN_OR_RETURN(net::SocketAddress address, dist_internal::AddressOf(options.name));
+
+  net::ListenOptions listen;
+  listen.backlog = 1024;
+  SNOW_ASSIGN_OR_RETURN(net::TcpListener listener, net::TcpListener::Bind(address, listen));
+  if (address.port() == 0) {
+    std::string_view name = options.name;
+    options.name = absl::StrCat(AbslView(name.substr(0, name.rfind(':') + 1)),
+                                listener.local_address().port());
+  }
+
+  net::TlsOptions server{.role = net::TlsRole::kServer};
+  net::TlsOptions client{.role = net::TlsRole::kClient};
+  if (options.tls) {
+    if (!options.certificate.has_value()) {
+      net::TlsCertificate::SelfSignedOptions self_signed;
+      self_signed.common_name = options.name.substr(0, 60);
+      SNOW_ASSIGN_OR_RETURN(options.certificate,
+                            net::TlsCertificate::GenerateSelfSigned(self_signed));
+    }
+    for (net::TlsOptions* tls : {&server, &client}) {
+      tls->certificate = options.certificate;
+      tls->verify = options.verify;
+      tls->ca_file = options.ca_file;
+      tls->pinned = options.pinned;
+      tls->handshake_timeout = options.handshake_timeout;
+    }
+  }
+  SNOW_ASSIGN_OR_RETURN(net::TlsContext server_tls, net::TlsContext::Create(server));
+  SNOW_ASSIGN_OR_RETURN(net::TlsContext client_tls, net::TlsContext::Create(client));
+
+  uint32_t creation = 0;
+  while (creation == 0) {
+    SNOW_RETURN_IF_ERROR(
+        net::RandomBytes(std::span<uint8_t>(reinterpret_cast<uint8_t*>(&creation), 4)));
+  }
+  auto node = std::make_unique<Node>(self.runtime(), std::move(options), std::move(cookie),
+                                     creation, std::move(server_tls), std::move(client_tls));
+  Node* raw = node.get();
+  SNOW_RETURN_IF_ERROR(self.runtime().SetRemote(std::move(node)));
+  dist_internal::StartAcceptor(self, raw, std::move(listener));
+  return absl::OkStatus();
+}
+
+std::string SelfNode(Self self) {
+  Node* node = NodeOrNull(self);
+  return node != nullptr ? node->name() : std::string();
+}
+
+std::vector<std::string> Nodes(Self self) {
+  Node* node = NodeOrNull(self);
+  return node != nullptr ? node->ConnectedNames() : std::vector<std::string>();
+}
+
+std::string NodeOf(Self self, Pid pid) {
+  Node* node = NodeOrNull(self);
+  if (pid.is_local()) return node != nullptr ? node->name() : std::string();
+  if (node == nullptr) return {};
+  const dist_internal::Slot* slot = node->slot(pid.node());
+  return slot != nullptr ? slot->name : std::string();
+}
+
+std::string PidToString(Self self, Pid pid) {
+  if (pid.is_local()) return pid.ToString();
+  std::string node = NodeOf(self, pid);
+  if (node.empty()) return pid.ToString();
+  return absl::StrCat("<", node, ".", pid.shard(), ".", pid.serial(), ">");
+}
+
+Task<absl::Status> Connect(Self self, std::string node_name) {
+  Node* node = NodeOrNull(self);
+  if (node == nullptr) {
+    co_return absl::FailedPreconditionError("this runtime is not a node (call dist::Start)");
+  }
+  absl::StatusOr<dist_internal::Peer*> peer = node->PeerFor(node_name);
+  if (!peer.ok()) co_return peer.status();
+  Ref ref = self.MakeRef();
+  uint64_t bits = ref.bits();
+  node->EnsureConnecting(*peer, *core_internal::SelfAccess::Cell(self)->shard, self.pid(), bits);
+  absl::Duration limit = node->options().handshake_timeout + absl::Seconds(2);
+  auto is_ours = [bits](const dist_internal::ConnectResult& r) { return r.ref == bits; };
+  absl::StatusOr<dist_internal::ConnectResult> result =
+      co_await self.ReceiveReply<dist_internal::ConnectResult>(ref, is_ours, limit);
+  if (!result.ok()) {
+    co_return absl::DeadlineExceededError(absl::StrCat("connect to ", node_name, " timed out"));
+  }
+  co_return result->status;
+}
+
+void Disconnect(Self self, std::string_view node_name) {
+  if (Node* node = NodeOrNull(self)) node->Disconnect(node_name);
+}
+
+void MonitorNodes(Self self, bool on) {
+  if (Node* node = NodeOrNull(self)) node->MonitorNodes(self.pid(), on);
+}
+
+DistStats Stats(Self self) {
+  Node* node = NodeOrNull(self);
+  return node != nullptr ? node->TotalStats() : DistStats{};
+}
+
+}  // namespace snow::dist
+
+namespace snow::dist_internal {
+
+absl::Status SendNamedEncoded(Self self, std::string_view name, std::string_view node_name,
+                              const RemoteType* type, const void* value) {
+  Node* node = NodeOf(self.runtime());
+  if (node == nullptr) {
+    return absl::FailedPreconditionError("this runtime is not a node (call dist::Start)");
+  }
+  if (type == nullptr) {
+    return absl::FailedPreconditionError(
+        "the message type is not registered for remote sends (dist::RegisterMessage)");
+  }
+  if (name.empty() || name.size() > 255) {
+    return absl::InvalidArgumentError("a registered name is 1-255 bytes");
+  }
+  SNOW_ASSIGN_OR_RETURN(Peer * peer, node->PeerFor(node_name));
+  wire::ByteBuffer frame;
+  frame.AppendUninitialized(wire::kFrameHeaderBytes);
+  frame.push_back(static_cast<uint8_t>(FrameKind::kSendNamed));
+  frame.push_back(static_cast<uint8_t>(name.size()));
+  frame.Append(name);
+  frame.push_back(static_cast<uint8_t>(type->wire_name.size()));
+  frame.Append(type->wire_name);
+  absl::Status status;
+  {
+    // PIDs in a named send are written by the node table alone: the peer's session is not
+    // known here (and may not exist yet).
+    NamedSendPids pids(node);
+    wire::EncodeOptions options;
+    options.context = &pids;
+    wire::Writer w(frame, options);
+    w.WriteVersion();
+    type->codec.encode(w, value);
+    status = w.Finish();
+  }
+  if (!status.ok()) return status;
+  if (frame.size() - wire::kFrameHeaderBytes > kFragmentBytes) {
+    return absl::ResourceExhaustedError(
+        "a named send is limited to 256 KiB; send large messages to a PID");
+  }
+  uint32_t n = static_cast<uint32_t>(frame.size() - wire::kFrameHeaderBytes);
+  frame.data()[0] = static_cast<uint8_t>(n >> 24);
+  frame.data()[1] = static_cast<uint8_t>(n >> 16);
+  frame.data()[2] = static_cast<uint8_t>(n >> 8);
+  frame.data()[3] = static_cast<uint8_t>(n);
+  core_internal::Shard& shard = *core_internal::SelfAccess::Cell(self)->shard;
+  node->EnsureConnecting(peer, shard);
+  auto* item = MakeNamedFrame(node, peer, std::move(frame));
+  item->type->run(item, shard);
+  return absl::OkStatus();
+}
+
+}  // namespace snow::dist_internal

@@ -1,0 +1,143 @@
+// File: dist/node.h
+//
+// Distribution: a runtime becomes a named node (`name@host:port`) that other nodes reach over
+// TCP + TLS 1.3, authenticated by a shared cookie (dist/PROTOCOL.md). Once two nodes are
+// connected, Self::Send to a PID of the other node works as a local send does: fire and forget,
+// never blocking, in order per sender and receiver. Connected nodes tell each other whom they
+// know and form a full mesh.
+//
+//   Task<absl::Status> Main(Self self) {
+//     SNOW_CO_RETURN_IF_ERROR(dist::Start(self, {.name = "a@127.0.0.1:4370", .cookie = "secret"}));
+//     dist::MonitorNodes(self);                           // NodeUp / NodeDown messages
+//     SNOW_CO_RETURN_IF_ERROR(co_await dist::Connect(self, "b@127.0.0.1:4371"));
+//     dist::SendNamed(self, "echo", "b@127.0.0.1:4371", Ping{self.pid(), 1});
+//     ...
+//   }
+//
+// Messages that cross nodes are encoded with wire/ and must be registered once per program,
+// on both sides, with the same wire name (dist/message.h): dist::RegisterMessage<Ping>().
+//
+// Names: `name@host:port` where host is a numeric IPv4/IPv6 address or `localhost` (no DNS:
+// resolving blocks, and Snow's shards never block). The port is where the node listens.
+//
+// What is not here yet: remote spawn, the global registry, process groups and remote
+// supervision (DESIGN.md §6) build on this. Links and monitors to remote PIDs work
+// (core's Self::Link / Self::Monitor): a lost connection fires them with noconnection.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "core/actor.h"
+#include "core/task.h"
+#include "dist/message.h"
+#include "net/tls.h"
+
+namespace snow::dist_internal {
+// Queues an encoded named send for `node`; see dist::SendNamed.
+absl::Status SendNamedEncoded(Self self, std::string_view name, std::string_view node,
+                              const dist::RemoteType* type, const void* value);
+}  // namespace snow::dist_internal
+
+namespace snow::dist {
+
+struct NodeOptions {
+  // "name@host:port". Port 0 listens on a free port; SelfNode() then reports the real one.
+  std::string name;
+  // The shared secret. Empty: the SNOW_COOKIE environment variable, else the file named by
+  // cookie_file (which must not be readable by group or others), else an error.
+  std::string cookie;
+  std::string cookie_file;
+  // TLS 1.3 on every connection (default). Off: plain TCP, still cookie-authenticated but
+  // without confidentiality or channel binding (PROTOCOL.md §5); for trusted networks and
+  // benchmarks only.
+  bool tls = true;
+  // Without a certificate the node makes an ephemeral self-signed one at start.
+  std::optional<net::TlsCertificate> certificate;
+  net::TlsVerify verify = net::TlsVerify::kNone;
+  std::string ca_file;                         // verify == kCa
+  std::vector<net::Sha256Fingerprint> pinned;  // verify == kPinnedSha256
+  // Heartbeat: a connection silent for `tick` is down; idle connections send a tick every
+  // tick / 4.
+  absl::Duration tick = absl::Seconds(60);
+  absl::Duration handshake_timeout = absl::Seconds(5);  // TCP connect + TLS + cookie exchange
+  // Connect to every node a peer knows (full mesh).
+  bool mesh = true;
+  // Bytes waiting to be written to one peer; past this, further sends to that peer are dropped
+  // and counted (DistStats::dropped_queue_full) until it drains.
+  size_t max_queue_bytes = size_t{256} << 20;
+  // Largest message accepted from a peer, once reassembled.
+  size_t max_message_bytes = size_t{128} << 20;
+  // Handshakes in progress on the listener at once; more are closed at accept.
+  uint32_t max_pending_handshakes = 64;
+  // Reads --snow-node=NAME, --snow-cookie=C, --snow-cookie-file=F, --snow-tick-ms=N,
+  // --snow-no-tls, --snow-no-mesh; returns nullopt if no --snow-node was given.
+  static absl::StatusOr<std::optional<NodeOptions>> FromArgs(int argc, char** argv);
+};
+
+// Node monitor messages (MonitorNodes).
+struct NodeUp {
+  std::string node;
+};
+struct NodeDown {
+  std::string node;
+  absl::Status reason;
+};
+
+struct DistStats {
+  uint64_t messages_sent = 0;
+  uint64_t messages_received = 0;
+  uint64_t bytes_sent = 0;
+  uint64_t bytes_received = 0;
+  uint64_t dropped_not_registered = 0;  // a type without RegisterMessage, either side
+  uint64_t dropped_encode_failed = 0;   // wire/ refused the value (depth, bad UTF-8, ...)
+  uint64_t dropped_decode_failed = 0;   // a message from a peer that did not decode
+  uint64_t dropped_queue_full = 0;      // NodeOptions::max_queue_bytes reached
+  uint64_t dropped_no_connection = 0;   // sent to a node that is not connected
+  uint64_t handshakes_failed = 0;
+  uint64_t connections_up = 0;  // sessions that completed a handshake
+};
+
+// Makes this runtime the node `options.name`: binds the listener (an error if the port is
+// taken), installs remote routing, and starts accepting. Once per runtime.
+absl::Status Start(Self self, NodeOptions options);
+
+// "name@host:port" of this node, or "" when the runtime is not a node.
+std::string SelfNode(Self self);
+// The nodes connected now, sorted.
+std::vector<std::string> Nodes(Self self);
+// The node `pid` lives on ("" if unknown); SelfNode() for local PIDs.
+std::string NodeOf(Self self, Pid pid);
+// Text form of a PID with its node: <node.S.N> for remote PIDs, <0.S.N> for local ones.
+std::string PidToString(Self self, Pid pid);
+
+// Connects to `node` (if not connected) and returns when the session is up, or with the reason
+// it could not be: kUnavailable (refused, unreachable), kUnauthenticated (wrong cookie, on either
+// side), kFailedPrecondition (protocol version, name clash), kDeadlineExceeded (handshake timeout).
+Task<absl::Status> Connect(Self self, std::string node);
+// Closes the connection to `node`, if any (its monitors see NodeDown with reason "disconnect").
+void Disconnect(Self self, std::string_view node);
+
+// While on, this actor receives NodeUp{node} and NodeDown{node, reason} for every node.
+void MonitorNodes(Self self, bool on = true);
+
+DistStats Stats(Self self);
+
+// Sends `message` to the actor registered as `name` on `node` (Erlang's {Name, Node} ! Msg),
+// connecting first if needed. Errors at the send site: the type is not registered, the value
+// does not encode, this runtime is not a node, or `node` is not a valid name. Delivery itself is
+// fire and forget: an unknown name on the peer drops the message there (counted).
+template <typename T>
+absl::Status SendNamed(Self self, std::string_view name, std::string_view node, const T& message) {
+  static_assert(wire::Wireable<T>, "a message sent to another node must be encodable by wire/");
+  return dist_internal::SendNamedEncoded(self, name, node, RemoteTypeOf<T>(), &message);
+}
+
+}  // namespace snow::dist

@@ -1,0 +1,87 @@
+#include "tools/node/services.h"
+
+#include <mutex>
+
+#include "absl/container/flat_hash_map.h"
+#include "core/runtime.h"
+#include "core/status.h"
+
+namespace snow::node_services {
+namespace {
+
+Task<absl::Status> EchoService(Self self) {
+  for (;;) {
+    Echo m = co_await self.Receive<Echo>();
+    Pid to = m.from;
+    m.from = self.pid();
+    self.Send(to, std::move(m));
+  }
+}
+
+Task<absl::Status> CounterService(Self self) {
+  int64_t total = 0;
+  for (;;) {
+    CounterAdd m = co_await self.Receive<CounterAdd>();
+    total += m.delta;
+    self.Send(m.from, CounterValue{total});
+  }
+}
+
+struct StreamState {
+  uint64_t received = 0;
+  uint64_t next = 0;
+  uint64_t reordered = 0;
+  uint64_t bytes = 0;
+};
+
+Task<absl::Status> SinkService(Self self) {
+  absl::flat_hash_map<uint64_t, StreamState> streams;
+  for (;;) {
+    auto m = co_await self.Receive<SinkItem, SinkQuery>();
+    if (auto* item = std::get_if<SinkItem>(&m)) {
+      StreamState& s = streams[item->stream];
+      if (item->seq != s.next) ++s.reordered;
+      s.next = item->seq + 1;
+      ++s.received;
+      s.bytes += item->payload.bytes.size();
+    } else {
+      auto& q = std::get<SinkQuery>(m);
+      StreamState s = streams[q.stream];
+      streams.erase(q.stream);
+      SinkReport report{q.stream, s.received, q.expected > s.received ? q.expected - s.received : 0,
+                        s.reordered, s.bytes};
+      self.Send(q.from, report);
+    }
+  }
+}
+
+Task<absl::Status> ControlService(Self self, Pid main) {
+  Halt h = co_await self.Receive<Halt>();
+  self.Send(main, h);
+  co_return absl::OkStatus();
+}
+
+}  // namespace
+
+void RegisterServiceMessages() {
+  static std::once_flag once;
+  std::call_once(once, [] {
+    dist::RegisterMessage<Echo>();
+    dist::RegisterMessage<CounterAdd>();
+    dist::RegisterMessage<CounterValue>();
+    dist::RegisterMessage<SinkItem>();
+    dist::RegisterMessage<SinkQuery>();
+    dist::RegisterMessage<SinkReport>();
+    dist::RegisterMessage<Halt>();
+  });
+}
+
+absl::Status StartServices(Self self, Pid main) {
+  SNOW_RETURN_IF_ERROR(self.runtime().Register("echo", self.Spawn(EchoService)));
+  SNOW_RETURN_IF_ERROR(self.runtime().Register("counter", self.Spawn(CounterService)));
+  SNOW_RETURN_IF_ERROR(self.runtime().Register("sink", self.Spawn(SinkService)));
+  SNOW_RETURN_IF_ERROR(self.runtime().Register("control", self.Spawn(ControlService, main)));
+  return absl::OkStatus();
+}
+
+}  // namespace snow::node_services

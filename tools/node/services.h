@@ -1,0 +1,95 @@
+// File: tools/node/services.h
+//
+// The built-in services of snow-node, and their messages: what tests, snow_bench's W6-W10 and
+// the demo talk to on a node started from the command line. Every node (snow-node, or a
+// program that calls RegisterServiceMessages) registers these types.
+//
+//   echo     Echo{from, n, payload}            -> the same Echo back, `from` = the echo actor
+//   counter  CounterAdd{from, delta}           -> CounterValue{value} (the running total)
+//   sink     SinkItem{stream, seq, payload}    -> nothing; counts per stream
+//            SinkQuery{from, stream, expected} -> SinkReport{stream, received, lost, reordered,
+//                                                           bytes}; the stream is forgotten
+//   control  Halt{}                            -> the node exits with status 0
+#pragma once
+
+#include <cstdint>
+#include <string_view>
+
+#include "absl/status/status.h"
+#include "core/actor.h"
+#include "core/pid.h"
+#include "core/task.h"
+#include "dist/message.h"
+#include "wire/codec.h"
+
+namespace snow::node_services {
+
+struct Echo {
+  static constexpr std::string_view kWireName = "snow.node.Echo";
+  Pid from;
+  int64_t n = 0;
+  wire::Binary payload;
+  friend auto WireFields(Echo& m) {
+    return wire::Fields("from", m.from, "n", m.n, "payload", m.payload);
+  }
+};
+
+struct CounterAdd {
+  static constexpr std::string_view kWireName = "snow.node.CounterAdd";
+  Pid from;
+  int64_t delta = 0;
+  friend auto WireFields(CounterAdd& m) { return wire::Fields("from", m.from, "delta", m.delta); }
+};
+
+struct CounterValue {
+  static constexpr std::string_view kWireName = "snow.node.CounterValue";
+  int64_t value = 0;
+  friend auto WireFields(CounterValue& m) { return wire::Fields("value", m.value); }
+};
+
+struct SinkItem {
+  static constexpr std::string_view kWireName = "snow.node.SinkItem";
+  uint64_t stream = 0;
+  uint64_t seq = 0;
+  wire::Binary payload;
+  friend auto WireFields(SinkItem& m) {
+    return wire::Fields("stream", m.stream, "seq", m.seq, "payload", m.payload);
+  }
+};
+
+struct SinkQuery {
+  static constexpr std::string_view kWireName = "snow.node.SinkQuery";
+  Pid from;
+  uint64_t stream = 0;
+  uint64_t expected = 0;
+  friend auto WireFields(SinkQuery& m) {
+    return wire::Fields("from", m.from, "stream", m.stream, "expected", m.expected);
+  }
+};
+
+struct SinkReport {
+  static constexpr std::string_view kWireName = "snow.node.SinkReport";
+  uint64_t stream = 0;
+  uint64_t received = 0;
+  uint64_t lost = 0;       // expected - received, when fewer arrived
+  uint64_t reordered = 0;  // items whose seq was not the previous one + 1
+  uint64_t bytes = 0;      // payload bytes received
+  friend auto WireFields(SinkReport& m) {
+    return wire::Fields("stream", m.stream, "received", m.received, "lost", m.lost, "reordered",
+                        m.reordered, "bytes", m.bytes);
+  }
+};
+
+struct Halt {
+  static constexpr std::string_view kWireName = "snow.node.Halt";
+  friend auto WireFields(Halt&) { return wire::Fields(); }
+};
+
+// Registers every message above (once per program; later calls do nothing).
+void RegisterServiceMessages();
+
+// Spawns the services and registers them as "echo", "counter", "sink" and "control".
+// "control" ends `main` (Halt) by sending it a Halt.
+absl::Status StartServices(Self self, Pid main);
+
+}  // namespace snow::node_services

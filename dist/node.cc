@@ -551,7 +551,10 @@ absl::Status Start(Self self, NodeOptions options) {
       tls->handshake_timeout = options.handshake_timeout;
     }
   }
-  SNOW_ASSIGN_OR_RETURN(net::TlsContext server_tls, net::TlsContext::Create(server));
+  // Plain TCP never uses the server context, and one without a certificate is refused: a
+  // client-role context (which needs none) stands in.
+  SNOW_ASSIGN_OR_RETURN(net::TlsContext server_tls,
+                        net::TlsContext::Create(options.tls ? server : client));
   SNOW_ASSIGN_OR_RETURN(net::TlsContext client_tls, net::TlsContext::Create(client));
 
   uint32_t creation = 0;

@@ -35,6 +35,7 @@
 #include "net/tcp.h"
 #include "net/tls.h"
 #include "net/tls_aead_speed.h"
+#include "perf/floors.h"
 
 extern char** environ;
 
@@ -46,20 +47,6 @@ using Clock = std::chrono::steady_clock;
 double Median(std::vector<double> v) {
   std::sort(v.begin(), v.end());
   return v.empty() ? 0 : v[v.size() / 2];
-}
-
-void PinTo(int cpu) {
-  cpu_set_t set;
-  CPU_ZERO(&set);
-  CPU_SET(cpu, &set);
-  sched_setaffinity(0, sizeof(set), &set);
-}
-
-void Unpin() {
-  cpu_set_t set;
-  CPU_ZERO(&set);
-  for (int i = 0; i < CPU_SETSIZE; ++i) CPU_SET(i, &set);
-  sched_setaffinity(0, sizeof(set), &set);
 }
 
 // ---- Child processes ----
@@ -138,64 +125,6 @@ std::string RunLoad(const std::string& address, std::vector<std::string> extra) 
   args.insert(args.end(), extra.begin(), extra.end());
   Child load(args, 0);
   return load.ReadAll();
-}
-
-// ---- The blocking floor ----
-
-struct FloorResult {
-  double p50_us;
-  double p99_us;
-};
-
-FloorResult BlockingPingPong(int round_trips) {
-  int listener = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in address{};
-  address.sin_family = AF_INET;
-  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  socklen_t length = sizeof(address);
-  bind(listener, reinterpret_cast<sockaddr*>(&address), sizeof(address));
-  listen(listener, 1);
-  getsockname(listener, reinterpret_cast<sockaddr*>(&address), &length);
-  auto exactly = [](int fd, char* buffer, size_t n, bool send_it) {
-    size_t done = 0;
-    while (done < n) {
-      ssize_t r = send_it ? send(fd, buffer + done, n - done, MSG_NOSIGNAL)
-                          : recv(fd, buffer + done, n - done, 0);
-      if (r <= 0) return false;
-      done += static_cast<size_t>(r);
-    }
-    return true;
-  };
-  std::thread server([&] {
-    PinTo(1);
-    int fd = accept(listener, nullptr, nullptr);
-    int one = 1;
-    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-    char buffer[64];
-    while (exactly(fd, buffer, 64, false) && exactly(fd, buffer, 64, true)) {
-    }
-    close(fd);
-  });
-  PinTo(0);
-  int fd = socket(AF_INET, SOCK_STREAM, 0);
-  int one = 1;
-  setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-  connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof(address));
-  char buffer[64] = {};
-  std::vector<double> us;
-  us.reserve(round_trips);
-  for (int i = 0; i < round_trips; ++i) {
-    auto start = Clock::now();
-    if (!exactly(fd, buffer, 64, true) || !exactly(fd, buffer, 64, false)) break;
-    us.push_back(std::chrono::duration<double, std::micro>(Clock::now() - start).count());
-  }
-  close(fd);
-  server.join();
-  close(listener);
-  Unpin();
-  std::sort(us.begin(), us.end());
-  if (us.empty()) return {0, 0};
-  return {us[us.size() / 2], us[us.size() * 99 / 100]};
 }
 
 // ---- W8bulk: TLS bulk between two shards ----
@@ -400,7 +329,7 @@ int main(int argc, char** argv) {
   if (want("W6") || want("W6c64")) {
     std::map<std::string, std::vector<double>> v;
     for (int r = 0; r < runs; ++r) {
-      FloorResult floor = BlockingPingPong(50'000);
+      PingPongFloor floor = BlockingPingPong(50'000);
       EchoServer echo(/*tls=*/false);
       std::string one = RunLoad(echo.address, {"--connections=1", "--messages=50000"});
       double p50 = JsonNumber(one, "p50");

@@ -14,6 +14,9 @@
 int main(int argc, char** argv) {
   std::vector<snow::perf::Workload> all = snow::perf::CoreWorkloads();
   for (auto& w : snow::perf::FaultWorkloads()) all.push_back(std::move(w));
+#ifdef SNOW_BENCH_DIST
+  for (auto& w : snow::perf::DistWorkloads()) all.push_back(std::move(w));
+#endif
   std::vector<std::string> wanted;
   for (int i = 1; i < argc; ++i) {
     if (std::strcmp(argv[i], "--list") == 0) {

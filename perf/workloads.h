@@ -56,5 +56,7 @@ struct Workload {
 std::vector<Workload> CoreWorkloads();
 // FT1–FT3: links, supervisors, monitors and calls.
 std::vector<Workload> FaultWorkloads();
+// W6–W10 and W7c: distribution, against snow-node processes (perf/workloads_dist.cc).
+std::vector<Workload> DistWorkloads();
 
 }  // namespace snow::perf

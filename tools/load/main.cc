@@ -4,6 +4,7 @@
 //   snow-load --address=127.0.0.1:7000 --rate=50000 --duration=30s      # open loop
 //   snow-load --address=127.0.0.1:7000 --messages=100000 --json         # count-limited
 //   snow-load --address=127.0.0.1:7443 --tls [--pin=<sha256 hex>]
+//   snow-load dist --node=b@127.0.0.1:4371 --cookie=C --workload=W6|W7|W7b [--no-tls] [--json]
 //
 // Prints a progress line every second on stderr (rate, p99, errors) and a final report on stdout
 // (or one JSON object with --json). Exit status: 0 when every round trip succeeded, 1 when any
@@ -19,6 +20,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "core/snow.h"
+#include "tools/load/dist_mode.h"
 #include "tools/load/load.h"
 
 namespace snow::load {
@@ -203,11 +205,14 @@ bool ParseDuration(std::string_view text, absl::Duration* out) {
 
 int Usage(const char* error) {
   if (error != nullptr) std::fprintf(stderr, "snow-load: %s\n", error);
-  std::fprintf(stderr,
-               "usage: snow-load --address=HOST:PORT [--mode=echo] [--tls] [--pin=HEX]\n"
-               "         [--connections=N] [--duration=10s | --messages=N] [--size=BYTES]\n"
-               "         [--depth=N | --rate=MSGS_PER_S] [--timeout=10s] [--json] [--quiet]\n"
-               "         [--snow-shards=N ...]\nmodes:\n");
+  std::fprintf(
+      stderr,
+      "usage: snow-load --address=HOST:PORT [--mode=echo] [--tls] [--pin=HEX]\n"
+      "         [--connections=N] [--duration=10s | --messages=N] [--size=BYTES]\n"
+      "         [--depth=N | --rate=MSGS_PER_S] [--timeout=10s] [--json] [--quiet]\n"
+      "         [--snow-shards=N ...]\n"
+      "       snow-load dist --node=NAME@HOST:PORT --workload=W6|W7|W7b ... (dist --help)\n"
+      "modes:\n");
   for (const Mode& m : Modes()) std::fprintf(stderr, "  %-6s %s\n", m.name, m.what);
   return 2;
 }
@@ -216,6 +221,8 @@ int Usage(const char* error) {
 }  // namespace snow::load
 
 int main(int argc, char** argv) {
+  // dist talks to a Snow node, not to a socket: its own options and driver (dist_mode.h).
+  if (argc > 1 && std::strcmp(argv[1], "dist") == 0) return snow::load::RunDistLoad(argc, argv);
   using snow::load::LoadOptions;
   auto options = std::make_shared<LoadOptions>();
   bool have_address = false;

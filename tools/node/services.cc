@@ -48,8 +48,9 @@ Task<absl::Status> SinkService(Self self) {
       auto& q = std::get<SinkQuery>(m);
       StreamState s = streams[q.stream];
       streams.erase(q.stream);
-      SinkReport report{q.stream, s.received, q.expected > s.received ? q.expected - s.received : 0,
-                        s.reordered, s.bytes};
+      SinkReport report{
+          q.stream,    s.received, q.expected > s.received ? q.expected - s.received : 0,
+          s.reordered, s.bytes,    self.pid()};
       self.Send(q.from, report);
     }
   }

@@ -8,7 +8,7 @@
 //   counter  CounterAdd{from, delta}           -> CounterValue{value} (the running total)
 //   sink     SinkItem{stream, seq, payload}    -> nothing; counts per stream
 //            SinkQuery{from, stream, expected} -> SinkReport{stream, received, lost, reordered,
-//                                                           bytes}; the stream is forgotten
+//                                                           bytes, sink}; the stream is forgotten
 //   control  Halt{}                            -> the node exits with status 0
 #pragma once
 
@@ -74,9 +74,10 @@ struct SinkReport {
   uint64_t lost = 0;       // expected - received, when fewer arrived
   uint64_t reordered = 0;  // items whose seq was not the previous one + 1
   uint64_t bytes = 0;      // payload bytes received
+  Pid sink;                // the sink actor, for sending to it by PID
   friend auto WireFields(SinkReport& m) {
     return wire::Fields("stream", m.stream, "received", m.received, "lost", m.lost, "reordered",
-                        m.reordered, "bytes", m.bytes);
+                        m.reordered, "bytes", m.bytes, "sink", m.sink);
   }
 };
 

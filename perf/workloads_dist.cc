@@ -1,0 +1,335 @@
+// W6-W10 of BENCHMARKS.md, and W7c (small messages while a 64 MiB one is in flight), plain and
+// TLS. snow_bench is itself a node (one shard, CPU 0) and starts snow-node processes (one shard,
+// pinned to CPU 1) that serve echo and sink (tools/node/services.h). The measurements themselves
+// are tools/load/dist_mode.h, shared with `snow-load dist`; the floors are perf/floors.h.
+//
+// Placement: the bench's driver actor is its main actor, on shard 0, which is also where
+// dist::Connect puts the session (reader and writer): a send is appended to the session's queue
+// directly, with no cross-shard hop, and the driver's MaybeYield lets the writer run.
+#include <signal.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "core/status.h"
+#include "dist/node.h"
+#include "net/tls_aead_speed.h"
+#include "perf/floors.h"
+#include "perf/workloads.h"
+#include "tools/load/dist_mode.h"
+#include "tools/node/node_process.h"
+#include "tools/node/services.h"
+
+namespace snow::perf {
+namespace {
+
+using load::DistPeer;
+using load::LatencyHistogram;
+using node_services::NodeProcess;
+
+constexpr char kCookie[] = "snow-bench";
+constexpr uint64_t kRoundTrips = 100'000;
+constexpr uint64_t kStreamMessages = 1'000'000;
+constexpr uint64_t kBulkMessages = 1'000;
+constexpr size_t kBulkBytes = size_t{1} << 20;
+// W7b's flow window: half the default per-peer queue bound (dist_mode.h, StreamPlan).
+constexpr uint64_t kBulkWindow = uint64_t{128} << 20;
+
+double Us(uint64_t nanos) { return static_cast<double>(nanos) / 1e3; }
+
+double Median(std::vector<double> v) {
+  std::sort(v.begin(), v.end());
+  return v.empty() ? 0 : v[v.size() / 2];
+}
+
+// A snow-node on CPU 1 (its one shard pins to the first CPU of the mask it inherits), so that it
+// does not share CPU 0 with the bench's shard.
+std::optional<NodeProcess> StartNode(bool tls, int tick_ms = 0) {
+  PinTo(1);
+  absl::StatusOr<NodeProcess> node = NodeProcess::Start({.binary = SNOW_NODE_PATH,
+                                                         .name = "peer@127.0.0.1:0",
+                                                         .cookie = kCookie,
+                                                         .tick_ms = tick_ms,
+                                                         .tls = tls,
+                                                         .mesh = false});
+  Unpin();
+  if (!node.ok()) {
+    std::fprintf(stderr, "snow-node: %s\n", node.status().ToString().c_str());
+    return std::nullopt;
+  }
+  return std::move(*node);
+}
+
+// Makes this runtime the node "bench@127.0.0.1:<free port>".
+absl::Status StartBenchNode(Self self, bool tls, absl::Duration tick = absl::Seconds(60)) {
+  node_services::RegisterServiceMessages();
+  return dist::Start(
+      self,
+      {.name = "bench@127.0.0.1:0", .cookie = kCookie, .tls = tls, .tick = tick, .mesh = false});
+}
+
+RuntimeOptions OneShard() { return ShardsOptions(1); }
+
+// ---- W6, W7, W7b, W8: one peer, the shared drivers ----
+
+struct PeerFigures {
+  double rt_p50_us = 0;
+  double rt_p99_us = 0;
+  double msgs_per_s = 0;
+  uint64_t lost = 0;
+  uint64_t reordered = 0;
+  uint64_t dropped = 0;
+  double bulk_mb_per_s = 0;
+  uint64_t bulk_lost = 0;
+};
+
+struct PeerPlan {
+  bool tls = false;
+  bool round_trips = false;
+  bool stream = false;
+  bool bulk = false;
+};
+
+Task<absl::Status> MeasurePeer(Self self, std::string node, PeerPlan plan, PeerFigures* out) {
+  SNOW_CO_RETURN_IF_ERROR(StartBenchNode(self, plan.tls));
+  absl::StatusOr<DistPeer> peer = co_await load::FindDistServices(self, node);
+  SNOW_CO_RETURN_IF_ERROR(peer.status());
+  if (plan.round_trips) {
+    absl::StatusOr<load::RoundTrips> warm =
+        co_await load::EchoRoundTrips(self, peer->echo, 2000, 64);
+    SNOW_CO_RETURN_IF_ERROR(warm.status());
+    absl::StatusOr<load::RoundTrips> rt =
+        co_await load::EchoRoundTrips(self, peer->echo, kRoundTrips, 64);
+    SNOW_CO_RETURN_IF_ERROR(rt.status());
+    out->rt_p50_us = Us(rt->latency.Percentile(50));
+    out->rt_p99_us = Us(rt->latency.Percentile(99));
+  }
+  if (plan.stream) {
+    load::StreamPlan stream{.messages = kStreamMessages, .payload_bytes = 64, .stream = 7};
+    absl::StatusOr<load::StreamResult> r = co_await load::SinkStream(self, peer->sink, stream);
+    SNOW_CO_RETURN_IF_ERROR(r.status());
+    out->msgs_per_s = static_cast<double>(r->received) / r->seconds;
+    out->lost = r->lost;
+    out->reordered = r->reordered;
+    out->dropped = r->dropped_queue_full;
+  }
+  if (plan.bulk) {
+    load::StreamPlan bulk{.messages = kBulkMessages,
+                          .payload_bytes = kBulkBytes,
+                          .stream = 8,
+                          .window_bytes = kBulkWindow};
+    absl::StatusOr<load::StreamResult> r = co_await load::SinkStream(self, peer->sink, bulk);
+    SNOW_CO_RETURN_IF_ERROR(r.status());
+    out->bulk_mb_per_s = static_cast<double>(r->payload_bytes) / r->seconds / 1e6;
+    out->bulk_lost = r->lost;
+    out->dropped += r->dropped_queue_full;
+  }
+  co_return absl::OkStatus();
+}
+
+int RunPeer(PeerPlan plan, PeerFigures* figures) {
+  std::optional<NodeProcess> node = StartNode(plan.tls);
+  if (!node) return 1;
+  return RunWorkload(OneShard(), MeasurePeer, node->name(), plan, figures);
+}
+
+int W6() {
+  PingPongFloor floor = BlockingPingPong(50'000);
+  PeerFigures f;
+  if (RunPeer({.tls = false, .round_trips = true}, &f) != 0) return 1;
+  std::printf(
+      "W6 snow us_per_roundtrip=%.1f p99_us=%.1f floor_us=%.1f floor_p99_us=%.1f "
+      "ratio=%.2f\n",
+      f.rt_p50_us, f.rt_p99_us, floor.p50_us, floor.p99_us, f.rt_p50_us / floor.p50_us);
+  return 0;
+}
+
+int W7() {
+  PeerFigures f;
+  if (RunPeer({.tls = false, .stream = true}, &f) != 0) return 1;
+  std::printf("W7 snow msgs_per_s=%.0f lost=%lu reordered=%lu dropped_queue_full=%lu\n",
+              f.msgs_per_s, f.lost, f.reordered, f.dropped);
+  return 0;
+}
+
+int W7b() {
+  double floor = BlockingStreamMbPerSecond(kBulkMessages * kBulkBytes, kBulkBytes);
+  PeerFigures f;
+  if (RunPeer({.tls = false, .bulk = true}, &f) != 0) return 1;
+  std::printf("W7b snow mb_per_s=%.0f floor_mb_per_s=%.0f ratio=%.2f lost=%lu\n", f.bulk_mb_per_s,
+              floor, f.bulk_mb_per_s / floor, f.bulk_lost);
+  return 0;
+}
+
+int W8() {
+  double chacha =
+      *net::MeasureAeadBytesPerSecond(net::TlsAead::kChaCha20Poly1305, size_t{256} << 20) / 1e6;
+  PeerFigures f;
+  if (RunPeer({.tls = true, .round_trips = true, .stream = true, .bulk = true}, &f) != 0) {
+    return 1;
+  }
+  std::printf(
+      "W8 snow us_per_roundtrip=%.1f p99_us=%.1f msgs_per_s=%.0f mb_per_s=%.0f "
+      "floor_mb_per_s=%.0f ratio=%.2f lost=%lu reordered=%lu\n",
+      f.rt_p50_us, f.rt_p99_us, f.msgs_per_s, f.bulk_mb_per_s, chacha, f.bulk_mb_per_s / chacha,
+      f.lost + f.bulk_lost, f.reordered);
+  return 0;
+}
+
+// ---- W7c: echo round trips while 64 MiB go to the sink of the same peer ----
+
+struct BulkLatencyFigures {
+  double idle_us = 0;
+  double p50_us = 0;
+  double p99_us = 0;
+  double max_us = 0;
+  uint64_t round_trips = 0;
+  double bulk_ms = 0;
+};
+
+Task<absl::Status> MeasureDuringBulk(Self self, std::string node, bool tls,
+                                     BulkLatencyFigures* out) {
+  SNOW_CO_RETURN_IF_ERROR(StartBenchNode(self, tls));
+  absl::StatusOr<DistPeer> peer = co_await load::FindDistServices(self, node);
+  SNOW_CO_RETURN_IF_ERROR(peer.status());
+  absl::StatusOr<load::LatencyUnderBulk> r =
+      co_await load::EchoDuringBulk(self, *peer, size_t{64} << 20, 2000);
+  SNOW_CO_RETURN_IF_ERROR(r.status());
+  out->idle_us = Us(r->idle.Percentile(50));
+  out->p50_us = Us(r->during.Percentile(50));
+  out->p99_us = Us(r->during.Percentile(99));
+  out->max_us = Us(r->during.max());
+  out->round_trips = r->during.count();
+  out->bulk_ms = r->bulk_seconds * 1e3;
+  co_return absl::OkStatus();
+}
+
+int W7c() {
+  BulkLatencyFigures plain, tls;
+  for (bool use_tls : {false, true}) {
+    std::optional<NodeProcess> node = StartNode(use_tls);
+    if (!node) return 1;
+    BulkLatencyFigures* out = use_tls ? &tls : &plain;
+    if (RunWorkload(OneShard(), MeasureDuringBulk, node->name(), use_tls, out) != 0) return 1;
+  }
+  std::printf(
+      "W7c snow idle_rt_us=%.1f rt_during_bulk_us_p50=%.1f p99=%.1f max=%.1f "
+      "round_trips=%lu bulk_ms=%.1f tls_idle_rt_us=%.1f tls_rt_during_bulk_us_p50=%.1f "
+      "tls_p99=%.1f tls_max=%.1f tls_round_trips=%lu tls_bulk_ms=%.1f\n",
+      plain.idle_us, plain.p50_us, plain.p99_us, plain.max_us, plain.round_trips, plain.bulk_ms,
+      tls.idle_us, tls.p50_us, tls.p99_us, tls.max_us, tls.round_trips, tls.bulk_ms);
+  return 0;
+}
+
+// ---- W9: Connect to the first echo reply, each time on a fresh peer ----
+
+constexpr int kFreshPeers = 5;
+
+Task<absl::Status> MeasureConnects(Self self, std::vector<std::string> nodes, bool tls,
+                                   std::vector<double>* ms) {
+  SNOW_CO_RETURN_IF_ERROR(StartBenchNode(self, tls));
+  for (const std::string& node : nodes) {
+    const int64_t start = NowNs();
+    absl::Status connected = co_await dist::Connect(self, node);
+    SNOW_CO_RETURN_IF_ERROR(connected);
+    node_services::Echo hello{self.pid(), 1, {}};
+    SNOW_CO_RETURN_IF_ERROR(dist::SendNamed(self, "echo", node, hello));
+    absl::StatusOr<node_services::Echo> reply =
+        co_await self.ReceiveFor<node_services::Echo>(absl::Seconds(10));
+    SNOW_CO_RETURN_IF_ERROR(reply.status());
+    ms->push_back(static_cast<double>(NowNs() - start) / 1e6);
+  }
+  co_return absl::OkStatus();
+}
+
+int W9() {
+  std::vector<double> plain_ms, tls_ms;
+  for (bool tls : {false, true}) {
+    std::vector<NodeProcess> nodes;
+    std::vector<std::string> names;
+    for (int i = 0; i < kFreshPeers; ++i) {
+      std::optional<NodeProcess> node = StartNode(tls);
+      if (!node) return 1;
+      names.push_back(node->name());
+      nodes.push_back(std::move(*node));
+    }
+    std::vector<double>* ms = tls ? &tls_ms : &plain_ms;
+    if (RunWorkload(OneShard(), MeasureConnects, names, tls, ms) != 0) return 1;
+  }
+  std::printf("W9 snow plain_ms=%.2f tls_ms=%.2f plain_max_ms=%.2f tls_max_ms=%.2f peers=%d\n",
+              Median(plain_ms), Median(tls_ms), *std::max_element(plain_ms.begin(), plain_ms.end()),
+              *std::max_element(tls_ms.begin(), tls_ms.end()), kFreshPeers);
+  return 0;
+}
+
+// ---- W10: NodeDown after kill -9, and after SIGSTOP with a 1 s tick ----
+
+constexpr int kTickMs = 1000;
+constexpr int kFailureTrials = 3;
+
+Task<absl::Status> MeasureNodeDown(Self self, std::vector<NodeProcess*> nodes, int signal,
+                                   std::vector<double>* ms) {
+  SNOW_CO_RETURN_IF_ERROR(StartBenchNode(self, /*tls=*/true, absl::Milliseconds(kTickMs)));
+  dist::MonitorNodes(self);
+  for (NodeProcess* node : nodes) {
+    std::string name = node->name();
+    absl::Status connected = co_await dist::Connect(self, name);
+    SNOW_CO_RETURN_IF_ERROR(connected);
+    // Let the connection settle into its heartbeat rhythm, as a long-lived one would be.
+    co_await Sleep(absl::Milliseconds(kTickMs / 2));
+    const int64_t start = NowNs();
+    node->Signal(signal);
+    for (;;) {
+      absl::StatusOr<dist::NodeDown> down =
+          co_await self.ReceiveFor<dist::NodeDown>(absl::Milliseconds(10 * kTickMs));
+      if (!down.ok()) co_return absl::DeadlineExceededError("no NodeDown for " + name);
+      if (down->node != name) continue;
+      ms->push_back(static_cast<double>(NowNs() - start) / 1e6);
+      break;
+    }
+  }
+  co_return absl::OkStatus();
+}
+
+int W10() {
+  std::vector<double> kill_ms, stop_ms;
+  for (int signal : {SIGKILL, SIGSTOP}) {
+    std::vector<NodeProcess> nodes;
+    std::vector<NodeProcess*> pointers;
+    for (int i = 0; i < kFailureTrials; ++i) {
+      std::optional<NodeProcess> node = StartNode(/*tls=*/true, kTickMs);
+      if (!node) return 1;
+      nodes.push_back(std::move(*node));
+    }
+    for (NodeProcess& n : nodes) pointers.push_back(&n);
+    std::vector<double>* ms = signal == SIGKILL ? &kill_ms : &stop_ms;
+    if (RunWorkload(OneShard(), MeasureNodeDown, pointers, signal, ms) != 0) return 1;
+  }
+  std::printf(
+      "W10 snow kill9_ms=%.2f sigstop_ms=%.0f tick_ms=%d kill9_max_ms=%.2f "
+      "sigstop_max_ms=%.0f trials=%d\n",
+      Median(kill_ms), Median(stop_ms), kTickMs, *std::max_element(kill_ms.begin(), kill_ms.end()),
+      *std::max_element(stop_ms.begin(), stop_ms.end()), kFailureTrials);
+  return 0;
+}
+
+}  // namespace
+
+std::vector<Workload> DistWorkloads() {
+  return {
+      {"W6", "remote ping-pong, 100,000 round trips of 64 B vs a blocking-socket floor", W6},
+      {"W7", "remote stream: 1,000,000 x {seq, 64 B} to a sink, one ack at the end", W7},
+      {"W7b", "remote bulk: 1,000 x 1 MiB vs one plain TCP stream of 1 MiB writes", W7b},
+      {"W8", "W6, W7 and W7b over TLS 1.3 vs the ChaCha20-Poly1305 floor", W8},
+      {"W7c", "echo round trips while a 64 MiB message goes to another actor, plain and TLS", W7c},
+      {"W9", "connect: from Connect to the first echo reply on a fresh peer, plain and TLS", W9},
+      {"W10", "NodeDown after kill -9, and after SIGSTOP with a 1 s tick", W10},
+  };
+}
+
+}  // namespace snow::perf

@@ -72,6 +72,15 @@ absl::StatusOr<net::SocketAddress> AddressOf(std::string_view name) {
   return net::SocketAddress::Parse(text);
 }
 
+// Where to dial `name`: NodeOptions::connect_via if it lists the name, else the name's address.
+absl::StatusOr<net::SocketAddress> DialAddressOf(const dist::NodeOptions& options,
+                                                 std::string_view name) {
+  SNOW_ASSIGN_OR_RETURN(net::SocketAddress address, AddressOf(name));
+  auto via = options.connect_via.find(std::string(name));
+  if (via == options.connect_via.end()) return address;
+  return net::SocketAddress::Parse(via->second);
+}
+
 }  // namespace
 
 Node::Node(Runtime& runtime, dist::NodeOptions options, std::string cookie, uint32_t creation,
@@ -97,7 +106,7 @@ absl::StatusOr<Peer*> Node::PeerFor(std::string_view name) {
   absl::MutexLock lock(&mutex_);
   auto it = peers_.find(AbslView(name));
   if (it != peers_.end()) return it->second.get();
-  SNOW_ASSIGN_OR_RETURN(net::SocketAddress address, AddressOf(name));
+  SNOW_ASSIGN_OR_RETURN(net::SocketAddress address, DialAddressOf(options_, name));
   auto peer = std::make_unique<Peer>();
   peer->name = std::string(name);
   peer->address = address;
@@ -120,7 +129,7 @@ uint32_t Node::SlotFor(std::string_view name, uint32_t creation) {
     if (it == peers_.end()) {
       // A PID of a node we have never talked to: it gets a peer, so it can be reached once
       // connected.
-      absl::StatusOr<net::SocketAddress> address = AddressOf(name);
+      absl::StatusOr<net::SocketAddress> address = DialAddressOf(options_, name);
       if (!address.ok()) return 0;
       auto peer = std::make_unique<Peer>();
       peer->name = std::string(name);

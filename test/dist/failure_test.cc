@@ -1,0 +1,122 @@
+// Node failures seen from the test node: a killed node, a stopped (frozen) node, and a node that
+// restarts under the same name.
+#include <signal.h>
+
+#include <string>
+
+#include "core/exit_reason.h"
+#include "test/dist/dist_testing.h"
+
+namespace snow::dist_testing {
+namespace {
+
+using ::snow::testing::IsOk;
+using ::snow::testing::StatusIs;
+
+// Waits for NodeDown of `node`; returns how long it took from `since`.
+Task<absl::StatusOr<absl::Duration>> NodeDownAfter(Self self, std::string node, absl::Time since,
+                                                   absl::Duration timeout) {
+  auto is_node = [node](const dist::NodeDown& down) { return down.node == node; };
+  absl::StatusOr<dist::NodeDown> down = co_await self.ReceiveFor<dist::NodeDown>(timeout, is_node);
+  if (!down.ok()) co_return down.status();
+  EXPECT_FALSE(down->reason.ok());
+  co_return absl::Now() - since;
+}
+
+Task<absl::Status> KillNine(Self self, NodeProcess* a) {
+  SNOW_CO_RETURN_IF_ERROR(dist::Start(self, TestNodeOptions()));
+  dist::MonitorNodes(self);
+  SNOW_CO_RETURN_IF_ERROR(co_await dist::Connect(self, a->name()));
+  absl::Time killed = absl::Now();
+  a->Signal(SIGKILL);
+  // The kernel closes the dead node's sockets: no heartbeat (60 s here) is needed.
+  absl::StatusOr<absl::Duration> after =
+      co_await NodeDownAfter(self, a->name(), killed, absl::Seconds(2));
+  EXPECT_THAT(after, IsOk());
+  EXPECT_TRUE(dist::Nodes(self).empty());
+  co_return absl::OkStatus();
+}
+
+TEST(DistFailureTest, KillNineGivesNodeDownWithinTwoSeconds) {
+  NodeProcess a = StartChild({.name = "a@127.0.0.1:0"});
+  EXPECT_THAT(RunAsNode(KillNine, &a), IsOk());
+}
+
+Task<absl::Status> SigStop(Self self, NodeProcess* a) {
+  dist::NodeOptions options = TestNodeOptions();
+  options.tick = absl::Seconds(1);
+  SNOW_CO_RETURN_IF_ERROR(dist::Start(self, options));
+  dist::MonitorNodes(self);
+  SNOW_CO_RETURN_IF_ERROR(co_await dist::Connect(self, a->name()));
+  absl::Time stopped = absl::Now();
+  a->Signal(SIGSTOP);
+  // A stopped node keeps its sockets open: only the heartbeat (1 s of silence) notices.
+  absl::StatusOr<absl::Duration> after =
+      co_await NodeDownAfter(self, a->name(), stopped, absl::Seconds(3));
+  a->Signal(SIGCONT);
+  EXPECT_THAT(after, IsOk());
+  if (after.ok()) {
+    EXPECT_GE(*after, absl::Milliseconds(500)) << "down before the tick could have run out";
+  }
+  co_return absl::OkStatus();
+}
+
+TEST(DistFailureTest, SigStopGivesNodeDownWithinTheTick) {
+  NodeProcess a = StartChild({.name = "a@127.0.0.1:0", .tick_ms = 1000});
+  EXPECT_THAT(RunAsNode(SigStop, &a), IsOk());
+}
+
+Task<absl::Status> Restart(Self self, NodeProcess* a) {
+  SNOW_CO_RETURN_IF_ERROR(dist::Start(self, TestNodeOptions()));
+  dist::MonitorNodes(self);
+  std::string name = a->name();  // with the port it got: the restart reuses it
+  SNOW_CO_ASSIGN_OR_RETURN(Pid old_echo, co_await EchoNamed(self, name, 1));
+
+  a->Signal(SIGKILL);
+  absl::StatusOr<absl::Duration> down =
+      co_await NodeDownAfter(self, name, absl::Now(), absl::Seconds(10));
+  SNOW_CO_RETURN_IF_ERROR(down.status());
+  SNOW_CHECK(a->Wait(absl::Seconds(10)).ok(), "the killed node was not reaped");
+  *a = StartChild({.name = name});
+  SNOW_CO_RETURN_IF_ERROR(co_await dist::Connect(self, name));
+
+  // The new incarnation answers, from a PID that is not the old one.
+  SNOW_CO_ASSIGN_OR_RETURN(Pid new_echo, co_await EchoNamed(self, name, 2));
+  EXPECT_NE(new_echo, old_echo);
+  EXPECT_EQ(dist::NodeOf(self, new_echo), name);
+
+  // A send to the old PID reaches nobody, even though a node of that name is up again.
+  Echo to_old{self.pid(), 3, {}};
+  self.Send(old_echo, to_old);
+  absl::StatusOr<Echo> stale = co_await self.ReceiveFor<Echo>(absl::Seconds(2));
+  EXPECT_THAT(stale, StatusIs(absl::StatusCode::kDeadlineExceeded));
+
+  // Monitoring the old PID says at once that it is gone.
+  Ref ref = self.Monitor(old_echo);
+  auto is_ref = [ref](const Down& d) { return d.ref == ref; };
+  absl::StatusOr<Down> gone = co_await self.ReceiveFor<Down>(kReplyTimeout, is_ref);
+  EXPECT_THAT(gone, IsOk());
+  if (gone.ok()) {
+    EXPECT_EQ(gone->pid, old_echo);
+    EXPECT_THAT(gone->reason, StatusIs(absl::StatusCode::kNotFound, "noproc"));
+  }
+
+  // The new PID works by direct send.
+  Echo to_new{self.pid(), 4, {}};
+  self.Send(new_echo, to_new);
+  absl::StatusOr<Echo> fresh = co_await self.ReceiveFor<Echo>(kReplyTimeout);
+  EXPECT_THAT(fresh, IsOk());
+  if (fresh.ok()) {
+    EXPECT_EQ(fresh->n, 4);
+    EXPECT_EQ(fresh->from, new_echo);
+  }
+  co_return absl::OkStatus();
+}
+
+TEST(DistFailureTest, PidsOfAPreviousIncarnationAreDead) {
+  NodeProcess a = StartChild({.name = "a@127.0.0.1:0"});
+  EXPECT_THAT(RunAsNode(Restart, &a), IsOk());
+}
+
+}  // namespace
+}  // namespace snow::dist_testing

@@ -71,6 +71,7 @@ struct LatencyUnderBulk {
   LatencyHistogram idle;    // echo round trips with nothing else on the connection
   LatencyHistogram during;  // while a `bulk_bytes` message to the sink is in flight
   double bulk_seconds = 0;  // from the bulk send to the sink's report on it
+  double send_seconds = 0;  // how long the Send call itself took (it encodes the message)
 };
 // W7c: how much a large message to one actor delays small ones to another on the same peer.
 Task<absl::StatusOr<LatencyUnderBulk>> EchoDuringBulk(Self self, const DistPeer& peer,

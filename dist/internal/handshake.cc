@@ -77,6 +77,12 @@ absl::Status Malformed(std::string_view what) {
   return absl::InvalidArgumentError(absl::StrCat("malformed handshake ", AbslView(what)));
 }
 
+// The payload after its kind byte. An empty payload must parse as malformed, not throw
+// (std::string_view::substr(1) of it would): the parsers take whatever a peer sent.
+std::string_view AfterKind(std::string_view payload) {
+  return payload.empty() ? payload : payload.substr(1);
+}
+
 std::string_view AsView(const std::array<uint8_t, kNonceBytes>& a) {
   return std::string_view(reinterpret_cast<const char*>(a.data()), a.size());
 }
@@ -134,7 +140,7 @@ absl::StatusOr<HandshakeKind> KindOf(std::string_view payload) {
 }
 
 absl::StatusOr<Hello> ParseHello(std::string_view payload) {
-  In in(payload.substr(1));
+  In in(AfterKind(payload));
   Hello m;
   std::string_view magic;
   if (!in.Bytes(kMagic.size(), &magic) || magic != kMagic) {
@@ -148,7 +154,7 @@ absl::StatusOr<Hello> ParseHello(std::string_view payload) {
 }
 
 absl::StatusOr<Challenge> ParseChallenge(std::string_view payload) {
-  In in(payload.substr(1));
+  In in(AfterKind(payload));
   Challenge m;
   if (!in.Int(&m.version) || !in.Int(&m.capabilities) || !in.Int(&m.creation) ||
       !in.Nonce(&m.nonce) || !in.Name(&m.name) || !in.done()) {
@@ -167,7 +173,7 @@ absl::StatusOr<net::Sha256Digest> ParseMac(std::string_view payload, HandshakeKi
 }
 
 absl::StatusOr<Reject> ParseReject(std::string_view payload) {
-  In in(payload.substr(1));
+  In in(AfterKind(payload));
   uint8_t code = 0;
   uint16_t length = 0;
   std::string_view reason;

@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "dist/internal/handshake.h"
 #include "test/dist/dist_testing.h"
 
 namespace snow::dist_testing {
@@ -58,6 +59,37 @@ std::optional<absl::Time> WaitForClose(int fd, absl::Time deadline) {
     if (n == 0) return absl::Now();
     if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) return absl::Now();
   }
+}
+
+std::string Frame(std::string_view payload) {
+  uint32_t n = static_cast<uint32_t>(payload.size());
+  std::string frame = {static_cast<char>(n >> 24), static_cast<char>(n >> 16),
+                       static_cast<char>(n >> 8), static_cast<char>(n)};
+  frame.append(payload);
+  return frame;
+}
+
+// Reads one handshake frame's payload (blocking, with a receive timeout), or "".
+std::string ReadFrame(int fd) {
+  timeval tv = absl::ToTimeval(kReplyTimeout);
+  setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+  auto read_exactly = [fd](char* data, size_t size) {
+    while (size > 0) {
+      ssize_t n = recv(fd, data, size, 0);
+      if (n <= 0) return false;
+      data += n;
+      size -= static_cast<size_t>(n);
+    }
+    return true;
+  };
+  unsigned char header[4];
+  if (!read_exactly(reinterpret_cast<char*>(header), 4)) return "";
+  uint32_t n = (uint32_t{header[0]} << 24) | (uint32_t{header[1]} << 16) |
+               (uint32_t{header[2]} << 8) | uint32_t{header[3]};
+  if (n > dist_internal::kMaxHandshakeFrame) return "";
+  std::string payload(n, '\0');
+  if (!read_exactly(payload.data(), n)) return "";
+  return payload;
 }
 
 Task<absl::Status> GoodNodeIsServed(Self self, NodeProcess* a, bool tls) {
@@ -111,6 +143,39 @@ TEST_P(DistHostileTest, HostileClientsAreDroppedAndOthersServed) {
   // And afterwards the node still serves.
   EXPECT_TRUE(Alive(a));
   EXPECT_THAT(RunAsNode(GoodNodeIsServed, &a, tls), IsOk());
+}
+
+// A client that knows the cookie completes the handshake by hand (no TLS: the exporter is empty)
+// and then announces a 4 GiB message frame: the node drops that connection, and only that one.
+TEST(DistHostilePeerTest, ForgedFrameLengthAfterTheHandshakeDropsThatPeer) {
+  NodeProcess a = StartChild({.name = "a@127.0.0.1:0", .tls = false});
+  int fd = ConnectRaw(PortOf(a.name()));
+  ASSERT_GE(fd, 0);
+  dist_internal::Hello hello;
+  hello.creation = 12345;
+  hello.nonce.fill(7);
+  hello.name = "forger@127.0.0.1:1";
+  std::string hello_payload = dist_internal::EncodeHello(hello);
+  ASSERT_TRUE(SendRaw(fd, Frame(hello_payload)));
+  std::string challenge_payload = ReadFrame(fd);
+  ASSERT_THAT(dist_internal::ParseChallenge(challenge_payload), IsOk());
+  net::Sha256Digest proof =
+      dist_internal::Proof(kCookie, "client", "", hello_payload, challenge_payload);
+  ASSERT_TRUE(SendRaw(fd, Frame(dist_internal::EncodeProof(proof))));
+  std::string accept = ReadFrame(fd);
+  ASSERT_THAT(dist_internal::ParseMac(accept, dist_internal::HandshakeKind::kAccept), IsOk())
+      << "the hand-made handshake was not accepted";
+
+  absl::Time forged = absl::Now();
+  std::string huge("\xff\xff\xff\xff", 4);
+  huge += std::string(64, 'x');
+  EXPECT_TRUE(SendRaw(fd, huge));
+  std::optional<absl::Time> closed = WaitForClose(fd, forged + kHandshakeTimeout + kSlack);
+  EXPECT_TRUE(closed.has_value()) << "the forger is still connected";
+  close(fd);
+
+  EXPECT_TRUE(Alive(a));
+  EXPECT_THAT(RunAsNode(GoodNodeIsServed, &a, false), IsOk());
 }
 
 INSTANTIATE_TEST_SUITE_P(Tls, DistHostileTest, ::testing::Values(true, false),

@@ -147,7 +147,6 @@ class Session final : public PidContext {
   // In.
   std::vector<const RemoteType*> in_types_;
   wire::ByteBuffer reassembly_;
-  bool reassembling_ = false;
 
   // What a lost connection must answer for (DESIGN.md §6).
   absl::flat_hash_set<std::pair<uint64_t, uint64_t>> links_;  // {local pid, remote pid}

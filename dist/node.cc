@@ -118,6 +118,10 @@ absl::StatusOr<Peer*> Node::PeerFor(std::string_view name) {
 
 uint32_t Node::SlotFor(std::string_view name, uint32_t creation) {
   absl::MutexLock lock(&mutex_);
+  return SlotForLocked(name, creation);
+}
+
+uint32_t Node::SlotForLocked(std::string_view name, uint32_t creation) {
   auto key = std::make_pair(std::string(name), creation);
   if (auto it = slot_index_.find(key); it != slot_index_.end()) return it->second;
   if (next_slot_ >= Pid::kMaxNodes) return 0;
@@ -144,6 +148,15 @@ uint32_t Node::SlotFor(std::string_view name, uint32_t creation) {
   slot_storage_.push_back(std::move(slot));
   slot_index_.emplace(std::move(key), index);
   return index;
+}
+
+absl::StatusOr<uint32_t> Node::LiveSlotOf(std::string_view name) {
+  absl::MutexLock lock(&mutex_);
+  auto it = peers_.find(AbslView(name));
+  if (it == peers_.end() || it->second->state != Peer::State::kUp) {
+    return absl::UnavailableError("not connected");
+  }
+  return it->second->slot;
 }
 
 bool Node::LiveElsewhere(Session* session) {
@@ -278,6 +291,7 @@ absl::Status Node::Claim(Session* session, bool outgoing, uint32_t peer_creation
   peer->session_actor = session->reader();
   peer->disconnecting = false;
   peer->local[shard] = session;
+  peer->slot = SlotForLocked(peer->name, peer_creation);
   peer->creation.store(peer_creation, std::memory_order_release);
   peer->owner.store(static_cast<int32_t>(shard), std::memory_order_release);
   ShardStats::Add(stats_[shard].connections_up, 1);
@@ -602,6 +616,34 @@ std::string PidToString(Self self, Pid pid) {
   std::string node = NodeOf(self, pid);
   if (node.empty()) return pid.ToString();
   return absl::StrCat("<", node, ".", pid.shard(), ".", pid.serial(), ">");
+}
+
+absl::StatusOr<Pid> ParsePid(Self self, std::string_view text) {
+  if (!text.starts_with('<') || !text.ends_with('>') || text.find('@') == std::string_view::npos) {
+    return Pid::Parse(text);
+  }
+  // <name@host:port.S.N>: the node name ends at the second-to-last dot.
+  std::string_view body = text.substr(1, text.size() - 2);
+  size_t last = body.rfind('.');
+  size_t middle = last == std::string_view::npos ? last : body.rfind('.', last - 1);
+  uint32_t shard = 0;
+  uint64_t serial = 0;
+  if (middle == std::string_view::npos ||
+      !absl::SimpleAtoi(AbslView(body.substr(middle + 1, last - middle - 1)), &shard) ||
+      !absl::SimpleAtoi(AbslView(body.substr(last + 1)), &serial) || shard >= Pid::kMaxShards ||
+      serial > Pid::kMaxSerial) {
+    return absl::InvalidArgumentError(absl::StrCat("not a PID: ", AbslView(text)));
+  }
+  std::string_view name = body.substr(0, middle);
+  SNOW_RETURN_IF_ERROR(dist_internal::CheckNodeName(name));
+  Node* node = NodeOrNull(self);
+  if (node != nullptr && name == node->name()) return Pid::FromParts(0, shard, serial);
+  absl::StatusOr<uint32_t> slot =
+      node != nullptr ? node->LiveSlotOf(name) : absl::StatusOr<uint32_t>(absl::NotFoundError(""));
+  if (!slot.ok()) {
+    return absl::UnavailableError(absl::StrCat(AbslView(name), " is not connected"));
+  }
+  return Pid::FromParts(*slot, shard, serial);
 }
 
 Task<absl::Status> Connect(Self self, std::string node_name) {

@@ -51,20 +51,20 @@ namespace snow::dist {
 
 struct NodeOptions {
   // "name@host:port". Port 0 listens on a free port; SelfNode() then reports the real one.
-  std::string name;
+  std::string name = {};
   // The shared secret. Empty: the SNOW_COOKIE environment variable, else the file named by
   // cookie_file (which must not be readable by group or others), else an error.
-  std::string cookie;
-  std::string cookie_file;
+  std::string cookie = {};
+  std::string cookie_file = {};
   // TLS 1.3 on every connection (default). Off: plain TCP, still cookie-authenticated but
   // without confidentiality or channel binding (PROTOCOL.md §5); for trusted networks and
   // benchmarks only.
   bool tls = true;
   // Without a certificate the node makes an ephemeral self-signed one at start.
-  std::optional<net::TlsCertificate> certificate;
+  std::optional<net::TlsCertificate> certificate = std::nullopt;
   net::TlsVerify verify = net::TlsVerify::kNone;
-  std::string ca_file;                         // verify == kCa
-  std::vector<net::Sha256Fingerprint> pinned;  // verify == kPinnedSha256
+  std::string ca_file = {};                         // verify == kCa
+  std::vector<net::Sha256Fingerprint> pinned = {};  // verify == kPinnedSha256
   // Heartbeat: a connection silent for `tick` is down; idle connections send a tick every
   // tick / 4.
   absl::Duration tick = absl::Seconds(60);
@@ -122,6 +122,9 @@ std::vector<std::string> Nodes(Self self);
 std::string NodeOf(Self self, Pid pid);
 // Text form of a PID with its node: <node.S.N> for remote PIDs, <0.S.N> for local ones.
 std::string PidToString(Self self, Pid pid);
+// The inverse of PidToString. The text carries no creation (as in Erlang): a remote PID parses
+// to the incarnation of that node connected now; kUnavailable if it is not connected.
+absl::StatusOr<Pid> ParsePid(Self self, std::string_view text);
 
 // Connects to `node` (if not connected) and returns when the session is up, or with the reason
 // it could not be: kUnavailable (refused, unreachable), kUnauthenticated (wrong cookie, on either

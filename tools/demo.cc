@@ -1,7 +1,8 @@
 // snow_demo: the main job. Runs real work on every shard of this machine and prints what it
 // did: skynet (a million actors summing a tree), a cross-shard ping-pong, a fan-in, and a
 // crash that leaves everything else running, and a supervision tree that keeps serving calls
-// while a chaos actor kills its workers. Grows into a multi-node cluster with dist/.
+// while a chaos actor kills its workers; then a local cluster of three nodes (this process and
+// two snow-node processes) that meshes, carries traffic and survives a kill -9.
 //
 //   snow_demo            # the full run
 //   snow_demo --quick    # smaller sizes (used by the test suite)
@@ -18,6 +19,7 @@
 #include <vector>
 
 #include "core/snow.h"
+#include "tools/demo_cluster.h"
 
 namespace {
 
@@ -265,7 +267,10 @@ Task<absl::Status> Main(Self self, bool quick) {
 
   // 5. Let it crash, under supervision.
   absl::Status tree = co_await SupervisionTree(self, quick);
-  co_return tree;
+  if (!tree.ok()) co_return tree;
+
+  // 6. A cluster of three nodes in three processes.
+  co_return co_await snow::demo::Cluster(self, quick);
 }
 
 }  // namespace

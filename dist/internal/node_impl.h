@@ -121,6 +121,8 @@ class Node final : public RemoteRouter {
     return index < slots_.size() ? slots_[index].load(std::memory_order_acquire) : nullptr;
   }
   std::vector<std::string> ConnectedNames();
+  // The slot of the incarnation of `name` connected now.
+  absl::StatusOr<uint32_t> LiveSlotOf(std::string_view name);
   // True once `session` lost to another connection that is now the peer's live one.
   bool LiveElsewhere(Session* session);
   // A PID as the wire names it: this node's name or the slot's, with the creation.
@@ -152,6 +154,8 @@ class Node final : public RemoteRouter {
   void NotifyNodes(const std::string& name, bool up, const absl::Status& reason)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_);
   static void NotifyWaiters(Peer* peer, const absl::Status& status)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_);
+  uint32_t SlotForLocked(std::string_view name, uint32_t creation)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_);
 
   Runtime& runtime_;

@@ -25,6 +25,8 @@ using core_internal::Signal;
 using core_internal::SignalKind;
 
 constexpr size_t kReadBufferBytes = 256 * 1024;
+constexpr uint8_t kLastFragment = 1;
+constexpr uint8_t kFirstFragment = 2;
 
 // Sent to the writer actor when there is something to write.
 struct WriterKick {};
@@ -583,9 +585,14 @@ Task<absl::Status> Session::WriteLoop(Self self) {
       size_t start = writing.size();
       writing.AppendUninitialized(wire::kFrameHeaderBytes);
       writing.push_back(static_cast<uint8_t>(FrameKind::kFragment));
-      writing.push_back(chunk == left ? 1 : 0);
+      const bool first = !item->started;
+      writing.push_back(
+          static_cast<uint8_t>((chunk == left ? kLastFragment : 0) | (first ? kFirstFragment : 0)));
+      // The first fragment announces the whole size, so the peer allocates once.
+      if (first) Put(writing, uint64_t{left});
+      item->started = true;
       // The header announces the fragment's bytes, which follow in the second write.
-      uint32_t n = static_cast<uint32_t>(2 + chunk);
+      uint32_t n = static_cast<uint32_t>(writing.size() - start - wire::kFrameHeaderBytes + chunk);
       uint8_t* h = writing.data() + start;
       h[0] = static_cast<uint8_t>(n >> 24);
       h[1] = static_cast<uint8_t>(n >> 16);
@@ -646,15 +653,33 @@ Task<absl::Status> Session::ReadLoop() {
 absl::Status Session::HandleFrame(wire::ByteSpan frame) {
   if (frame.empty()) return absl::OkStatus();  // a tick
   if (static_cast<FrameKind>(frame[0]) == FrameKind::kFragment) {
-    if (frame.size() < 2) return ProtocolError("short fragment");
-    bool last = frame[1] != 0;
-    if (reassembly_.size() + frame.size() - 2 > node_->options().max_message_bytes) {
-      return absl::ResourceExhaustedError(absl::StrCat("protocol error: a message over ",
-                                                       node_->options().max_message_bytes,
-                                                       " bytes (NodeOptions::max_message_bytes)"));
+    Fields f(frame.subspan(1));
+    uint8_t flags = 0;
+    if (!f.Get(&flags) || (flags & ~(kFirstFragment | kLastFragment)) != 0) {
+      return ProtocolError("bad fragment flags");
     }
-    reassembly_.Append(frame.subspan(2));
-    if (!last) return absl::OkStatus();
+    if ((flags & kFirstFragment) != 0) {
+      if (!reassembly_.empty()) return ProtocolError("a new message before the last one ended");
+      uint64_t total = 0;
+      if (!f.Get(&total)) return ProtocolError("short first fragment");
+      if (total > node_->options().max_message_bytes) {
+        return absl::ResourceExhaustedError(absl::StrCat(
+            "protocol error: a message of ", total, " bytes, over NodeOptions::max_message_bytes (",
+            node_->options().max_message_bytes, ")"));
+      }
+      reassembly_expected_ = total;
+      reassembly_.reserve(total);
+    } else if (reassembly_.empty()) {
+      return ProtocolError("a fragment without a first one");
+    }
+    if (reassembly_.size() + f.rest().size() > reassembly_expected_) {
+      return ProtocolError("fragments longer than announced");
+    }
+    reassembly_.Append(f.rest());
+    if ((flags & kLastFragment) == 0) return absl::OkStatus();
+    if (reassembly_.size() != reassembly_expected_) {
+      return ProtocolError("fragments shorter than announced");
+    }
     if (!reassembly_.empty() &&
         static_cast<FrameKind>(reassembly_.data()[0]) == FrameKind::kFragment) {
       return ProtocolError("a fragment inside a fragment");

@@ -63,12 +63,17 @@ Task<absl::Status> Cluster(Self self, bool quick) {
   std::string me = dist::SelfNode(self);
 
   // Two more nodes, as processes: c is told only about b.
+  // The children run on the last CPU, away from this node's shard 0 (where its sessions live).
+  int last_cpu = static_cast<int>(sysconf(_SC_NPROCESSORS_ONLN)) - 1;
   NodeProcess::Options b_options{
-      .binary = SnowNodePath(), .name = "b@127.0.0.1:0", .cookie = *cookie};
+      .binary = SnowNodePath(), .name = "b@127.0.0.1:0", .cookie = *cookie, .cpu = last_cpu};
   absl::StatusOr<NodeProcess> b = NodeProcess::Start(b_options);
   if (!b.ok()) co_return b.status();
-  NodeProcess::Options c_options{
-      .binary = SnowNodePath(), .name = "c@127.0.0.1:0", .cookie = *cookie, .connect = {b->name()}};
+  NodeProcess::Options c_options{.binary = SnowNodePath(),
+                                 .name = "c@127.0.0.1:0",
+                                 .cookie = *cookie,
+                                 .connect = {b->name()},
+                                 .cpu = last_cpu};
   absl::StatusOr<NodeProcess> c = NodeProcess::Start(c_options);
   if (!c.ok()) co_return c.status();
   std::printf("cluster: this process is %s; started %s (pid %d) and %s (pid %d, told only of b)\n",

@@ -100,7 +100,8 @@ class Session final : public PidContext {
   struct BulkItem {
     wire::ByteBuffer bytes;  // one frame payload at bytes[offset..]
     size_t offset = 0;
-    uint64_t to = 0;  // destination PID bits
+    uint64_t to = 0;       // destination PID bits
+    bool started = false;  // its first fragment is written
   };
 
   Task<absl::Status> WriteFrame(std::string_view payload);
@@ -147,6 +148,7 @@ class Session final : public PidContext {
   // In.
   std::vector<const RemoteType*> in_types_;
   wire::ByteBuffer reassembly_;
+  uint64_t reassembly_expected_ = 0;  // announced by the first fragment
 
   // What a lost connection must answer for (DESIGN.md §6).
   absl::flat_hash_set<std::pair<uint64_t, uint64_t>> links_;  // {local pid, remote pid}

@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <poll.h>
+#include <sched.h>
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -41,6 +42,12 @@ absl::StatusOr<NodeProcess> NodeProcess::Start(const Options& options) {
     sigset_t none;
     sigemptyset(&none);
     sigprocmask(SIG_SETMASK, &none, nullptr);
+    if (options.cpu >= 0) {
+      cpu_set_t set;
+      CPU_ZERO(&set);
+      CPU_SET(options.cpu, &set);
+      sched_setaffinity(0, sizeof(set), &set);
+    }
     execv(argv[0], argv.data());
     _exit(127);
   }

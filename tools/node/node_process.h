@@ -34,6 +34,10 @@ class NodeProcess {
     bool tls = true;
     bool mesh = true;
     int shards = 1;
+    // Confines the node to this CPU (its shards pin within it); -1: the parent's CPU set. A
+    // one-shard node pins to the first CPU it may use, so two nodes started without this share
+    // CPU 0.
+    int cpu = -1;
     std::vector<std::string> extra_args = {};
     absl::Duration start_timeout = absl::Seconds(10);
   };

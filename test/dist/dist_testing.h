@@ -15,7 +15,6 @@
 #include <sys/wait.h>
 
 #include <atomic>
-#include <chrono>
 #include <memory>
 #include <optional>
 #include <string>
@@ -98,28 +97,11 @@ inline bool Alive(const NodeProcess& node) {
 
 // Sends Echo{self, n} to "echo" on `node` and waits for it to come back; returns the echo
 // actor's PID (the reply's `from`).
-inline Task<absl::StatusOr<Pid>> EchoNamed(Self self, std::string node, int64_t n) {
-  Echo ping{self.pid(), n, {}};
-  SNOW_CO_RETURN_IF_ERROR(dist::SendNamed(self, "echo", node, ping));
-  auto is_mine = [n](const Echo& e) { return e.n == n; };
-  absl::StatusOr<Echo> reply = co_await self.ReceiveFor<Echo>(kReplyTimeout, is_mine);
-  if (!reply.ok()) co_return reply.status();
-  co_return reply->from;
-}
+Task<absl::StatusOr<Pid>> EchoNamed(Self self, std::string node, int64_t n);
 
 // NodeProcess::WaitForLine on a helper thread, so that the calling actor's shard (and the
 // node it runs) keeps serving while the child gets to the line.
-inline Task<absl::StatusOr<std::string>> WaitForLineOffShard(NodeProcess& node, std::string prefix,
-                                                             absl::Duration timeout) {
-  auto result = std::make_shared<std::optional<absl::StatusOr<std::string>>>();
-  auto done = std::make_shared<std::atomic<bool>>(false);
-  std::thread waiter([&node, prefix, timeout, result, done] {
-    *result = node.WaitForLine(prefix, timeout);
-    done->store(true, std::memory_order_release);
-  });
-  while (!done->load(std::memory_order_acquire)) co_await Sleep(absl::Milliseconds(10));
-  waiter.join();
-  co_return std::move(**result);
-}
+Task<absl::StatusOr<std::string>> WaitForLineOffShard(NodeProcess& node, std::string prefix,
+                                                      absl::Duration timeout);
 
 }  // namespace snow::dist_testing

@@ -261,8 +261,7 @@ void Node::EnsureConnecting(Peer* peer, core_internal::Shard& shard, Pid waiter,
   peer->session_actor = StartOutgoing(this, peer, shard);
 }
 
-absl::Status Node::Claim(Session* session, bool outgoing, uint32_t peer_creation,
-                         const absl::Status&) {
+absl::Status Node::Claim(Session* session, bool outgoing, uint32_t peer_creation) {
   absl::MutexLock lock(&mutex_);
   Peer* peer = session->peer();
   bool mine = peer->session_actor == session->reader();
@@ -704,28 +703,14 @@ absl::Status SendNamedEncoded(Self self, std::string_view name, std::string_view
   frame.Append(name);
   frame.push_back(static_cast<uint8_t>(type->wire_name.size()));
   frame.Append(type->wire_name);
-  absl::Status status;
-  {
-    // PIDs in a named send are written by the node table alone: the peer's session is not
-    // known here (and may not exist yet).
-    NamedSendPids pids(node);
-    wire::EncodeOptions options;
-    options.context = &pids;
-    wire::Writer w(frame, options);
-    w.WriteVersion();
-    type->codec.encode(w, value);
-    status = w.Finish();
-  }
-  if (!status.ok()) return status;
-  if (frame.size() - wire::kFrameHeaderBytes > kFragmentBytes) {
+  // PIDs in a named send are written by the node table alone: the peer's session is not known
+  // here (and may not exist yet).
+  NamedSendPids pids(node);
+  SNOW_RETURN_IF_ERROR(EncodeMessage(*type, value, pids, frame));
+  if (!wire_internal::PatchFrameHeader(frame, 0, kFragmentBytes).ok()) {
     return absl::ResourceExhaustedError(
         "a named send is limited to 256 KiB; send large messages to a PID");
   }
-  uint32_t n = static_cast<uint32_t>(frame.size() - wire::kFrameHeaderBytes);
-  frame.data()[0] = static_cast<uint8_t>(n >> 24);
-  frame.data()[1] = static_cast<uint8_t>(n >> 16);
-  frame.data()[2] = static_cast<uint8_t>(n >> 8);
-  frame.data()[3] = static_cast<uint8_t>(n);
   core_internal::Shard& shard = *core_internal::SelfAccess::Cell(self)->shard;
   node->EnsureConnecting(peer, shard);
   auto* item = MakeNamedFrame(node, peer, std::move(frame));

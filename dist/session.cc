@@ -41,13 +41,11 @@ void PutName(wire::ByteBuffer& out, std::string_view name) {
   out.Append(name);
 }
 
+// Frames this file builds are bounded by construction (a small frame is at most kBulkThreshold
+// bytes; larger ones go out as fragments), so the length always fits.
 void PatchLength(wire::ByteBuffer& out, size_t start) {
-  uint32_t n = static_cast<uint32_t>(out.size() - start - wire::kFrameHeaderBytes);
-  uint8_t* p = out.data() + start;
-  p[0] = static_cast<uint8_t>(n >> 24);
-  p[1] = static_cast<uint8_t>(n >> 16);
-  p[2] = static_cast<uint8_t>(n >> 8);
-  p[3] = static_cast<uint8_t>(n);
+  absl::Status s = wire_internal::PatchFrameHeader(out, start, kMaxWireFrame);
+  SNOW_CHECK(s.ok(), "a dist frame over kMaxWireFrame");
 }
 
 // Reads fixed-width fields off the front of a payload; every read is checked.
@@ -135,23 +133,29 @@ Session::Session(Node* node, core_internal::Shard& shard, Peer* peer, bool outgo
       peer_(peer),
       outgoing_(outgoing) {}
 
-Session::~Session() {
-  while (!bulk_.empty()) bulk_.pop_front();
-}
+Session::~Session() = default;
 
 std::string Session::Describe() const {
   return peer_ != nullptr ? peer_->name : std::string("(unnamed peer)");
 }
 
 Task<absl::Status> Session::WriteFrame(std::string_view payload) {
-  std::string frame(4, '\0');
-  uint32_t n = static_cast<uint32_t>(payload.size());
-  frame[0] = static_cast<char>(n >> 24);
-  frame[1] = static_cast<char>(n >> 16);
-  frame[2] = static_cast<char>(n >> 8);
-  frame[3] = static_cast<char>(n);
-  frame.append(payload);
-  co_return co_await channel_.WriteAll(frame, node_->options().handshake_timeout);
+  wire::ByteBuffer frame;
+  frame.AppendUninitialized(wire::kFrameHeaderBytes);
+  frame.Append(payload);
+  PatchLength(frame, 0);
+  co_return co_await channel_.WriteAll(frame.chars(), node_->options().handshake_timeout);
+}
+
+Task<absl::Status> Session::SecureChannel(bool client) {
+  if (node_->options().tls) {
+    absl::Status s = co_await channel_.StartTls(client ? node_->client_tls() : node_->server_tls());
+    if (!s.ok()) co_return s;
+  }
+  absl::StatusOr<std::string> exporter = channel_.Exporter();
+  if (!exporter.ok()) co_return exporter.status();
+  exporter_ = std::move(*exporter);
+  co_return absl::OkStatus();
 }
 
 Task<absl::StatusOr<std::string>> Session::ReadFrame(int64_t deadline_ns) {
@@ -183,15 +187,9 @@ Task<void> Session::SendReject(RejectCode code, std::string reason) {
 }
 
 Task<absl::Status> Session::HandshakeAsClient() {
-  const NodeOptions& options = node_->options();
-  int64_t deadline = shard_->NowNanos() + absl::ToInt64Nanoseconds(options.handshake_timeout);
-  if (options.tls) {
-    absl::Status s = co_await channel_.StartTls(node_->client_tls());
-    if (!s.ok()) co_return s;
-  }
-  absl::StatusOr<std::string> exporter = channel_.Exporter();
-  if (!exporter.ok()) co_return exporter.status();
-  exporter_ = std::move(*exporter);
+  int64_t deadline =
+      shard_->NowNanos() + absl::ToInt64Nanoseconds(node_->options().handshake_timeout);
+  SNOW_CO_RETURN_IF_ERROR(co_await SecureChannel(/*client=*/true));
 
   Hello hello;
   hello.creation = node_->creation();
@@ -249,21 +247,15 @@ Task<absl::Status> Session::HandshakeAsClient() {
         "the peer did not prove the cookie (a different cookie, or a relay in between)");
   }
   peer_creation_ = challenge.creation;
-  SNOW_CO_RETURN_IF_ERROR(node_->Claim(this, /*outgoing=*/true, peer_creation_, absl::OkStatus()));
+  SNOW_CO_RETURN_IF_ERROR(node_->Claim(this, /*outgoing=*/true, peer_creation_));
   BecomeUp();
   co_return absl::OkStatus();
 }
 
 Task<absl::Status> Session::HandshakeAsServer() {
-  const NodeOptions& options = node_->options();
-  int64_t deadline = shard_->NowNanos() + absl::ToInt64Nanoseconds(options.handshake_timeout);
-  if (options.tls) {
-    absl::Status s = co_await channel_.StartTls(node_->server_tls());
-    if (!s.ok()) co_return s;
-  }
-  absl::StatusOr<std::string> exporter = channel_.Exporter();
-  if (!exporter.ok()) co_return exporter.status();
-  exporter_ = std::move(*exporter);
+  int64_t deadline =
+      shard_->NowNanos() + absl::ToInt64Nanoseconds(node_->options().handshake_timeout);
+  SNOW_CO_RETURN_IF_ERROR(co_await SecureChannel(/*client=*/false));
 
   absl::StatusOr<std::string> hello_payload = co_await ReadFrame(deadline);
   if (!hello_payload.ok()) co_return hello_payload.status();
@@ -344,11 +336,11 @@ Task<absl::Status> Session::HandshakeAsServer() {
         "the peer did not prove the cookie (a different cookie, or a relay in between)");
   }
   peer_creation_ = hello->creation;
-  absl::Status claimed = node_->Claim(this, /*outgoing=*/false, peer_creation_, absl::OkStatus());
+  absl::Status claimed = node_->Claim(this, /*outgoing=*/false, peer_creation_);
   if (!claimed.ok()) {
-    co_await SendReject(claimed.code() == absl::StatusCode::kAborted ? RejectCode::kSimultaneous
-                                                                     : RejectCode::kName,
-                        std::string(claimed.message()));
+    RejectCode code = absl::IsAborted(claimed) ? RejectCode::kSimultaneous : RejectCode::kName;
+    std::string reason(claimed.message());
+    co_await SendReject(code, reason);
     co_return claimed;
   }
   net::Sha256Digest server_proof =
@@ -501,15 +493,7 @@ void Session::Enqueue(Envelope* e) {
   out.push_back(static_cast<uint8_t>(FrameKind::kSend));
   Put(out, id);
   Put(out, to);
-  absl::Status status;
-  {
-    wire::EncodeOptions options;
-    options.context = this;
-    wire::Writer w(out, options);
-    w.WriteVersion();
-    type->codec.encode(w, type->value_of(e));
-    status = w.Finish();
-  }
+  absl::Status status = EncodeMessage(*type, type->value_of(e), *this, out);
   if (!status.ok()) [[unlikely]] {
     out.Truncate(start);
     if (&out != &urgent_) {
@@ -710,20 +694,7 @@ absl::Status Session::HandlePayload(wire::ByteSpan payload) {
         ShardStats::Add(stats_->dropped_not_registered, 1);
         return absl::OkStatus();
       }
-      wire::DecodeLimits limits;
-      limits.max_input_bytes = node_->options().max_message_bytes;
-      limits.max_string_bytes = node_->options().max_message_bytes;
-      absl::Status error;
-      Envelope* e = type->decode(f.rest(), to, this, limits, &error);
-      if (e == nullptr) {
-        ShardStats::Add(stats_->dropped_decode_failed, 1);
-        node_->Log(absl::StrCat("dropped a ", type->wire_name, " from ", Describe(),
-                                " that did not decode: ", error.ToString()));
-        return absl::OkStatus();
-      }
-      ShardStats::Add(stats_->messages_received, 1);
-      shard_->Route(e);
-      return absl::OkStatus();
+      return DeliverMessage(*type, f.rest(), to);
     }
     case FrameKind::kSendNamed: {
       std::string_view name, type_name;
@@ -742,20 +713,7 @@ absl::Status Session::HandlePayload(wire::ByteSpan payload) {
                                 "\": no actor is registered under that name"));
         return absl::OkStatus();
       }
-      wire::DecodeLimits limits;
-      limits.max_input_bytes = node_->options().max_message_bytes;
-      limits.max_string_bytes = node_->options().max_message_bytes;
-      absl::Status error;
-      Envelope* e = type->decode(f.rest(), *to, this, limits, &error);
-      if (e == nullptr) {
-        ShardStats::Add(stats_->dropped_decode_failed, 1);
-        node_->Log(absl::StrCat("dropped a ", AbslView(type_name), " from ", Describe(),
-                                " that did not decode: ", error.ToString()));
-        return absl::OkStatus();
-      }
-      ShardStats::Add(stats_->messages_received, 1);
-      shard_->Route(e);
-      return absl::OkStatus();
+      return DeliverMessage(*type, f.rest(), *to);
     }
     case FrameKind::kDefineType: {
       uint16_t id = 0;
@@ -788,6 +746,24 @@ absl::Status Session::HandlePayload(wire::ByteSpan payload) {
       return ProtocolError("a fragment inside a fragment");
   }
   return ProtocolError(absl::StrCat("unknown frame kind ", payload[0]));
+}
+
+absl::Status Session::DeliverMessage(const RemoteType& type, wire::ByteSpan term, Pid to) {
+  wire::DecodeLimits limits;
+  limits.max_input_bytes = node_->options().max_message_bytes;
+  limits.max_string_bytes = node_->options().max_message_bytes;
+  absl::Status error;
+  Envelope* e = type.decode(term, to, this, limits, &error);
+  if (e == nullptr) {
+    // The framing is intact, so only this message is lost, not the connection.
+    ShardStats::Add(stats_->dropped_decode_failed, 1);
+    node_->Log(absl::StrCat("dropped a ", type.wire_name, " from ", Describe(),
+                            " that did not decode: ", error.ToString()));
+    return absl::OkStatus();
+  }
+  ShardStats::Add(stats_->messages_received, 1);
+  shard_->Route(e);
+  return absl::OkStatus();
 }
 
 absl::Status Session::DeliverSignal(wire::ByteSpan body) {

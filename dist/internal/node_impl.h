@@ -30,6 +30,7 @@
 #include "net/tls.h"
 #include "wire/byte_buffer.h"
 #include "wire/frame.h"
+#include "wire/writer.h"
 
 namespace snow::dist_internal {
 
@@ -135,8 +136,7 @@ class Node final : public RemoteRouter {
                         uint64_t ref = 0);
   // A handshake reached its end. The session becomes the peer's live session, or is told why
   // not (another connection won: kAborted; already connected: kAlreadyExists).
-  absl::Status Claim(Session* session, bool outgoing, uint32_t peer_creation,
-                     const absl::Status& reject_if_lost);
+  absl::Status Claim(Session* session, bool outgoing, uint32_t peer_creation);
   // The session ended; if it was live (or connecting), the peer goes down with `reason`.
   void Release(Session* session, const absl::Status& reason);
   void Disconnect(std::string_view name);
@@ -189,6 +189,24 @@ class NamedSendPids final : public PidContext {
  private:
   const Node* node_;
 };
+
+// Appends `value` (a `type`) as one STF term, version byte first, PIDs written by `pids`. On
+// error `out` is left as it was.
+inline absl::Status EncodeMessage(const RemoteType& type, const void* value, PidContext& pids,
+                                  wire::ByteBuffer& out) {
+  const size_t start = out.size();
+  wire::EncodeOptions options;
+  options.context = &pids;
+  absl::Status status;
+  {
+    wire::Writer w(out, options);
+    w.WriteVersion();
+    type.codec.encode(w, value);
+    status = w.Finish();
+  }
+  if (!status.ok()) out.Truncate(start);
+  return status;
+}
 
 // The node a runtime is, or nullptr.
 Node* NodeOf(Runtime& runtime);

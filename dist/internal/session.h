@@ -110,6 +110,11 @@ class Session final : public PidContext {
   absl::Status HandleFrame(wire::ByteSpan frame);
   absl::Status HandlePayload(wire::ByteSpan payload);
   absl::Status DeliverSignal(wire::ByteSpan body);
+  // Decodes a message for local actor `to` and routes it; a message that does not decode is
+  // dropped and counted.
+  absl::Status DeliverMessage(const RemoteType& type, wire::ByteSpan term, Pid to);
+  // TLS (when on) over the connected socket, and the exporter value the proofs bind to.
+  Task<absl::Status> SecureChannel(bool client);
   uint16_t OutTypeId(const RemoteType* type);
   // Starts a frame in the right lane for `to`; returns the buffer and where the frame starts.
   wire::ByteBuffer& BeginFrame(uint64_t to, size_t* start);

@@ -166,9 +166,8 @@ class [[nodiscard]] ReceiveAwaiter : private ReceiveWaiter {
   ReceiveAwaiter(const ReceiveAwaiter&) = delete;
   ReceiveAwaiter& operator=(const ReceiveAwaiter&) = delete;
   ~ReceiveAwaiter() {
-    if (cell->waiter == this) cell->waiter = nullptr;
-    if (timer.armed()) cell->shard->timers().Cancel(&timer);
-    if (received != nullptr) Destroy(received);  // woken, then destroyed before resuming
+    if (!resumed_) [[unlikely]]
+      Abandon();
   }
 
   bool await_ready() {
@@ -186,8 +185,7 @@ class [[nodiscard]] ReceiveAwaiter : private ReceiveWaiter {
   std::coroutine_handle<> await_suspend(std::coroutine_handle<> awaiter) {
     runnable.handle = awaiter;
     matches = &ReceiveAwaiter::Test;
-    only_type = Matcher::OnlyType();
-    cell->waiter = this;
+    cell->Wait(this, Matcher::OnlyType());
     if (kTimed && timeout_ns_ != TimerQueue::kNever) {
       timer.owner = this;
       timer.fire = &ReceiveAwaiter::OnTimeout;
@@ -197,30 +195,43 @@ class [[nodiscard]] ReceiveAwaiter : private ReceiveWaiter {
           timeout_ns_ > TimerQueue::kNever - now ? TimerQueue::kNever : now + timeout_ns_;
       shard->timers().Arm(&timer, deadline);
     }
-    return cell->shard->TakeNext();
+    // The running shard is this actor's: one thread-local load, not two through the frame.
+    return Shard::Current()->TakeNext();
   }
 
   Result await_resume() {
+    resumed_ = true;
     Envelope* e = std::exchange(received, nullptr);
     if constexpr (kTimed) {
       if (e == nullptr) return absl::DeadlineExceededError("receive timed out");
+      // The message came first; Deliver leaves the timer to us, on our own frame.
+      if (timer.armed()) Shard::Current()->timers().Cancel(&timer);
     }
     return Matcher::Take(e);
   }
 
  private:
+  // The coroutine was destroyed while waiting (a kill, shutdown), or after being woken but
+  // before resuming: undo what await_suspend and Deliver did.
+  void Abandon() {
+    if (cell->waiter == this) cell->StopWaiting();
+    if (timer.armed()) cell->shard->timers().Cancel(&timer);
+    if (received != nullptr) Destroy(received);
+  }
   static bool Test(ReceiveWaiter* w, Envelope* e) {
     return static_cast<ReceiveAwaiter*>(w)->matcher_.Matches(e);
   }
   static void OnTimeout(TimerNode* node) {
     auto* self = static_cast<ReceiveAwaiter*>(static_cast<OwnedTimer*>(node)->owner);
-    self->cell->waiter = nullptr;
+    if (self->received != nullptr) return;  // woken by a message already; it wins
+    self->cell->StopWaiting();
     self->cell->shard->Schedule(&self->runnable);
   }
 
   Matcher matcher_;
   int64_t timeout_ns_;
   Envelope** scan_from_;
+  bool resumed_ = false;
 };
 
 // Lets core's own helpers (services, supervisors) reach the cell behind a Self.
@@ -258,7 +269,8 @@ class Self {
   // batch at the end of this shard's current round.
   template <typename T>
   void Send(Pid to, T&& message) const {
-    cell_->shard->Route(core_internal::Box<std::decay_t<T>>(to, std::forward<T>(message)));
+    core_internal::Shard::Current()->Route(
+        core_internal::Box<std::decay_t<T>>(to, std::forward<T>(message)));
   }
   // Sends to the actor registered as `name`; kNotFound when there is none.
   template <typename T>

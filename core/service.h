@@ -86,7 +86,7 @@ void RunReply(Envelope* e, Shard& shard) {
     return;
   }
   e->type = TypeOf<CallReply<R>>();
-  Shard::Deliver(cell, e);
+  shard.Deliver(cell, e);
 }
 
 template <typename R>

@@ -26,9 +26,8 @@ struct ActorCell;
 // A receive in progress: lives in the awaiting coroutine's frame.
 struct ReceiveWaiter {
   // True when `e` is what this receive takes. A receive of exactly one type with no predicate
-  // sets `only_type` instead, which Deliver compares without a call.
+  // also sets ActorCell::wanted_type, which Deliver compares without a call.
   bool (*matches)(ReceiveWaiter* self, Envelope* e) = nullptr;
-  const MessageType* only_type = nullptr;
   Envelope* received = nullptr;
   Runnable runnable;
   OwnedTimer timer;
@@ -60,6 +59,16 @@ struct ActorCell {
     mailbox_tail = &e->next;
     ++mailbox_count;
   }
+  // A receive starts waiting; `type` is the one type it takes, or nullptr when it needs its
+  // `matches`.
+  void Wait(ReceiveWaiter* w, const MessageType* type) {
+    waiter = w;
+    wanted_type = type;
+  }
+  void StopWaiting() {
+    waiter = nullptr;
+    wanted_type = nullptr;
+  }
   ActorExtras& Extras() {
     if (extras == nullptr) extras = std::make_unique<ActorExtras>();
     return *extras;
@@ -82,6 +91,9 @@ struct ActorCell {
   uint64_t marker_ref = 0;
   std::size_t mailbox_count = 0;
   ReceiveWaiter* waiter = nullptr;
+  // Beside `waiter` rather than in it: Deliver's test of a one-type receive is then one load from
+  // the cell, not a second one through the waiter.
+  const MessageType* wanted_type = nullptr;
   std::coroutine_handle<> root;
   Runnable start;
   std::unique_ptr<ActorExtras> extras;

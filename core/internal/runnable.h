@@ -25,9 +25,11 @@ struct Runnable {
   std::coroutine_handle<> handle;
 };
 
-// A FIFO of Runnables in a growable ring: push and pop touch one slot. Removing an entry from
-// the middle (only when its frame is destroyed: a kill or shutdown) scans the ring and leaves a
-// hole that PopFront skips.
+// A FIFO of Runnables: a front slot, then a growable ring. The front slot holds the oldest entry
+// when it was pushed onto an empty queue, which is the common case of one actor waking the next
+// (ping-pong, a chain of replies): push and pop then touch one pointer and no ring. Removing an
+// entry from the middle (only when its frame is destroyed: a kill or shutdown) scans the ring
+// and leaves a hole that PopFront skips.
 class RunQueue {
  public:
   RunQueue()
@@ -38,34 +40,45 @@ class RunQueue {
     while (!empty()) PopFront();
   }
 
-  bool empty() const { return live_ == 0; }
+  bool empty() const { return front_ == nullptr && ring_live_ == 0; }
 
   void PushBack(Runnable* r) {
+    r->queue = this;
+    if (front_ == nullptr && ring_live_ == 0) [[likely]] {
+      front_ = r;
+      return;
+    }
     if (tail_ - head_ > mask_) [[unlikely]]
       Grow();
     slots_[tail_++ & mask_] = r;
-    r->queue = this;
-    ++live_;
+    ++ring_live_;
   }
 
   // Requires !empty().
   Runnable* PopFront() {
-    for (;;) {
-      Runnable* r = slots_[head_++ & mask_];
-      if (r != nullptr) [[likely]] {
-        r->queue = nullptr;
-        --live_;
-        return r;
-      }
+    Runnable* r = front_;
+    if (r != nullptr) [[likely]] {
+      front_ = nullptr;
+    } else {
+      do {
+        r = slots_[head_++ & mask_];
+      } while (r == nullptr);
+      --ring_live_;
     }
+    r->queue = nullptr;
+    return r;
   }
 
   void Remove(Runnable* r) {
+    r->queue = nullptr;
+    if (front_ == r) {
+      front_ = nullptr;
+      return;
+    }
     for (uint64_t i = head_; i != tail_; ++i) {
       if (slots_[i & mask_] == r) {
         slots_[i & mask_] = nullptr;
-        r->queue = nullptr;
-        --live_;
+        --ring_live_;
         return;
       }
     }
@@ -85,11 +98,12 @@ class RunQueue {
     tail_ = n;
   }
 
+  Runnable* front_ = nullptr;  // older than everything in the ring
   std::unique_ptr<Runnable*[]> slots_;
   std::size_t mask_;
   uint64_t head_ = 0;
   uint64_t tail_ = 0;
-  std::size_t live_ = 0;
+  std::size_t ring_live_ = 0;
 };
 
 Runnable::~Runnable() {

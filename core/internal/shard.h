@@ -105,13 +105,15 @@ class Shard {
     }
     Deliver(cell, e);
   }
-  static void Deliver(ActorCell* cell, Envelope* e) {
+  // `cell` lives on this shard.
+  void Deliver(ActorCell* cell, Envelope* e) {
     ReceiveWaiter* w = cell->waiter;
-    if (w != nullptr && (w->only_type != nullptr ? w->only_type == e->type : w->matches(w, e))) {
-      cell->waiter = nullptr;
+    if (cell->wanted_type == e->type ||
+        (w != nullptr && cell->wanted_type == nullptr && w->matches(w, e))) {
+      cell->StopWaiting();
       w->received = e;
-      if (w->timer.armed()) cell->shard->timers_.Cancel(&w->timer);
-      cell->shard->Schedule(&w->runnable);
+      // A timed receive cancels its own timer when it resumes (ReceiveAwaiter::await_resume).
+      Schedule(&w->runnable);
       return;
     }
     cell->Append(e);

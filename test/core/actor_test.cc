@@ -116,6 +116,37 @@ SNOW_CO_TEST(ActorTest, ReceiveTimeoutFiresOnTimeAndLeavesNoTimer) {
   co_return absl::OkStatus();
 }
 
+// Sends to `to` after its receive deadline has passed, without letting the shard loop fire
+// that deadline's timer first; then makes sure the loop runs before the receiver resumes.
+Task<absl::Status> SendPastTheDeadline(Self self, Pid to) {
+  absl::Time until = absl::Now() + absl::Milliseconds(20);
+  while (absl::Now() < until) {
+  }
+  self.Send(to, 7);
+  // Doomed, this actor goes back to the loop at its next suspension, not to the receiver; the
+  // loop then fires the receiver's due timer while the receiver is woken but not yet resumed.
+  self.SendExit(self.pid(), KillReason());
+  co_await self.Receive<Stop>();
+  co_return absl::OkStatus();
+}
+
+Task<absl::Status> MessageBeatsItsDueTimerMain(Self self) {
+  self.Spawn(SendPastTheDeadline, self.pid());
+  absl::StatusOr<int> got = co_await self.ReceiveFor<int>(absl::Milliseconds(5));
+  EXPECT_EQ(got.value_or(-1), 7);
+  EXPECT_EQ(self.runtime().stats().timers_pending, 0u);
+  // Woken once: a second wake-up queued by the timer would cut this sleep short.
+  absl::Time before_sleep = absl::Now();
+  co_await Sleep(absl::Milliseconds(30));
+  EXPECT_GE(absl::Now() - before_sleep, absl::Milliseconds(30));
+  co_return absl::OkStatus();
+}
+
+TEST(ActorTimeoutTest, MessageDeliveredBeforeTheTimerFiresWins) {
+  EXPECT_THAT(RunOnTestRuntime(testing::RealRuntimeOptions(1), MessageBeatsItsDueTimerMain),
+              IsOk());
+}
+
 SNOW_CO_TEST(ActorTest, SendAfterDeliversAndCancelStopsIt) {
   absl::Duration start = MonotonicNow();
   self.SendAfter(absl::Seconds(2), self.pid(), std::string("late"));

@@ -14,15 +14,16 @@ int64_t ToTimeoutNanos(absl::Duration d) {
 }  // namespace core_internal
 
 Ref Self::MakeRef() const {
-  Ref ref = Ref::FromBits(cell_->shard->NextRef());
-  cell_->marker = cell_->mailbox_tail;
-  cell_->marker_ref = ref.bits();
+  Ref ref = Ref::FromBits(home().NextRef());
+  core_internal::ActorExtras& extras = cell_->Extras();
+  extras.marker = cell_->mailbox_tail;
+  extras.marker_ref = ref.bits();
   return ref;
 }
 
 bool Self::CancelTimer(TimerRef timer) const {
   SNOW_CHECK(timer.shard == shard(), "CancelTimer on a timer of another shard's actor");
-  return cell_->shard->CancelSendAfter(timer.id);
+  return home().CancelSendAfter(timer.id);
 }
 
 absl::Status Self::Register(std::string name) const {
@@ -45,12 +46,12 @@ void Self::Unregister() const {
 void Self::Link(Pid other) const {
   if (other == pid()) return;
   if (!cell_->Extras().links.insert(other).second) return;
-  cell_->shard->SendSignal(other, core_internal::SignalKind::kLink, pid());
+  home().SendSignal(other, core_internal::SignalKind::kLink, pid());
 }
 
 void Self::Unlink(Pid other) const {
   if (cell_->extras == nullptr || cell_->extras->links.erase(other) == 0) return;
-  cell_->shard->SendSignal(other, core_internal::SignalKind::kUnlink, pid());
+  home().SendSignal(other, core_internal::SignalKind::kUnlink, pid());
 }
 
 void Self::TrapExits(bool on) const {
@@ -60,7 +61,7 @@ void Self::TrapExits(bool on) const {
 Ref Self::Monitor(Pid target) const {
   Ref ref = MakeRef();
   cell_->Extras().monitoring.emplace(ref.bits(), target);
-  cell_->shard->SendSignal(target, core_internal::SignalKind::kMonitor, pid(), ref.bits());
+  home().SendSignal(target, core_internal::SignalKind::kMonitor, pid(), ref.bits());
   return ref;
 }
 
@@ -71,7 +72,7 @@ bool Self::Demonitor(Ref ref, DemonitorOption option) const {
       // Still active, so its Down has not been delivered: nothing to flush.
       Pid target = it->second;
       monitoring.erase(it);
-      cell_->shard->SendSignal(target, core_internal::SignalKind::kDemonitor, pid(), ref.bits());
+      home().SendSignal(target, core_internal::SignalKind::kDemonitor, pid(), ref.bits());
       return true;
     }
   }
@@ -90,7 +91,7 @@ bool Self::Demonitor(Ref ref, DemonitorOption option) const {
 }
 
 void Self::SendExit(Pid to, absl::Status reason) const {
-  cell_->shard->SendSignal(to, core_internal::SignalKind::kExit, pid(), 0, std::move(reason));
+  home().SendSignal(to, core_internal::SignalKind::kExit, pid(), 0, std::move(reason));
 }
 
 std::optional<Pid> Self::WhereIs(std::string_view name) const { return runtime().WhereIs(name); }

@@ -151,6 +151,13 @@ struct Where {
 
 int64_t ToTimeoutNanos(absl::Duration d);
 
+// A timed receive's deadline; an untimed receive stores none.
+struct ReceiveDeadline {
+  OwnedTimer timer;
+  int64_t timeout_ns;
+};
+struct NoDeadline {};
+
 // The awaiter behind every Receive*. Scans the mailbox once; then, while it waits, each new
 // message is tested once as it arrives (Shard::Deliver), so a waiting receive never rescans.
 template <typename Matcher, bool kTimed>
@@ -159,9 +166,11 @@ class [[nodiscard]] ReceiveAwaiter : private ReceiveWaiter {
   using Value = typename Matcher::Value;
   using Result = std::conditional_t<kTimed, absl::StatusOr<Value>, Value>;
 
+  // `timeout_ns` is TimerQueue::kNever for an untimed receive.
   ReceiveAwaiter(ActorCell* cell, Matcher matcher, int64_t timeout_ns, Envelope** scan_from)
-      : matcher_(std::move(matcher)), timeout_ns_(timeout_ns), scan_from_(scan_from) {
+      : matcher_(std::move(matcher)), scan_from_(scan_from) {
     this->cell = cell;
+    if constexpr (kTimed) deadline_.timeout_ns = timeout_ns;
   }
   ReceiveAwaiter(const ReceiveAwaiter&) = delete;
   ReceiveAwaiter& operator=(const ReceiveAwaiter&) = delete;
@@ -179,24 +188,28 @@ class [[nodiscard]] ReceiveAwaiter : private ReceiveWaiter {
         return true;
       }
     }
-    return kTimed && timeout_ns_ <= 0;
+    if constexpr (kTimed) return deadline_.timeout_ns <= 0;
+    return false;
   }
 
   std::coroutine_handle<> await_suspend(std::coroutine_handle<> awaiter) {
     runnable.handle = awaiter;
     matches = &ReceiveAwaiter::Test;
     cell->Wait(this, Matcher::OnlyType());
-    if (kTimed && timeout_ns_ != TimerQueue::kNever) {
-      timer.owner = this;
-      timer.fire = &ReceiveAwaiter::OnTimeout;
-      Shard* shard = cell->shard;
-      int64_t now = shard->NowNanos();
-      int64_t deadline =
-          timeout_ns_ > TimerQueue::kNever - now ? TimerQueue::kNever : now + timeout_ns_;
-      shard->timers().Arm(&timer, deadline);
-    }
     // The running shard is this actor's: one thread-local load, not two through the frame.
-    return Shard::Current()->TakeNext();
+    Shard* shard = Shard::Current();
+    if constexpr (kTimed) {
+      int64_t timeout_ns = deadline_.timeout_ns;
+      if (timeout_ns != TimerQueue::kNever) {
+        deadline_.timer.owner = this;
+        deadline_.timer.fire = &ReceiveAwaiter::OnTimeout;
+        int64_t now = shard->NowNanos();
+        int64_t deadline =
+            timeout_ns > TimerQueue::kNever - now ? TimerQueue::kNever : now + timeout_ns;
+        shard->timers().Arm(&deadline_.timer, deadline);
+      }
+    }
+    return shard->TakeNext();
   }
 
   Result await_resume() {
@@ -205,7 +218,7 @@ class [[nodiscard]] ReceiveAwaiter : private ReceiveWaiter {
     if constexpr (kTimed) {
       if (e == nullptr) return absl::DeadlineExceededError("receive timed out");
       // The message came first; Deliver leaves the timer to us, on our own frame.
-      if (timer.armed()) Shard::Current()->timers().Cancel(&timer);
+      if (deadline_.timer.armed()) Shard::Current()->timers().Cancel(&deadline_.timer);
     }
     return Matcher::Take(e);
   }
@@ -215,7 +228,9 @@ class [[nodiscard]] ReceiveAwaiter : private ReceiveWaiter {
   // before resuming: undo what await_suspend and Deliver did.
   void Abandon() {
     if (cell->waiter == this) cell->StopWaiting();
-    if (timer.armed()) cell->shard->timers().Cancel(&timer);
+    if constexpr (kTimed) {
+      if (deadline_.timer.armed()) Shard::Current()->timers().Cancel(&deadline_.timer);
+    }
     if (received != nullptr) Destroy(received);
   }
   static bool Test(ReceiveWaiter* w, Envelope* e) {
@@ -225,12 +240,12 @@ class [[nodiscard]] ReceiveAwaiter : private ReceiveWaiter {
     auto* self = static_cast<ReceiveAwaiter*>(static_cast<OwnedTimer*>(node)->owner);
     if (self->received != nullptr) return;  // woken by a message already; it wins
     self->cell->StopWaiting();
-    self->cell->shard->Schedule(&self->runnable);
+    Shard::Current()->Schedule(&self->runnable);
   }
 
-  Matcher matcher_;
-  int64_t timeout_ns_;
+  [[no_unique_address]] Matcher matcher_;
   Envelope** scan_from_;
+  [[no_unique_address]] std::conditional_t<kTimed, ReceiveDeadline, NoDeadline> deadline_;
   bool resumed_ = false;
 };
 
@@ -260,7 +275,7 @@ class Self {
 
   Pid pid() const { return cell_->pid; }
   ShardId shard() const { return cell_->pid.shard(); }
-  Runtime& runtime() const { return cell_->shard->runtime(); }
+  Runtime& runtime() const { return home().runtime(); }
   // Messages waiting in the mailbox (not yet received).
   std::size_t mailbox_size() const { return cell_->mailbox_count; }
 
@@ -269,8 +284,7 @@ class Self {
   // batch at the end of this shard's current round.
   template <typename T>
   void Send(Pid to, T&& message) const {
-    core_internal::Shard::Current()->Route(
-        core_internal::Box<std::decay_t<T>>(to, std::forward<T>(message)));
+    home().Route(core_internal::Box<std::decay_t<T>>(to, std::forward<T>(message)));
   }
   // Sends to the actor registered as `name`; kNotFound when there is none.
   template <typename T>
@@ -287,12 +301,12 @@ class Self {
   // suspends (same shard) or when its shard picks it up.
   template <typename Fn, typename... Args>
   Pid Spawn(Fn fn, Args&&... args) const {
-    return core_internal::SpawnActor(cell_->shard, runtime(), SpawnOptions{}, {}, fn,
+    return core_internal::SpawnActor(&home(), runtime(), SpawnOptions{}, {}, fn,
                                      std::forward<Args>(args)...);
   }
   template <typename Fn, typename... Args>
   Pid Spawn(SpawnOptions options, Fn fn, Args&&... args) const {
-    return core_internal::SpawnActor(cell_->shard, runtime(), options, {}, fn,
+    return core_internal::SpawnActor(&home(), runtime(), options, {}, fn,
                                      std::forward<Args>(args)...);
   }
   // Spawn, linked: the link exists before the new actor first runs, so no exit can slip
@@ -303,9 +317,8 @@ class Self {
   }
   template <typename Fn, typename... Args>
   Pid SpawnLink(SpawnOptions options, Fn fn, Args&&... args) const {
-    return core_internal::SpawnActor(cell_->shard, runtime(), options,
-                                     {.parent = cell_, .link = true}, fn,
-                                     std::forward<Args>(args)...);
+    return core_internal::SpawnActor(&home(), runtime(), options, {.parent = cell_, .link = true},
+                                     fn, std::forward<Args>(args)...);
   }
   // Spawn, monitored from before the new actor first runs (Erlang's spawn_monitor).
   template <typename Fn, typename... Args>
@@ -315,7 +328,7 @@ class Self {
   template <typename Fn, typename... Args>
   SpawnedMonitor SpawnMonitor(SpawnOptions options, Fn fn, Args&&... args) const {
     Ref ref = MakeRef();
-    Pid pid = core_internal::SpawnActor(cell_->shard, runtime(), options,
+    Pid pid = core_internal::SpawnActor(&home(), runtime(), options,
                                         {.parent = cell_, .monitor_ref = ref.bits()}, fn,
                                         std::forward<Args>(args)...);
     return {pid, ref};
@@ -382,8 +395,7 @@ class Self {
   // a call stays O(1) however long the mailbox is.
   template <typename T, typename Pred>
   auto ReceiveReply(Ref ref, Pred pred, absl::Duration timeout) const {
-    core_internal::Envelope** from =
-        cell_->marker != nullptr && cell_->marker_ref == ref.bits() ? cell_->marker : nullptr;
+    core_internal::Envelope** from = cell_->MarkerFor(ref.bits());
     return core_internal::ReceiveAwaiter<core_internal::Where<T, Pred>, true>(
         cell_, {std::move(pred)}, core_internal::ToTimeoutNanos(timeout), from);
   }
@@ -395,7 +407,7 @@ class Self {
   template <typename T>
   TimerRef SendAfter(absl::Duration delay, Pid to, T&& message) const {
     core_internal::Envelope* e = core_internal::Box<std::decay_t<T>>(to, std::forward<T>(message));
-    uint64_t id = cell_->shard->SendAfter(core_internal::ToTimeoutNanos(delay), e);
+    uint64_t id = home().SendAfter(core_internal::ToTimeoutNanos(delay), e);
     return TimerRef{shard(), id};
   }
   // True if the message had not been sent yet; it never will be.
@@ -414,6 +426,9 @@ class Self {
 
  private:
   friend struct core_internal::SelfAccess;
+  // The actor's shard is the one running it: one thread-local load.
+  static core_internal::Shard& home() { return *core_internal::Shard::Current(); }
+
   core_internal::ActorCell* cell_;
 };
 
@@ -433,8 +448,7 @@ Pid SpawnActor(Shard* origin, Runtime& runtime, const SpawnOptions& options, Spa
   uint64_t serial = origin != nullptr ? origin->NextSerial() : ExternalSerial(runtime);
   auto* cell = new ActorCell();
   cell->pid = Pid::FromParts(0, target, serial);
-  cell->shard = &ShardOf(runtime, target);
-  cell->is_main = setup.is_main;
+  if (setup.is_main) cell->Extras().is_main = true;
   try {
     Task<absl::Status> task =
         std::invoke(fn, Self(cell), std::decay_t<Args>(std::forward<Args>(args))...);
@@ -454,7 +468,9 @@ Pid SpawnActor(Shard* origin, Runtime& runtime, const SpawnOptions& options, Spa
     cell->Extras().monitored_by.emplace(setup.monitor_ref, setup.parent->pid);
     setup.parent->Extras().monitoring.emplace(setup.monitor_ref, pid);
   }
-  Shard::Launch(origin, cell);
+  Shard::Launch(origin,
+                origin != nullptr && origin->id() == target ? *origin : ShardOf(runtime, target),
+                cell);
   return pid;
 }
 

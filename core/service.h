@@ -116,13 +116,14 @@ absl::Status CalleeEnded(Pid to, const absl::Status& reason);
 
 }  // namespace core_internal
 
-// Sends `value` as the reply to a call. Like Send: never blocks, never fails.
+// Sends `value` as the reply to a call. Like Send: never blocks, never fails. `self`, the
+// replying actor, leaves from its own shard: the one running it.
 template <typename R, typename V>
-void Reply(Self self, ReplyTo<R> to, V&& value) {
+void Reply([[maybe_unused]] Self self, ReplyTo<R> to, V&& value) {
   auto* e = core_internal::Box<core_internal::CallReply<R>>(
       to.pid, core_internal::CallReply<R>{to.ref, R(std::forward<V>(value))});
   e->type = &core_internal::kReplyType<R>;
-  core_internal::SelfAccess::Cell(self)->shard->RouteSignal(e);
+  core_internal::Shard::Current()->RouteSignal(e);
 }
 
 // Sends `request` to `server` and waits up to `timeout` for its reply (see the file comment
@@ -142,10 +143,10 @@ Task<absl::StatusOr<typename Req::Reply>> Call(Self self, Pid server, Req reques
   core_internal::CallMatcher<R> matcher{ref.bits()};
   absl::StatusOr<std::variant<core_internal::CallReply<R>, Down>> got =
       co_await core_internal::ReceiveAwaiter<core_internal::CallMatcher<R>, true>(
-          cell, matcher, core_internal::ToTimeoutNanos(timeout), cell->marker);
+          cell, matcher, core_internal::ToTimeoutNanos(timeout), cell->MarkerFor(ref.bits()));
   if (!got.ok()) {
     // The reply may have arrived between the timer firing and this resumption: look once more.
-    core_internal::Envelope** from = cell->marker_ref == ref.bits() ? cell->marker : nullptr;
+    core_internal::Envelope** from = cell->MarkerFor(ref.bits());
     got = co_await core_internal::ReceiveAwaiter<core_internal::CallMatcher<R>, true>(cell, matcher,
                                                                                       0, from);
   }

@@ -47,8 +47,11 @@ class PromiseBase {
     template <typename Promise>
     std::coroutine_handle<> await_suspend(std::coroutine_handle<Promise> self) noexcept {
       PromiseBase& p = self.promise();
-      if (p.continuation_) return p.continuation_;
-      if (p.root_done_ != nullptr) p.root_done_(p.root_context_, self);
+      if (p.root_done_ == nullptr) [[likely]] {
+        if (p.link_ != nullptr) return std::coroutine_handle<>::from_address(p.link_);
+        return std::noop_coroutine();
+      }
+      p.root_done_(p.link_, self);
       return std::noop_coroutine();
     }
     void await_resume() noexcept {}
@@ -57,10 +60,10 @@ class PromiseBase {
 
   void unhandled_exception() noexcept { exception_ = std::current_exception(); }
 
-  void set_continuation(std::coroutine_handle<> c) { continuation_ = c; }
+  void set_continuation(std::coroutine_handle<> c) { link_ = c.address(); }
   void set_root_done(RootDoneFn fn, void* context) {
     root_done_ = fn;
-    root_context_ = context;
+    link_ = context;
   }
   const std::exception_ptr& exception() const { return exception_; }
   void RethrowIfFailed() {
@@ -68,9 +71,10 @@ class PromiseBase {
   }
 
  private:
-  std::coroutine_handle<> continuation_;
+  // An awaited task resumes its awaiter (`link_`) when it ends; a root has no awaiter and
+  // calls root_done_(link_) instead. One slot serves both: every actor frame is 8 bytes smaller.
+  void* link_ = nullptr;
   RootDoneFn root_done_ = nullptr;
-  void* root_context_ = nullptr;
   std::exception_ptr exception_;
 };
 

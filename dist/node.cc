@@ -396,7 +396,7 @@ Node* NodeOf(Runtime& runtime) { return static_cast<Node*>(runtime.remote()); }
 namespace {
 
 Task<absl::Status> Acceptor(Self self, Node* node, std::shared_ptr<net::TcpListener> listener) {
-  core_internal::Shard& shard = *core_internal::SelfAccess::Cell(self)->shard;
+  core_internal::Shard& shard = *core_internal::Shard::Current();
   for (;;) {
     absl::StatusOr<net::TcpStream> tcp = co_await listener->Accept();
     if (!tcp.ok()) {
@@ -654,7 +654,7 @@ Task<absl::Status> Connect(Self self, std::string node_name) {
   if (!peer.ok()) co_return peer.status();
   Ref ref = self.MakeRef();
   uint64_t bits = ref.bits();
-  node->EnsureConnecting(*peer, *core_internal::SelfAccess::Cell(self)->shard, self.pid(), bits);
+  node->EnsureConnecting(*peer, *core_internal::Shard::Current(), self.pid(), bits);
   absl::Duration limit = node->options().handshake_timeout + absl::Seconds(2);
   auto is_ours = [bits](const dist_internal::ConnectResult& r) { return r.ref == bits; };
   absl::StatusOr<dist_internal::ConnectResult> result =
@@ -711,7 +711,7 @@ absl::Status SendNamedEncoded(Self self, std::string_view name, std::string_view
     return absl::ResourceExhaustedError(
         "a named send is limited to 256 KiB; send large messages to a PID");
   }
-  core_internal::Shard& shard = *core_internal::SelfAccess::Cell(self)->shard;
+  core_internal::Shard& shard = *core_internal::Shard::Current();
   node->EnsureConnecting(peer, shard);
   auto* item = MakeNamedFrame(node, peer, std::move(frame));
   item->type->run(item, shard);

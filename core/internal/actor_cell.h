@@ -30,7 +30,6 @@ struct ReceiveWaiter {
   bool (*matches)(ReceiveWaiter* self, Envelope* e) = nullptr;
   Envelope* received = nullptr;
   Runnable runnable;
-  OwnedTimer timer;
   ActorCell* cell = nullptr;
 };
 
@@ -45,7 +44,12 @@ struct ActorExtras {
   // safe point (Shard::Doom), or when it finishes first.
   std::optional<absl::Status> pending_exit;
   Pid parent;  // the actor that SpawnLink-ed this one
+  // Receive marker (Erlang's recv_mark): the mailbox link that was the tail when reference
+  // `marker_ref` was made. Replies carrying that reference can only be behind it.
+  Envelope** marker = nullptr;
+  uint64_t marker_ref = 0;
   bool trap_exits = false;
+  bool is_main = false;  // the program's main actor: its end ends snow::Run
 };
 
 struct ActorCell {
@@ -77,27 +81,30 @@ struct ActorCell {
   void Unlink(Envelope** link, Envelope* e) {
     *link = e->next;
     if (mailbox_tail == &e->next) mailbox_tail = link;
-    if (marker == &e->next) marker = link;
+    if (extras != nullptr && extras->marker == &e->next) extras->marker = link;
     --mailbox_count;
   }
+  // Where a receive of a reply tagged `ref` may start scanning: the marker, if `ref` is the
+  // reference it was set for; else nullptr (the whole mailbox).
+  Envelope** MarkerFor(uint64_t ref) const {
+    return extras != nullptr && extras->marker_ref == ref ? extras->marker : nullptr;
+  }
+  // The root coroutine (the actor's body), null once it has ended.
+  std::coroutine_handle<> root() const { return start.handle; }
 
+  // A cell is kept small (72 bytes): a million blocked actors are mostly cells and frames. Its
+  // shard is the one running it (Shard::Current()), so it stores none.
   Pid pid;
-  Shard* shard = nullptr;
   Envelope* mailbox_head = nullptr;
   Envelope** mailbox_tail = &mailbox_head;
-  // Receive marker (Erlang's recv_mark): the mailbox link that was the tail when reference
-  // `marker_ref` was made. Replies carrying that reference can only be behind it.
-  Envelope** marker = nullptr;
-  uint64_t marker_ref = 0;
   std::size_t mailbox_count = 0;
   ReceiveWaiter* waiter = nullptr;
   // Beside `waiter` rather than in it: Deliver's test of a one-type receive is then one load from
   // the cell, not a second one through the waiter.
   const MessageType* wanted_type = nullptr;
-  std::coroutine_handle<> root;
+  // Queues the actor's first run; its handle is the root coroutine for the actor's whole life.
   Runnable start;
   std::unique_ptr<ActorExtras> extras;
-  bool is_main = false;
 };
 
 }  // namespace snow::core_internal

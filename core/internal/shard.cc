@@ -44,7 +44,7 @@ void RunSpawnItem(Envelope* e, Shard& shard) {
 void DestroySpawnItem(Envelope* e) noexcept {
   auto* item = static_cast<SpawnItem*>(e);
   ActorCell* cell = item->cell;
-  if (cell->root) cell->root.destroy();
+  if (cell->root()) cell->root().destroy();
   delete cell;
   item->~SpawnItem();
   PoolFree(item, sizeof(SpawnItem));
@@ -212,7 +212,7 @@ uint64_t Shard::NextSerial() {
 }
 
 void Shard::AttachRoot(ActorCell* cell, std::coroutine_handle<> root) {
-  cell->root = root;
+  cell->start.handle = root;
   auto& promise =
       std::coroutine_handle<Promise<absl::Status>>::from_address(root.address()).promise();
   promise.set_root_done(&Shard::OnRootDone, cell);
@@ -222,12 +222,11 @@ void Shard::Start(ActorCell* cell) {
   actors_.Insert(cell->pid.serial(), cell);
   ShardCounters::Add(counters_.actors_spawned, 1);
   ShardCounters::Add(counters_.live_actors, 1);
-  cell->start.handle = cell->root;
   Schedule(&cell->start);
 }
 
-void Shard::Launch(Shard* origin, ActorCell* cell) {
-  if (origin == cell->shard) {
+void Shard::Launch(Shard* origin, Shard& home, ActorCell* cell) {
+  if (origin == &home) {
     origin->Start(cell);
     return;
   }
@@ -236,12 +235,12 @@ void Shard::Launch(Shard* origin, ActorCell* cell) {
   item->type = &kSpawnItemType;
   item->to = cell->pid;
   item->cell = cell;
-  cell->shard->Post(item, item);
+  home.Post(item, item);
 }
 
 void Shard::OnRootDone(void* context, std::coroutine_handle<> finished) {
   auto* cell = static_cast<ActorCell*>(context);
-  Shard* shard = cell->shard;
+  Shard* shard = Shard::Current();
   auto& promise =
       std::coroutine_handle<Promise<absl::Status>>::from_address(finished.address()).promise();
   ExitOutcome outcome = ExitOutcomeOf(promise.exception(), [&] { return promise.TakeResult(); });
@@ -252,15 +251,15 @@ void Shard::OnRootDone(void* context, std::coroutine_handle<> finished) {
                    std::string(outcome.reason.message()).c_str());
     }
   }
-  cell->root = {};
+  cell->start.handle = {};
   finished.destroy();
   shard->Finish(cell, std::move(outcome.reason));
 }
 
 void Shard::Terminate(ActorCell* cell, absl::Status reason) {
-  if (cell->root) {
+  if (cell->root()) {
     ++cancel_depth_;
-    std::exchange(cell->root, {}).destroy();
+    std::exchange(cell->start.handle, {}).destroy();
     --cancel_depth_;
   }
   Finish(cell, std::move(reason));
@@ -296,7 +295,7 @@ void Shard::Finish(ActorCell* cell, absl::Status reason) {
   }
   ShardCounters::Add(counters_.actors_exited, 1);
   ShardCounters::Add(counters_.live_actors, -1);
-  bool is_main = cell->is_main;
+  bool is_main = cell->extras != nullptr && cell->extras->is_main;
   delete cell;
   if (is_main) runtime_->OnMainExit(std::move(reason));
 }

@@ -168,8 +168,8 @@ class Shard {
   static void AttachRoot(ActorCell* cell, std::coroutine_handle<> root);
   // Starts `cell` on this shard (this shard's thread).
   void Start(ActorCell* cell);
-  // Starts `cell` on its home shard, from this thread (any thread when `origin` is nullptr).
-  static void Launch(Shard* origin, ActorCell* cell);
+  // Starts `cell` on `home`, its shard, from this thread (any thread when `origin` is nullptr).
+  static void Launch(Shard* origin, Shard& home, ActorCell* cell);
   // Ends `cell`: destroys its frame (if it is still running, as on a kill or shutdown).
   void Terminate(ActorCell* cell, absl::Status reason);
 

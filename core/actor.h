@@ -264,8 +264,8 @@ struct SpawnSetup {
 
 // Starts `fn(Self, args...)` as an actor; defined after Self.
 template <typename Fn, typename... Args>
-Pid SpawnActor(Shard* origin, Runtime& runtime, const SpawnOptions& options, SpawnSetup setup,
-               Fn fn, Args&&... args);
+Pid SpawnActor(Shard* origin, Runtime& runtime, const SpawnOptions& options,
+               const SpawnSetup& setup, Fn fn, Args&&... args);
 
 }  // namespace core_internal
 
@@ -437,8 +437,8 @@ namespace core_internal {
 inline ActorCell* SelfAccess::Cell(const Self& self) { return self.cell_; }
 
 template <typename Fn, typename... Args>
-Pid SpawnActor(Shard* origin, Runtime& runtime, const SpawnOptions& options, SpawnSetup setup,
-               Fn fn, Args&&... args) {
+Pid SpawnActor(Shard* origin, Runtime& runtime, const SpawnOptions& options,
+               const SpawnSetup& setup, Fn fn, Args&&... args) {
   static_assert(std::is_invocable_r_v<Task<absl::Status>, Fn&, Self, std::decay_t<Args>...>,
                 "an actor is a function Task<absl::Status>(Self, Args...)");
   static_assert(std::is_pointer_v<Fn> || std::is_empty_v<Fn>,

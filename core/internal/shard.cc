@@ -219,7 +219,7 @@ void Shard::AttachRoot(ActorCell* cell, std::coroutine_handle<> root) {
 }
 
 void Shard::Start(ActorCell* cell) {
-  actors_.Insert(cell->pid.serial(), cell);
+  actors_.Insert(cell);
   ShardCounters::Add(counters_.actors_spawned, 1);
   ShardCounters::Add(counters_.live_actors, 1);
   Schedule(&cell->start);

@@ -1,6 +1,7 @@
 #include "core/internal/actor_table.h"
 
 #include <map>
+#include <memory>
 #include <random>
 
 #include "gtest/gtest.h"
@@ -8,9 +9,24 @@
 namespace snow::core_internal {
 namespace {
 
-ActorCell* Fake(uint64_t serial) { return reinterpret_cast<ActorCell*>(serial * 16); }
+// Cells that live as long as the test: the table reads each one's serial.
+class Cells {
+ public:
+  ActorCell* operator()(uint64_t serial) {
+    std::unique_ptr<ActorCell>& cell = cells_[serial];
+    if (cell == nullptr) {
+      cell = std::make_unique<ActorCell>();
+      cell->pid = Pid::FromParts(0, 0, serial);
+    }
+    return cell.get();
+  }
+
+ private:
+  std::map<uint64_t, std::unique_ptr<ActorCell>> cells_;
+};
 
 TEST(ActorTableTest, AgreesWithStdMapUnderRandomInsertsAndErases) {
+  Cells cell_for;
   ActorTable table;
   std::map<uint64_t, ActorCell*> model;
   std::mt19937_64 random(12345);
@@ -22,8 +38,8 @@ TEST(ActorTableTest, AgreesWithStdMapUnderRandomInsertsAndErases) {
       uint64_t serial = next * 3 + random() % 3;
       ++next;
       if (model.contains(serial)) continue;
-      table.Insert(serial, Fake(serial));
-      model[serial] = Fake(serial);
+      table.Insert(cell_for(serial));
+      model[serial] = cell_for(serial);
     } else {
       auto it = model.lower_bound(random() % (next * 3 + 3));
       if (it == model.end()) it = model.begin();
@@ -43,11 +59,12 @@ TEST(ActorTableTest, AgreesWithStdMapUnderRandomInsertsAndErases) {
 }
 
 TEST(ActorTableTest, EraseOfAbsentSerialChangesNothing) {
+  Cells cell_for;
   ActorTable table;
-  table.Insert(5, Fake(5));
+  table.Insert(cell_for(5));
   table.Erase(7);
   EXPECT_EQ(table.size(), 1u);
-  EXPECT_EQ(table.Find(5), Fake(5));
+  EXPECT_EQ(table.Find(5), cell_for(5));
 }
 
 }  // namespace

@@ -296,9 +296,11 @@ class Self {
     return absl::OkStatus();
   }
 
-  // Starts `fn(Self, args...)` as a new actor and returns its PID at once. Arguments are
-  // decay-copied into the new coroutine frame. The new actor first runs after the caller
-  // suspends (same shard) or when its shard picks it up.
+  // Starts `fn(Self, args...)` as a new actor and returns its PID. Arguments are decay-copied
+  // into the new coroutine frame. On the caller's shard the new actor runs at once, up to its
+  // first suspension (usually its first receive), before Spawn returns, as a Seastar coroutine
+  // does; past 16 nested spawns it is queued instead. On another shard it first runs when that
+  // shard picks it up. Either way the caller must not rely on the child having run or not.
   template <typename Fn, typename... Args>
   Pid Spawn(Fn fn, Args&&... args) const {
     return core_internal::SpawnActor(&home(), runtime(), SpawnOptions{}, {}, fn,

@@ -87,7 +87,8 @@ class RunQueue {
  private:
   static constexpr std::size_t kInitialCapacity = 1024;
 
-  void Grow() {
+  // Out of line and cold: PushBack sits on every wake-up and must stay small enough to inline.
+  [[gnu::noinline, gnu::cold]] void Grow() {
     std::size_t capacity = mask_ + 1;
     auto bigger = std::make_unique<Runnable*[]>(capacity * 2);
     std::size_t n = 0;

@@ -225,9 +225,27 @@ void Shard::Start(ActorCell* cell) {
   Schedule(&cell->start);
 }
 
+void Shard::StartNow(ActorCell* cell) {
+  if (eager_depth_ >= kMaxEagerDepth || cancelling()) [[unlikely]] {
+    Start(cell);
+    return;
+  }
+  actors_.Insert(cell);
+  ShardCounters::Add(counters_.actors_spawned, 1);
+  ShardCounters::Add(counters_.live_actors, 1);
+  // With no budget, the child's first suspension returns here instead of transferring to the
+  // next ready coroutine; the spawner is not in the run queue, it is the one running.
+  ++eager_depth_;
+  int budget = std::exchange(run_budget_, 0);
+  cell->root().resume();
+  // An actor doomed meanwhile ends at the loop's next safe point: keep the budget at 0 for it.
+  if (doomed_.empty()) run_budget_ = budget;
+  --eager_depth_;
+}
+
 void Shard::Launch(Shard* origin, Shard& home, ActorCell* cell) {
   if (origin == &home) {
-    origin->Start(cell);
+    origin->StartNow(cell);
     return;
   }
   // Posted at once, not batched: whoever learns the new PID from us must find the actor there.

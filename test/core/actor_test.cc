@@ -175,6 +175,46 @@ SNOW_CO_TEST(ActorTest, SendToDeadPidIsDroppedAndCounted) {
   co_return absl::OkStatus();
 }
 
+Task<absl::Status> Greets(Self self, Pid parent) {
+  self.Send(parent, std::string("hello"));
+  co_await self.Receive<Stop>();
+  co_return absl::OkStatus();
+}
+
+SNOW_CO_TEST(ActorTest, SameShardSpawnRunsTheChildUpToItsFirstReceive) {
+  Pid child = self.Spawn(Greets, self.pid());
+  // Already greeted: the child ran inside Spawn and is now waiting in its receive.
+  EXPECT_EQ(self.mailbox_size(), 1u);
+  EXPECT_EQ(co_await self.Receive<std::string>(), "hello");
+  self.Send(child, Stop{});
+  co_return absl::OkStatus();
+}
+
+struct ChainEnd {
+  int length;
+};
+
+// Spawns the next link before doing anything else: each spawn runs its child at once, so
+// without a bound on nesting this would be 200,000 frames deep on one stack.
+Task<absl::Status> ChainLink(Self self, Pid report_to, int left, int length) {
+  if (left > 0) {
+    self.Spawn(ChainLink, report_to, left - 1, length + 1);
+  } else {
+    self.Send(report_to, ChainEnd{length});
+  }
+  co_return absl::OkStatus();
+}
+
+SNOW_CO_TEST(ActorTest, ADeepChainOfSpawnsRunsWithoutExhaustingTheStack) {
+  constexpr int kLinks = 200'000;
+  uint64_t spawned_before = self.runtime().stats().actors_spawned;
+  self.Spawn(ChainLink, self.pid(), kLinks, 0);
+  ChainEnd end = co_await self.Receive<ChainEnd>();
+  EXPECT_EQ(end.length, kLinks);
+  EXPECT_EQ(self.runtime().stats().actors_spawned - spawned_before, uint64_t{kLinks} + 1);
+  co_return absl::OkStatus();
+}
+
 Task<absl::Status> Crash(Self self) {
   co_await self.Receive<Stop>();
   throw std::runtime_error("deliberate crash");

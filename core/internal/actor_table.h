@@ -12,6 +12,7 @@
 #include <memory>
 
 #include "core/internal/actor_cell.h"
+#include "core/internal/pool.h"
 
 namespace snow::core_internal {
 
@@ -21,8 +22,7 @@ namespace snow::core_internal {
 // anyway; only Erase's backward shift and Grow read cells for nothing else.
 class ActorTable {
  public:
-  ActorTable()
-      : entries_(std::make_unique<ActorCell*[]>(kInitialCapacity)), mask_(kInitialCapacity - 1) {}
+  ActorTable() : entries_(kInitialCapacity), mask_(kInitialCapacity - 1) {}
 
   std::size_t size() const { return size_; }
 
@@ -79,8 +79,8 @@ class ActorTable {
 
   void Grow() {
     std::size_t old_capacity = mask_ + 1;
-    std::unique_ptr<ActorCell*[]> old = std::move(entries_);
-    entries_ = std::make_unique<ActorCell*[]>(old_capacity * 2);
+    ZeroedArray<ActorCell*> old = std::move(entries_);
+    entries_ = ZeroedArray<ActorCell*>(old_capacity * 2);
     mask_ = old_capacity * 2 - 1;
     // Reading each cell's serial is a cache miss for cells long idle: fetch ahead.
     constexpr std::size_t kAhead = 8;
@@ -92,7 +92,7 @@ class ActorTable {
     }
   }
 
-  std::unique_ptr<ActorCell*[]> entries_;
+  ZeroedArray<ActorCell*> entries_;
   std::size_t mask_;
   std::size_t size_ = 0;
 };

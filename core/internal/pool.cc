@@ -47,6 +47,11 @@ bool UseHugePages() {
   return use;
 }
 
+// Fault `bytes` at `p` in now, in one call, rather than page by page as they are first written:
+// the kernel's per-fault entry and exit was ~15% of W2's spawn time. Advice only: kernels before
+// 5.14 fault the memory in lazily.
+void Populate(void* p, std::size_t bytes) { madvise(p, bytes, MADV_POPULATE_WRITE); }
+
 char* NewChunk() {
   // Map twice the size and trim, so the chunk is 2 MiB aligned: a huge page fits it exactly.
   void* raw =
@@ -60,10 +65,8 @@ char* NewChunk() {
     munmap(reinterpret_cast<void*>(aligned + kChunkBytes), end - aligned - kChunkBytes);
   // Advice only: without transparent huge pages in the kernel the chunk gets plain pages.
   if (UseHugePages()) madvise(reinterpret_cast<void*>(aligned), kChunkBytes, MADV_HUGEPAGE);
-  // Fault the whole chunk in now, in one call, rather than page by page as blocks are carved:
-  // a chunk is used up soon after it is made, and the kernel's per-fault entry and exit was ~15%
-  // of W2's spawn time. Advice only: kernels before 5.14 fault it in lazily.
-  madvise(reinterpret_cast<void*>(aligned), kChunkBytes, MADV_POPULATE_WRITE);
+  // A chunk is used up soon after it is made.
+  Populate(reinterpret_cast<void*>(aligned), kChunkBytes);
   return reinterpret_cast<char*>(aligned);
 }
 
@@ -124,6 +127,31 @@ void ThreadPool::Spill(std::size_t c, std::size_t keep) {
   global.free[c] = rest;
   global.count[c] += moved;
   global.available[c].store(global.count[c], std::memory_order_relaxed);
+}
+
+void* AllocateZeroed(std::size_t bytes) {
+#ifndef SNOW_NO_POOL
+  if (bytes >= kChunkBytes) {
+    void* p = mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    SNOW_CHECK(p != MAP_FAILED, "out of memory for a table");
+    Populate(p, bytes);
+    return p;
+  }
+#endif
+  void* p = std::calloc(bytes, 1);
+  SNOW_CHECK(p != nullptr, "out of memory for a table");
+  return p;
+}
+
+void FreeZeroed(void* p, std::size_t bytes) noexcept {
+#ifndef SNOW_NO_POOL
+  if (bytes >= kChunkBytes) {
+    munmap(p, bytes);
+    return;
+  }
+#endif
+  (void)bytes;
+  std::free(p);
 }
 
 ThreadPool& InitLocalPool() {

@@ -168,7 +168,8 @@ class [[nodiscard]] ReceiveAwaiter : private ReceiveWaiter {
 
   // `timeout_ns` is TimerQueue::kNever for an untimed receive.
   ReceiveAwaiter(ActorCell* cell, Matcher matcher, int64_t timeout_ns, Envelope** scan_from)
-      : matcher_(std::move(matcher)), scan_from_(scan_from) {
+      : matcher_(std::move(matcher)) {
+    this->scan_from = scan_from;
     this->cell = cell;
     if constexpr (kTimed) deadline_.timeout_ns = timeout_ns;
   }
@@ -180,7 +181,7 @@ class [[nodiscard]] ReceiveAwaiter : private ReceiveWaiter {
   }
 
   bool await_ready() {
-    Envelope** link = scan_from_ != nullptr ? scan_from_ : &cell->mailbox_head;
+    Envelope** link = scan_from != nullptr ? scan_from : &cell->mailbox_head;
     for (Envelope* e = *link; e != nullptr; link = &e->next, e = *link) {
       if (matcher_.Matches(e)) {
         cell->Unlink(link, e);
@@ -193,7 +194,7 @@ class [[nodiscard]] ReceiveAwaiter : private ReceiveWaiter {
   }
 
   std::coroutine_handle<> await_suspend(std::coroutine_handle<> awaiter) {
-    runnable.handle = awaiter;
+    runnable.set_handle(awaiter);
     matches = &ReceiveAwaiter::Test;
     cell->Wait(this, Matcher::OnlyType());
     // The running shard is this actor's: one thread-local load, not two through the frame.
@@ -244,7 +245,6 @@ class [[nodiscard]] ReceiveAwaiter : private ReceiveWaiter {
   }
 
   [[no_unique_address]] Matcher matcher_;
-  Envelope** scan_from_;
   [[no_unique_address]] std::conditional_t<kTimed, ReceiveDeadline, NoDeadline> deadline_;
   bool resumed_ = false;
 };

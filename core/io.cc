@@ -14,7 +14,7 @@ IoAwaitable::~IoAwaitable() {
 
 void IoAwaitable::await_suspend(std::coroutine_handle<> awaiter) {
   shard_ = core_internal::Shard::Current();
-  runnable_.handle = awaiter;
+  runnable_.set_handle(awaiter);
   int64_t timeout_ns = -1;
   if (timeout_ != absl::InfiniteDuration()) {
     timeout_ns = std::max<int64_t>(0, absl::ToInt64Nanoseconds(timeout_));

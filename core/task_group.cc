@@ -24,10 +24,15 @@ void TaskGroup::Start(Task<absl::Status> task) {
   if (children_ != nullptr) children_->prev = child;
   children_ = child;
   ++running_;
-  child->handle.promise().set_root_done(&TaskGroup::OnChildDone, child);
-  child->start.handle = child->handle;
+  child->handle.promise().set_root(core_internal::RootKind::kTaskGroupChild, child);
+  child->start.set_handle(child->handle);
   shard->Schedule(&child->start);
 }
+
+const bool TaskGroup::registered_ =
+    (core_internal::root_done_fns[uintptr_t(core_internal::RootKind::kTaskGroupChild)] =
+         &TaskGroup::OnChildDone,
+     true);
 
 void TaskGroup::OnChildDone(void* context, std::coroutine_handle<>) {
   auto* child = static_cast<Child*>(context);
@@ -60,7 +65,7 @@ TaskGroup::~TaskGroup() {
 }
 
 std::coroutine_handle<> TaskGroup::JoinAwaiter::await_suspend(std::coroutine_handle<> awaiter) {
-  runnable_.handle = awaiter;
+  runnable_.set_handle(awaiter);
   group_->joiner_ = &runnable_;
   return core_internal::Shard::Current()->TakeNext();
 }

@@ -58,6 +58,7 @@ class TaskGroup {
  private:
   struct Child;
   static void OnChildDone(void* child, std::coroutine_handle<> finished);
+  static const bool registered_;  // OnChildDone, in core_internal::root_done_fns
 
   Child* children_ = nullptr;  // doubly linked, for destroying them on cancellation
   std::size_t running_ = 0;

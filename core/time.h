@@ -34,7 +34,7 @@ class [[nodiscard]] SleepAwaiter {
   bool await_ready() const noexcept { return nanos_ <= 0; }
   std::coroutine_handle<> await_suspend(std::coroutine_handle<> awaiter) {
     shard_ = core_internal::Shard::Current();
-    runnable_.handle = awaiter;
+    runnable_.set_handle(awaiter);
     timer_.owner = this;
     timer_.fire = [](core_internal::TimerNode* node) {
       auto* self = static_cast<SleepAwaiter*>(static_cast<core_internal::OwnedTimer*>(node)->owner);
@@ -70,7 +70,7 @@ class [[nodiscard]] YieldAwaiter {
     return !always_ && !core_internal::Shard::Current()->ShouldYield();
   }
   std::coroutine_handle<> await_suspend(std::coroutine_handle<> awaiter) {
-    runnable_.handle = awaiter;
+    runnable_.set_handle(awaiter);
     core_internal::Shard* shard = core_internal::Shard::Current();
     shard->Schedule(&runnable_);
     return shard->TakeNext();

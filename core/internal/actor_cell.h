@@ -25,9 +25,14 @@ struct ActorCell;
 
 // A receive in progress: lives in the awaiting coroutine's frame.
 struct ReceiveWaiter {
-  // True when `e` is what this receive takes. A receive of exactly one type with no predicate
-  // also sets ActorCell::wanted_type, which Deliver compares without a call.
-  bool (*matches)(ReceiveWaiter* self, Envelope* e) = nullptr;
+  // One slot for two stages, so a blocked actor's frame is 8 bytes smaller.
+  union {
+    // Before waiting: where the receive's one scan of the mailbox starts (null: the head).
+    Envelope** scan_from;
+    // While waiting: true when `e` is what this receive takes. A receive of exactly one type
+    // with no predicate also sets ActorCell::wanted_type, which Deliver compares without a call.
+    bool (*matches)(ReceiveWaiter* self, Envelope* e) = nullptr;
+  };
   Envelope* received = nullptr;
   Runnable runnable;
   ActorCell* cell = nullptr;
@@ -90,7 +95,7 @@ struct ActorCell {
     return extras != nullptr && extras->marker_ref == ref ? extras->marker : nullptr;
   }
   // The root coroutine (the actor's body), null once it has ended.
-  std::coroutine_handle<> root() const { return start.handle; }
+  std::coroutine_handle<> root() const { return start.handle(); }
 
   // A cell is kept small (72 bytes): a million blocked actors are mostly cells and frames. Its
   // shard is the one running it (Shard::Current()), so it stores none.

@@ -15,14 +15,26 @@ namespace snow::core_internal {
 
 class RunQueue;
 
-struct Runnable {
+// 8 bytes: the coroutine's frame address, with the low bit set while it is queued (frames are
+// at least 16-byte aligned). A queued Runnable is always in the run queue of the thread it is on.
+class Runnable {
+ public:
   Runnable() = default;
   Runnable(const Runnable&) = delete;
   Runnable& operator=(const Runnable&) = delete;
   inline ~Runnable();
 
-  RunQueue* queue = nullptr;  // set while queued
-  std::coroutine_handle<> handle;
+  std::coroutine_handle<> handle() const {
+    return std::coroutine_handle<>::from_address(reinterpret_cast<void*>(bits_ & ~kQueued));
+  }
+  // Not while queued.
+  void set_handle(std::coroutine_handle<> h) { bits_ = reinterpret_cast<uintptr_t>(h.address()); }
+  bool queued() const { return (bits_ & kQueued) != 0; }
+
+ private:
+  friend class RunQueue;
+  static constexpr uintptr_t kQueued = 1;
+  uintptr_t bits_ = 0;
 };
 
 // A FIFO of Runnables: a front slot, then a growable ring. The front slot holds the oldest entry
@@ -42,8 +54,12 @@ class RunQueue {
 
   bool empty() const { return front_ == nullptr && ring_live_ == 0; }
 
+  // The queue of the calling thread's shard, set by the shard on its thread.
+  static RunQueue* Current() { return current_; }
+  void MakeCurrent() { current_ = this; }
+
   void PushBack(Runnable* r) {
-    r->queue = this;
+    r->bits_ |= Runnable::kQueued;
     if (front_ == nullptr && ring_live_ == 0) [[likely]] {
       front_ = r;
       return;
@@ -65,12 +81,12 @@ class RunQueue {
       } while (r == nullptr);
       --ring_live_;
     }
-    r->queue = nullptr;
+    r->bits_ &= ~Runnable::kQueued;
     return r;
   }
 
   void Remove(Runnable* r) {
-    r->queue = nullptr;
+    r->bits_ &= ~Runnable::kQueued;
     if (front_ == r) {
       front_ = nullptr;
       return;
@@ -105,10 +121,12 @@ class RunQueue {
   uint64_t head_ = 0;
   uint64_t tail_ = 0;
   std::size_t ring_live_ = 0;
+
+  static inline constinit thread_local RunQueue* current_ = nullptr;
 };
 
 Runnable::~Runnable() {
-  if (queue != nullptr) queue->Remove(this);
+  if (queued()) RunQueue::Current()->Remove(this);
 }
 
 }  // namespace snow::core_internal

@@ -74,6 +74,7 @@ Shard::~Shard() { DrainInbox(); }
 
 absl::Status Shard::Init() {
   current_ = this;
+  run_queue_.MakeCurrent();
   auto reactor = Reactor::Create(ReactorOptions{});
   if (!reactor.ok()) return reactor.status();
   reactor_ = std::move(reactor).value();
@@ -212,10 +213,10 @@ uint64_t Shard::NextSerial() {
 }
 
 void Shard::AttachRoot(ActorCell* cell, std::coroutine_handle<> root) {
-  cell->start.handle = root;
+  cell->start.set_handle(root);
   auto& promise =
       std::coroutine_handle<Promise<absl::Status>>::from_address(root.address()).promise();
-  promise.set_root_done(&Shard::OnRootDone, cell);
+  promise.set_root(RootKind::kActor, cell);
 }
 
 void Shard::Start(ActorCell* cell) {
@@ -256,6 +257,9 @@ void Shard::Launch(Shard* origin, Shard& home, ActorCell* cell) {
   home.Post(item, item);
 }
 
+const bool Shard::registered_ =
+    (root_done_fns[uintptr_t(RootKind::kActor)] = &Shard::OnRootDone, true);
+
 void Shard::OnRootDone(void* context, std::coroutine_handle<> finished) {
   auto* cell = static_cast<ActorCell*>(context);
   Shard* shard = Shard::Current();
@@ -269,7 +273,7 @@ void Shard::OnRootDone(void* context, std::coroutine_handle<> finished) {
                    std::string(outcome.reason.message()).c_str());
     }
   }
-  cell->start.handle = {};
+  cell->start.set_handle({});
   finished.destroy();
   shard->Finish(cell, std::move(outcome.reason));
 }
@@ -277,7 +281,9 @@ void Shard::OnRootDone(void* context, std::coroutine_handle<> finished) {
 void Shard::Terminate(ActorCell* cell, absl::Status reason) {
   if (cell->root()) {
     ++cancel_depth_;
-    std::exchange(cell->start.handle, {}).destroy();
+    std::coroutine_handle<> root = cell->root();
+    cell->start.set_handle({});
+    root.destroy();
     --cancel_depth_;
   }
   Finish(cell, std::move(reason));
@@ -371,7 +377,7 @@ void Shard::RunReady() {
   run_budget_ = kRunBudget;
   while (run_budget_ > 0 && !run_queue_.empty()) {
     --run_budget_;
-    run_queue_.PopFront()->handle.resume();
+    run_queue_.PopFront()->handle().resume();
     if (!doomed_.empty()) [[unlikely]] {
       ProcessDoomed();
     }

@@ -78,7 +78,7 @@ class Shard {
   std::coroutine_handle<> TakeNext() {
     if (run_budget_ <= 0 || run_queue_.empty()) return std::noop_coroutine();
     --run_budget_;
-    return run_queue_.PopFront()->handle;
+    return run_queue_.PopFront()->handle();
   }
   // Long loops call this; true every kYieldEvery calls.
   bool ShouldYield() { return (++yield_tick_ & (kYieldEvery - 1)) == 0; }
@@ -192,6 +192,7 @@ class Shard {
   static constexpr uint32_t kYieldEvery = 64;
   static constexpr int kMaxEagerDepth = 16;
   static void OnRootDone(void* cell, std::coroutine_handle<> finished);
+  static const bool registered_;  // OnRootDone, in root_done_fns
   void Finish(ActorCell* cell, absl::Status reason);
   void ProcessDoomed();
   // An exit signal reached `cell`: kill it, tell it (trap_exits), or ignore it.

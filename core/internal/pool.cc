@@ -16,6 +16,8 @@ namespace {
 constexpr std::size_t kChunkBytes = std::size_t{2} << 20;
 // Blocks moved from the global list to a thread at once.
 constexpr std::size_t kRefillBatch = 256;
+// Adopted memory (AdoptRegion) a thread keeps at most.
+constexpr std::size_t kMaxSpareBytes = std::size_t{64} << 20;
 
 // Where spilled blocks wait for a thread that needs them. Touched only when a thread's list of
 // a class is empty or over its cap, so the mutex is far from the per-message path.
@@ -95,12 +97,32 @@ void* ThreadPool::Refill(std::size_t c) {
   }
   std::size_t size = BlockSize(c);
   if (bump_ == nullptr || static_cast<std::size_t>(bump_end_ - bump_) < size) {
-    bump_ = NewChunk();
-    bump_end_ = bump_ + kChunkBytes;
+    if (SpareRegion* region = spare_) {
+      spare_ = region->next;
+      spare_bytes_ -= region->bytes;
+      bump_ = reinterpret_cast<char*>(region);
+      bump_end_ = bump_ + region->bytes;
+    } else {
+      bump_ = NewChunk();
+      bump_end_ = bump_ + kChunkBytes;
+    }
   }
   void* p = bump_;
   bump_ += size;
   return p;
+}
+
+bool ThreadPool::AdoptRegion(void* p, std::size_t bytes) {
+#ifndef SNOW_NO_POOL
+  if (spare_bytes_ + bytes <= kMaxSpareBytes && bytes >= sizeof(SpareRegion)) {
+    spare_ = new (p) SpareRegion{spare_, bytes};
+    spare_bytes_ += bytes;
+    return true;
+  }
+#endif
+  (void)p;
+  (void)bytes;
+  return false;
 }
 
 void ThreadPool::Spill(std::size_t c, std::size_t keep) {
@@ -146,7 +168,8 @@ void* AllocateZeroed(std::size_t bytes) {
 void FreeZeroed(void* p, std::size_t bytes) noexcept {
 #ifndef SNOW_NO_POOL
   if (bytes >= kChunkBytes) {
-    munmap(p, bytes);
+    // A table outgrown while a shard fills up with actors: its pages become theirs.
+    if (!LocalPool().AdoptRegion(p, bytes)) munmap(p, bytes);
     return;
   }
 #endif
@@ -165,6 +188,11 @@ ThreadPool::~ThreadPool() {
   local_pool = nullptr;
 #ifndef SNOW_NO_POOL
   for (std::size_t c = 0; c < kPoolClasses; ++c) Spill(c, 0);
+  // Regions not carved from hold no blocks: give them back.
+  while (SpareRegion* region = spare_) {
+    spare_ = region->next;
+    munmap(region, region->bytes);
+  }
 #endif
 }
 

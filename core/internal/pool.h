@@ -51,6 +51,12 @@ class ThreadPool {
     return ::operator new(size);
   }
 
+  // Takes `bytes` at `p`, memory already faulted in that the thread no longer needs (an actor
+  // table it has outgrown), to carve blocks from before asking the kernel for a new chunk:
+  // reusing it is cheaper than unmapping it and faulting in as much again. False when the
+  // thread already holds enough such memory; the caller then unmaps it.
+  bool AdoptRegion(void* p, std::size_t bytes);
+
   void Free(void* p, std::size_t size) noexcept {
 #ifndef SNOW_NO_POOL
     if (size <= kPoolMaxSize) [[likely]] {
@@ -82,6 +88,13 @@ class ThreadPool {
   [[maybe_unused]] std::size_t count_[kPoolClasses] = {};
   char* bump_ = nullptr;  // the unused rest of this thread's current chunk
   char* bump_end_ = nullptr;
+  // Adopted regions not yet carved, linked through their first bytes.
+  struct SpareRegion {
+    SpareRegion* next;
+    std::size_t bytes;
+  };
+  SpareRegion* spare_ = nullptr;
+  std::size_t spare_bytes_ = 0;
 };
 
 // The calling thread's pool. The pointer is constant-initialized so the fast path is one

@@ -17,7 +17,7 @@ constexpr std::size_t kChunkBytes = std::size_t{2} << 20;
 // Blocks moved from the global list to a thread at once.
 constexpr std::size_t kRefillBatch = 256;
 // Adopted memory (AdoptRegion) a thread keeps at most.
-constexpr std::size_t kMaxSpareBytes = std::size_t{64} << 20;
+[[maybe_unused]] constexpr std::size_t kMaxSpareBytes = std::size_t{64} << 20;
 
 // Where spilled blocks wait for a thread that needs them. Touched only when a thread's list of
 // a class is empty or over its cap, so the mutex is far from the per-message path.

@@ -58,6 +58,41 @@ TEST(ActorTableTest, AgreesWithStdMapUnderRandomInsertsAndErases) {
   EXPECT_EQ(seen, model.size());
 }
 
+// Growth-heavy: a table doubling many times over entries that outlive several doublings (their
+// placement hints run out), that were displaced, or that were moved by an erase.
+TEST(ActorTableTest, AgreesWithStdMapWhileGrowingFromFewToMany) {
+  Cells cell_for;
+  ActorTable table;
+  std::map<uint64_t, ActorCell*> model;
+  std::mt19937_64 random(777);
+  uint64_t next = 1;
+  auto insert = [&](uint64_t serial) {
+    if (model.contains(serial)) return;
+    table.Insert(cell_for(serial));
+    model[serial] = cell_for(serial);
+  };
+  for (int step = 0; step < 300'000; ++step) {
+    // Mostly in sequence from one origin (stride 2), some from far-off origins, a few erases.
+    uint64_t r = random() % 100;
+    if (r < 80) {
+      insert(2 * next++);
+    } else if (r < 90) {
+      insert((uint64_t{1} << 30) + random() % (uint64_t{1} << 36));
+    } else if (!model.empty()) {
+      auto it = model.lower_bound(random() % (2 * next + 2));
+      if (it == model.end()) it = model.begin();
+      table.Erase(it->first);
+      model.erase(it);
+    }
+    if ((step & (step - 1)) == 0 || step % 9973 == 0) {
+      ASSERT_EQ(table.size(), model.size());
+      for (auto [serial, cell] : model) ASSERT_EQ(table.Find(serial), cell) << serial;
+    }
+  }
+  for (auto [serial, cell] : model) ASSERT_EQ(table.Find(serial), cell) << serial;
+  EXPECT_EQ(table.Find(2 * next + 2), nullptr);
+}
+
 TEST(ActorTableTest, EraseOfAbsentSerialChangesNothing) {
   Cells cell_for;
   ActorTable table;

@@ -35,12 +35,11 @@ GlobalPool& Global() {
 }
 
 // Huge pages only with SNOW_HUGE_PAGES=1. They make a 2 MiB chunk one page fault instead of 512,
-// and back-to-back runs of W2 (a million blocked actors) took ~90-105 instead of ~150-190 ns per
-// spawn. But on this VM the first touch of a 2 MiB block that the host has taken back is slow: a
-// run started after a few idle seconds took 540-680 ns, every time, against a steady ~150-190
-// with plain pages. And
-// with the kernel's usual defrag=madvise, a fault may compact memory first when free memory is
-// fragmented: a stall of milliseconds on a shard.
+// and back-to-back runs of W2 (a million blocked actors) took 60-72 instead of ~94 ns per spawn.
+// But on this VM the first touch of a 2 MiB block that the host has taken back is slow: a run
+// started after a few idle seconds took 400-460 ns, every time. And with the kernel's usual
+// defrag=madvise, a fault may compact memory first when free memory is fragmented: a stall of
+// milliseconds on a shard.
 bool UseHugePages() {
   static const bool use = [] {
     const char* setting = std::getenv("SNOW_HUGE_PAGES");

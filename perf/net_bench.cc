@@ -14,11 +14,8 @@
 //          runtime against TcpServer with SO_REUSEPORT listeners vs one handing off.
 #include <netinet/in.h>
 #include <netinet/tcp.h>
-#include <sched.h>
 #include <signal.h>
-#include <spawn.h>
 #include <sys/socket.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -36,8 +33,7 @@
 #include "net/tls.h"
 #include "net/tls_aead_speed.h"
 #include "perf/floors.h"
-
-extern char** environ;
+#include "tools/child_process/child_process.h"
 
 namespace snow::perf {
 namespace {
@@ -51,50 +47,11 @@ double Median(std::vector<double> v) {
 
 // ---- Child processes ----
 
-class Child {
- public:
-  // Starts `args` with only `cpu` in its affinity mask (so a Snow runtime there has one shard,
-  // pinned to that CPU).
-  Child(std::vector<std::string> args, int cpu) {
-    int fds[2];
-    if (pipe(fds) != 0) return;
-    posix_spawn_file_actions_t actions;
-    posix_spawn_file_actions_init(&actions);
-    posix_spawn_file_actions_adddup2(&actions, fds[1], STDOUT_FILENO);
-    posix_spawn_file_actions_addclose(&actions, fds[0]);
-    std::vector<char*> argv;
-    for (std::string& a : args) argv.push_back(a.data());
-    argv.push_back(nullptr);
-    PinTo(cpu);
-    if (posix_spawn(&pid_, argv[0], &actions, nullptr, argv.data(), environ) != 0) pid_ = -1;
-    Unpin();
-    posix_spawn_file_actions_destroy(&actions);
-    close(fds[1]);
-    out_ = fdopen(fds[0], "r");
-  }
-  ~Child() {
-    if (pid_ > 0) {
-      kill(pid_, SIGTERM);
-      waitpid(pid_, nullptr, 0);
-    }
-    if (out_ != nullptr) fclose(out_);
-  }
-  std::string ReadLine() {
-    char line[8192];
-    if (out_ == nullptr || fgets(line, sizeof(line), out_) == nullptr) return "";
-    return line;
-  }
-  std::string ReadAll() {
-    std::string all;
-    for (std::string l = ReadLine(); !l.empty(); l = ReadLine()) all += l;
-    if (pid_ > 0 && waitpid(pid_, nullptr, 0) == pid_) pid_ = -1;
-    return all;
-  }
-
- private:
-  pid_t pid_ = -1;
-  FILE* out_ = nullptr;
-};
+// snow-echo and snow-load run with only one CPU in their affinity mask (so each Snow runtime has
+// one shard, pinned to it) and get SIGTERM if still running at the end.
+absl::StatusOr<tools::ChildProcess> StartOnCpu(std::vector<std::string> argv, int cpu) {
+  return tools::ChildProcess::Start({.argv = std::move(argv), .cpu = cpu, .kill_signal = SIGTERM});
+}
 
 double JsonNumber(const std::string& json, const std::string& key) {
   size_t at = json.find("\"" + key + "\":");
@@ -103,28 +60,30 @@ double JsonNumber(const std::string& json, const std::string& key) {
 }
 
 struct EchoServer {
-  explicit EchoServer(bool tls) : child(Args(tls), 1) {
-    std::string line = child.ReadLine();
-    size_t at = line.find("listening on ");
-    if (at != std::string::npos) {
-      size_t start = at + 13;
-      address = line.substr(start, line.find(' ', start) - start);
-    }
-  }
-  static std::vector<std::string> Args(bool tls) {
-    std::vector<std::string> a = {SNOW_ECHO_PATH, "--listen=127.0.0.1:0"};
-    if (tls) a.push_back("--tls");
-    return a;
-  }
-  Child child;
+  tools::ChildProcess child;
   std::string address;
 };
 
+// snow-echo on CPU 1, and the address it printed.
+absl::StatusOr<EchoServer> StartEcho(bool tls) {
+  std::vector<std::string> argv = {SNOW_ECHO_PATH, "--listen=127.0.0.1:0"};
+  if (tls) argv.push_back("--tls");
+  SNOW_ASSIGN_OR_RETURN(tools::ChildProcess child, StartOnCpu(std::move(argv), 1));
+  SNOW_ASSIGN_OR_RETURN(std::string line, child.ReadLine());
+  size_t at = line.find("listening on ");
+  if (at == std::string::npos) return absl::UnavailableError("snow-echo printed: " + line);
+  size_t start = at + 13;
+  std::string address = line.substr(start, line.find(' ', start) - start);
+  return EchoServer{std::move(child), std::move(address)};
+}
+
+// snow-load on CPU 0 against `address`; its JSON report ("" if it could not run).
 std::string RunLoad(const std::string& address, std::vector<std::string> extra) {
-  std::vector<std::string> args = {SNOW_LOAD_PATH, "--address=" + address, "--json", "--quiet"};
-  args.insert(args.end(), extra.begin(), extra.end());
-  Child load(args, 0);
-  return load.ReadAll();
+  std::vector<std::string> argv = {SNOW_LOAD_PATH, "--address=" + address, "--json", "--quiet"};
+  argv.insert(argv.end(), extra.begin(), extra.end());
+  absl::StatusOr<tools::ChildProcess> load = StartOnCpu(std::move(argv), 0);
+  if (!load.ok()) return "";
+  return load->ReadAll().value_or("");
 }
 
 // ---- W8bulk: TLS bulk between two shards ----
@@ -330,8 +289,12 @@ int main(int argc, char** argv) {
     std::map<std::string, std::vector<double>> v;
     for (int r = 0; r < runs; ++r) {
       PingPongFloor floor = BlockingPingPong(50'000);
-      EchoServer echo(/*tls=*/false);
-      std::string one = RunLoad(echo.address, {"--connections=1", "--messages=50000"});
+      absl::StatusOr<EchoServer> echo = StartEcho(/*tls=*/false);
+      if (!echo.ok()) {
+        std::fprintf(stderr, "snow-echo: %s\n", echo.status().ToString().c_str());
+        return 1;
+      }
+      std::string one = RunLoad(echo->address, {"--connections=1", "--messages=50000"});
       double p50 = JsonNumber(one, "p50");
       double p99 = JsonNumber(one, "p99");
       std::printf("run %d W6 snow_p50_us=%.1f snow_p99_us=%.1f floor_p50_us=%.1f ratio=%.2f\n", r,
@@ -342,7 +305,7 @@ int main(int argc, char** argv) {
       v["floor99"].push_back(floor.p99_us);
       v["ratio"].push_back(p50 / floor.p50_us);
       if (want("W6c64")) {
-        std::string many = RunLoad(echo.address, {"--connections=64", "--duration=3s"});
+        std::string many = RunLoad(echo->address, {"--connections=64", "--duration=3s"});
         double rate = JsonNumber(many, "msgs_per_s");
         std::printf("run %d W6c64 msgs_per_s=%.0f p99_us=%.1f\n", r, rate, JsonNumber(many, "p99"));
         v["c64"].push_back(rate);

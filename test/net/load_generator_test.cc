@@ -1,71 +1,29 @@
 // Runs the real snow-echo and snow-load binaries: a short count-limited run must report exactly
 // the requested number of round trips, with no errors, plain and over TLS.
 #include <signal.h>
-#include <spawn.h>
 #include <sys/wait.h>
-#include <unistd.h>
 
-#include <cstdio>
 #include <string>
 #include <vector>
 
+#include "absl/status/statusor.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "tools/child_process/child_process.h"
 #include "tools/load/histogram.h"
-
-extern char** environ;
 
 namespace {
 
+using ::snow::tools::ChildProcess;
 using ::testing::HasSubstr;
 
-// A child process with its stdout on a pipe.
-class Child {
- public:
-  explicit Child(std::vector<std::string> args) {
-    int fds[2];
-    if (pipe(fds) != 0) return;
-    posix_spawn_file_actions_t actions;
-    posix_spawn_file_actions_init(&actions);
-    posix_spawn_file_actions_adddup2(&actions, fds[1], STDOUT_FILENO);
-    posix_spawn_file_actions_addclose(&actions, fds[0]);
-    std::vector<char*> argv;
-    for (std::string& a : args) argv.push_back(a.data());
-    argv.push_back(nullptr);
-    if (posix_spawn(&pid_, argv[0], &actions, nullptr, argv.data(), environ) != 0) pid_ = -1;
-    posix_spawn_file_actions_destroy(&actions);
-    close(fds[1]);
-    out_ = fdopen(fds[0], "r");
-  }
-  ~Child() {
-    if (pid_ > 0) {
-      kill(pid_, SIGKILL);
-      Wait();
-    }
-    if (out_ != nullptr) fclose(out_);
-  }
-  bool started() const { return pid_ > 0 && out_ != nullptr; }
-  std::string ReadLine() {
-    char line[4096];
-    if (fgets(line, sizeof(line), out_) == nullptr) return "";
-    return line;
-  }
-  std::string ReadAll() {
-    std::string all;
-    for (std::string line = ReadLine(); !line.empty(); line = ReadLine()) all += line;
-    return all;
-  }
-  int Wait() {
-    int status = 0;
-    if (pid_ > 0 && waitpid(pid_, &status, 0) == pid_) pid_ = -1;
-    return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-  }
-  void Signal(int signal) { kill(pid_, signal); }
-
- private:
-  pid_t pid_ = -1;
-  FILE* out_ = nullptr;
-};
+// A child's exit code, or 128 + the signal that ended it (the shell's convention, which is also
+// snow::Run's exit code after a signal).
+int ExitCode(ChildProcess& child) {
+  absl::StatusOr<int> status = child.Wait();
+  if (!status.ok()) return -1;
+  return WIFEXITED(*status) ? WEXITSTATUS(*status) : 128 + WTERMSIG(*status);
+}
 
 // "snow-echo listening on 127.0.0.1:PORT ..." -> "127.0.0.1:PORT"
 std::string ListeningAddress(const std::string& line) {
@@ -80,33 +38,35 @@ void RunsTheRequestedCount(bool tls) {
   std::vector<std::string> echo_args = {SNOW_ECHO_PATH, "--listen=127.0.0.1:0", "--snow-shards=1",
                                         "--snow-spin-us=0"};
   if (tls) echo_args.push_back("--tls");
-  Child echo(echo_args);
-  ASSERT_TRUE(echo.started());
-  std::string line = echo.ReadLine();
-  std::string address = ListeningAddress(line);
-  ASSERT_FALSE(address.empty()) << line;
+  absl::StatusOr<ChildProcess> echo = ChildProcess::Start({.argv = echo_args});
+  ASSERT_TRUE(echo.ok()) << echo.status();
+  absl::StatusOr<std::string> line = echo->ReadLine();
+  ASSERT_TRUE(line.ok()) << line.status();
+  std::string address = ListeningAddress(*line);
+  ASSERT_FALSE(address.empty()) << *line;
   std::vector<std::string> load_args = {SNOW_LOAD_PATH,    "--address=" + address,
                                         "--messages=5003", "--connections=4",
                                         "--depth=2",       "--json",
                                         "--quiet",         "--snow-shards=1",
                                         "--snow-spin-us=0"};
   if (tls) {
-    std::string pin_line = echo.ReadLine();
+    absl::StatusOr<std::string> pin_line = echo->ReadLine();
+    ASSERT_TRUE(pin_line.ok()) << pin_line.status();
     const std::string marker = "certificate sha256 ";
-    ASSERT_THAT(pin_line, HasSubstr(marker));
-    std::string pin = pin_line.substr(pin_line.find(marker) + marker.size(), 64);
+    ASSERT_THAT(*pin_line, HasSubstr(marker));
+    std::string pin = pin_line->substr(pin_line->find(marker) + marker.size(), 64);
     load_args.push_back("--tls");
     load_args.push_back("--pin=" + pin);
   }
-  Child load(load_args);
-  ASSERT_TRUE(load.started());
-  std::string report = load.ReadAll();
-  EXPECT_EQ(load.Wait(), 0) << report;
+  absl::StatusOr<ChildProcess> load = ChildProcess::Start({.argv = load_args});
+  ASSERT_TRUE(load.ok()) << load.status();
+  std::string report = load->ReadAll().value_or("");
+  EXPECT_EQ(ExitCode(*load), 0) << report;
   EXPECT_THAT(report, HasSubstr("\"messages\":5003,"));
   EXPECT_THAT(report, HasSubstr("\"errors\":0,"));
   EXPECT_THAT(report, HasSubstr(tls ? "\"tls\":true" : "\"tls\":false"));
-  echo.Signal(SIGTERM);
-  EXPECT_EQ(echo.Wait(), 128 + SIGTERM);  // snow::Run's exit code after SIGTERM
+  echo->Signal(SIGTERM);
+  EXPECT_EQ(ExitCode(*echo), 128 + SIGTERM);  // snow::Run's exit code after SIGTERM
 }
 
 TEST(LoadGeneratorTest, ReportsTheRequestedMessageCountAgainstTheEchoServer) {
@@ -119,11 +79,12 @@ TEST(LoadGeneratorTest, ReportsTheRequestedMessageCountOverTls) {
 
 TEST(LoadGeneratorTest, CountsErrorsWhenNothingListens) {
   // Port 1 is privileged: nothing listens there in a test environment.
-  Child load({SNOW_LOAD_PATH, "--address=127.0.0.1:1", "--connections=3", "--messages=10", "--json",
-              "--quiet", "--snow-shards=1"});
-  ASSERT_TRUE(load.started());
-  std::string report = load.ReadAll();
-  EXPECT_EQ(load.Wait(), 1);
+  absl::StatusOr<ChildProcess> load =
+      ChildProcess::Start({.argv = {SNOW_LOAD_PATH, "--address=127.0.0.1:1", "--connections=3",
+                                    "--messages=10", "--json", "--quiet", "--snow-shards=1"}});
+  ASSERT_TRUE(load.ok()) << load.status();
+  std::string report = load->ReadAll().value_or("");
+  EXPECT_EQ(ExitCode(*load), 1);
   EXPECT_THAT(report, HasSubstr("\"messages\":0,"));
   EXPECT_THAT(report, HasSubstr("\"UNAVAILABLE\":3"));
 }

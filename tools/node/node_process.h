@@ -1,8 +1,8 @@
 // File: tools/node/node_process.h
 //
-// NodeProcess: a snow-node started as a child process, for tests, benchmarks and the demo. Start
-// waits for the node's "up <name>" line, so name() is the real address even with port 0; the
-// destructor kills (SIGKILL) and reaps a node still running.
+// NodeProcess: a snow-node started as a child process (tools/child_process/), for tests,
+// benchmarks and the demo. Start waits for the node's "up <name>" line, so name() is the real
+// address even with port 0; the destructor kills (SIGKILL) and reaps a node still running.
 //
 //   NodeProcess::Options o{.binary = SNOW_NODE_PATH, .name = "a@127.0.0.1:0", .cookie = "c"};
 //   absl::StatusOr<NodeProcess> a = NodeProcess::Start(o);
@@ -16,10 +16,13 @@
 #include <sys/types.h>
 
 #include <string>
+#include <string_view>
+#include <utility>
 #include <vector>
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "tools/child_process/child_process.h"
 
 namespace snow::node_services {
 
@@ -43,33 +46,32 @@ class NodeProcess {
   };
 
   static absl::StatusOr<NodeProcess> Start(const Options& options);
-  NodeProcess(NodeProcess&& other) noexcept;
-  NodeProcess& operator=(NodeProcess&& other) noexcept;
+  NodeProcess(NodeProcess&& other) noexcept = default;
+  NodeProcess& operator=(NodeProcess&& other) noexcept = default;
   NodeProcess(const NodeProcess&) = delete;
   NodeProcess& operator=(const NodeProcess&) = delete;
-  ~NodeProcess();
+  ~NodeProcess() = default;
 
   const std::string& name() const { return name_; }
-  pid_t pid() const { return pid_; }
-  bool running() const { return pid_ > 0; }
+  pid_t pid() const { return process_.pid(); }
+  bool running() const { return process_.running(); }
 
-  void Signal(int signal) const;
+  void Signal(int signal) const { process_.Signal(signal); }
   // The next line the node printed, without its newline; kDeadlineExceeded after `timeout`,
   // kUnavailable at end of output.
-  absl::StatusOr<std::string> ReadLine(absl::Duration timeout);
+  absl::StatusOr<std::string> ReadLine(absl::Duration timeout) {
+    return process_.ReadLine(timeout);
+  }
   // Reads lines until one starts with `prefix`; returns it.
   absl::StatusOr<std::string> WaitForLine(std::string_view prefix, absl::Duration timeout);
   // Waits for the process to end; returns its wait status (as from waitpid).
-  absl::StatusOr<int> Wait(absl::Duration timeout);
+  absl::StatusOr<int> Wait(absl::Duration timeout) { return process_.Wait(timeout); }
 
  private:
-  NodeProcess() = default;
-  void Release();
+  explicit NodeProcess(tools::ChildProcess process) : process_(std::move(process)) {}
 
-  pid_t pid_ = -1;
-  int out_fd_ = -1;
+  tools::ChildProcess process_;
   std::string name_;
-  std::string buffered_;
 };
 
 }  // namespace snow::node_services

@@ -85,6 +85,15 @@ absl::Status ProtocolError(std::string_view what) {
 // A local PID as the peer names it: its node bits cleared (the peer sees slot 0 = itself).
 uint64_t LocalBits(Pid pid) { return Pid::FromParts(0, pid.shard(), pid.serial()).bits(); }
 
+// HELLO and CHALLENGE introduce their sender the same way: its creation, its name and a fresh
+// nonce, which the proofs later cover.
+template <typename Introduction>
+absl::Status Introduce(const Node& node, Introduction& introduction) {
+  introduction.creation = node.creation();
+  introduction.name = node.name();
+  return net::RandomBytes(introduction.nonce);
+}
+
 }  // namespace
 
 // --- Channel ---
@@ -192,9 +201,7 @@ Task<absl::Status> Session::HandshakeAsClient() {
   SNOW_CO_RETURN_IF_ERROR(co_await SecureChannel(/*client=*/true));
 
   Hello hello;
-  hello.creation = node_->creation();
-  hello.name = node_->name();
-  SNOW_CO_RETURN_IF_ERROR(net::RandomBytes(hello.nonce));
+  SNOW_CO_RETURN_IF_ERROR(Introduce(*node_, hello));
   std::string hello_payload = EncodeHello(hello);
   SNOW_CO_RETURN_IF_ERROR(co_await WriteFrame(hello_payload));
 
@@ -303,9 +310,7 @@ Task<absl::Status> Session::HandshakeAsServer() {
   peer_ = *peer;
 
   Challenge challenge;
-  challenge.creation = node_->creation();
-  challenge.name = node_->name();
-  SNOW_CO_RETURN_IF_ERROR(net::RandomBytes(challenge.nonce));
+  SNOW_CO_RETURN_IF_ERROR(Introduce(*node_, challenge));
   std::string challenge_payload = EncodeChallenge(challenge);
   SNOW_CO_RETURN_IF_ERROR(co_await WriteFrame(challenge_payload));
 

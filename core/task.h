@@ -32,17 +32,16 @@ class Task;
 
 namespace core_internal {
 
-// Called when a task with no awaiter (a root: an actor body or a TaskGroup child) finishes.
-// It may destroy the finished coroutine.
-using RootDoneFn = void (*)(void* context, std::coroutine_handle<> finished);
-
-// The kinds of root there are, each with its RootDoneFn: a root's promise stores the kind in the
-// low bits of its context pointer instead of a second pointer (every actor frame is 8 bytes
-// smaller). Contexts are at least 4-byte aligned.
+// A task with no awaiter is a root: an actor's body or a TaskGroup child. Its promise keeps
+// its kind in the low bits of its context pointer (contexts are at least 4-byte aligned), not a
+// second pointer to a hook: every actor frame is 8 bytes smaller.
 enum class RootKind : uintptr_t { kActor = 1, kTaskGroupChild = 2 };
 inline constexpr uintptr_t kRootKindMask = 3;
-// Filled in by the runtime (Shard, TaskGroup) before any root of that kind is made.
-inline constinit RootDoneFn root_done_fns[kRootKindMask + 1] = {};
+// What a root does when it finishes, by kind: ends the actor whose cell is `context`
+// (core/internal/shard.cc), or reports to the TaskGroup (core/task_group.cc). Both destroy the
+// finished coroutine.
+void ActorRootDone(void* cell, std::coroutine_handle<> finished);
+void TaskGroupChildDone(void* child, std::coroutine_handle<> finished);
 
 class PromiseBase {
  public:
@@ -61,7 +60,12 @@ class PromiseBase {
         if (link != 0) return std::coroutine_handle<>::from_address(reinterpret_cast<void*>(link));
         return std::noop_coroutine();
       }
-      root_done_fns[kind](reinterpret_cast<void*>(link & ~kRootKindMask), self);
+      void* context = reinterpret_cast<void*>(link & ~kRootKindMask);
+      if (kind == static_cast<uintptr_t>(RootKind::kActor)) {
+        ActorRootDone(context, self);
+      } else {
+        TaskGroupChildDone(context, self);
+      }
       return std::noop_coroutine();
     }
     void await_resume() noexcept {}
@@ -83,7 +87,7 @@ class PromiseBase {
 
  private:
   // An awaited task resumes its awaiter (`link_`, a frame address) when it ends; a root has no
-  // awaiter and calls its kind's RootDoneFn with its context instead. One slot serves both.
+  // awaiter and calls its kind's *Done function with its context instead. One slot serves both.
   uintptr_t link_ = 0;
   std::exception_ptr exception_;
 };

@@ -29,13 +29,10 @@ void TaskGroup::Start(Task<absl::Status> task) {
   shard->Schedule(&child->start);
 }
 
-const bool TaskGroup::registered_ =
-    (core_internal::root_done_fns[uintptr_t(core_internal::RootKind::kTaskGroupChild)] =
-         &TaskGroup::OnChildDone,
-     true);
+namespace core_internal {
 
-void TaskGroup::OnChildDone(void* context, std::coroutine_handle<>) {
-  auto* child = static_cast<Child*>(context);
+void TaskGroupChildDone(void* context, std::coroutine_handle<>) {
+  auto* child = static_cast<TaskGroup::Child*>(context);
   TaskGroup* group = child->group;
   auto& promise = child->handle.promise();
   if (promise.exception()) {
@@ -50,9 +47,11 @@ void TaskGroup::OnChildDone(void* context, std::coroutine_handle<>) {
   child->handle.destroy();
   delete child;
   if (--group->running_ == 0 && group->joiner_ != nullptr) {
-    core_internal::Shard::Current()->Schedule(std::exchange(group->joiner_, nullptr));
+    Shard::Current()->Schedule(std::exchange(group->joiner_, nullptr));
   }
 }
+
+}  // namespace core_internal
 
 TaskGroup::~TaskGroup() {
   SNOW_CHECK(children_ == nullptr || core_internal::Shard::cancelling(),

@@ -57,8 +57,7 @@ class TaskGroup {
 
  private:
   struct Child;
-  static void OnChildDone(void* child, std::coroutine_handle<> finished);
-  static const bool registered_;  // OnChildDone, in core_internal::root_done_fns
+  friend void core_internal::TaskGroupChildDone(void* child, std::coroutine_handle<> finished);
 
   Child* children_ = nullptr;  // doubly linked, for destroying them on cancellation
   std::size_t running_ = 0;

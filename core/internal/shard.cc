@@ -219,10 +219,14 @@ void Shard::AttachRoot(ActorCell* cell, std::coroutine_handle<> root) {
   promise.set_root(RootKind::kActor, cell);
 }
 
-void Shard::Start(ActorCell* cell) {
+void Shard::Admit(ActorCell* cell) {
   actors_.Insert(cell);
   ShardCounters::Add(counters_.actors_spawned, 1);
   ShardCounters::Add(counters_.live_actors, 1);
+}
+
+void Shard::Start(ActorCell* cell) {
+  Admit(cell);
   Schedule(&cell->start);
 }
 
@@ -231,9 +235,7 @@ void Shard::StartNow(ActorCell* cell) {
     Start(cell);
     return;
   }
-  actors_.Insert(cell);
-  ShardCounters::Add(counters_.actors_spawned, 1);
-  ShardCounters::Add(counters_.live_actors, 1);
+  Admit(cell);
   // With no budget, the child's first suspension returns here instead of transferring to the
   // next ready coroutine; the spawner is not in the run queue, it is the one running.
   ++eager_depth_;
@@ -257,10 +259,7 @@ void Shard::Launch(Shard* origin, Shard& home, ActorCell* cell) {
   home.Post(item, item);
 }
 
-const bool Shard::registered_ =
-    (root_done_fns[uintptr_t(RootKind::kActor)] = &Shard::OnRootDone, true);
-
-void Shard::OnRootDone(void* context, std::coroutine_handle<> finished) {
+void ActorRootDone(void* context, std::coroutine_handle<> finished) {
   auto* cell = static_cast<ActorCell*>(context);
   Shard* shard = Shard::Current();
   auto& promise =

@@ -191,8 +191,9 @@ class Shard {
  private:
   static constexpr uint32_t kYieldEvery = 64;
   static constexpr int kMaxEagerDepth = 16;
-  static void OnRootDone(void* cell, std::coroutine_handle<> finished);
-  static const bool registered_;  // OnRootDone, in root_done_fns
+  friend void ActorRootDone(void* cell, std::coroutine_handle<> finished);
+  // Puts `cell` in the actor table and counts it: the part of a start both ways share.
+  void Admit(ActorCell* cell);
   void Finish(ActorCell* cell, absl::Status reason);
   void ProcessDoomed();
   // An exit signal reached `cell`: kill it, tell it (trap_exits), or ignore it.

@@ -27,7 +27,7 @@ class Runnable {
   std::coroutine_handle<> handle() const {
     return std::coroutine_handle<>::from_address(reinterpret_cast<void*>(bits_ & ~kQueued));
   }
-  // Not while queued.
+  // Not while queued: that would drop the queued bit and leave a dangling queue entry.
   void set_handle(std::coroutine_handle<> h) { bits_ = reinterpret_cast<uintptr_t>(h.address()); }
   bool queued() const { return (bits_ & kQueued) != 0; }
 

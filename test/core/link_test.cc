@@ -306,5 +306,48 @@ SNOW_CO_TEST(LinkTest, AnActorDoomedWhileRunningEndsAtItsNextSuspension) {
   co_return absl::OkStatus();
 }
 
+// A kill that reaches a new actor before its first run ends it with reason killed, and its
+// queued first run is withdrawn with it. Each level spawns the next from its own first run, so
+// the deeper levels spawn past the eager-start nesting bound, where a same-shard spawn is
+// queued instead of run at once.
+Task<absl::Status> SpawnsAndKillsAtEveryDepth(Self self, Pid report, int levels) {
+  if (levels > 1) self.Spawn(SpawnsAndKillsAtEveryDepth, report, levels - 1);
+  SpawnedMonitor victim = self.SpawnMonitor(Worker);
+  self.SendExit(victim.pid, KillReason());
+  Down down = co_await self.Receive<Down>();
+  self.Send(report, std::move(down));
+  co_return absl::OkStatus();
+}
+
+SNOW_CO_TEST(LinkTest, AKillBeforeTheFirstRunEndsTheActorAtAnySpawnDepth) {
+  constexpr int kLevels = 40;
+  self.Spawn(SpawnsAndKillsAtEveryDepth, self.pid(), kLevels);
+  for (int i = 0; i < kLevels; ++i) {
+    Down down = co_await self.Receive<Down>();
+    EXPECT_THAT(down.reason, StatusIs(absl::StatusCode::kAborted, "killed"));
+  }
+  EXPECT_EQ(self.runtime().stats().live_actors, 1u);
+  co_return absl::OkStatus();
+}
+
+// The same across shards: the spawn and the kill reach the other shard in one batch, so the
+// kill is handled after the new actor is queued there and before it first runs.
+Task<absl::Status> SpawnsAndKillsOnAnotherShard(Self self, int rounds) {
+  for (int i = 0; i < rounds; ++i) {
+    SpawnedMonitor victim =
+        self.SpawnMonitor(SpawnOptions{.placement = Placement::kShard, .shard = 1}, Worker);
+    self.SendExit(victim.pid, KillReason());
+  }
+  for (int i = 0; i < rounds; ++i) {
+    Down down = co_await self.Receive<Down>();
+    SNOW_CO_ASSERT(down.reason.code() == absl::StatusCode::kAborted);
+  }
+  co_return absl::OkStatus();
+}
+
+TEST(LinkTest, ASpawnAndAKillArrivingTogetherOnAnotherShardEndTheActor) {
+  EXPECT_THAT(RunOnTestRuntime(RealRuntimeOptions(2), SpawnsAndKillsOnAnotherShard, 2000), IsOk());
+}
+
 }  // namespace
 }  // namespace snow

@@ -350,13 +350,17 @@ void Shard::StopAllActors() {
   // Nothing runs from here on; emptying the queue first also spares each destroyed frame the
   // work of taking itself out of it.
   while (!run_queue_.empty()) run_queue_.PopFront();
+  // A destructor run by a termination may spawn (queued, since frames are being destroyed):
+  // go round again until no actor is left.
   std::vector<uint64_t> serials;
-  serials.reserve(actors_.size());
-  actors_.ForEach([&](ActorCell* cell) { serials.push_back(cell->pid.serial()); });
-  for (uint64_t serial : serials) {
-    // A destructor run by an earlier termination may have ended this one already.
-    if (ActorCell* cell = actors_.Find(serial)) {
-      Terminate(cell, absl::CancelledError("runtime stopped"));
+  while (actors_.size() > 0) {
+    serials.clear();
+    actors_.ForEach([&](ActorCell* cell) { serials.push_back(cell->pid.serial()); });
+    for (uint64_t serial : serials) {
+      // A destructor run by an earlier termination may have ended this one already.
+      if (ActorCell* cell = actors_.Find(serial)) {
+        Terminate(cell, absl::CancelledError("runtime stopped"));
+      }
     }
   }
   for (auto& [id, node] : send_after_) {

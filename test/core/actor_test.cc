@@ -376,5 +376,31 @@ TEST(RuntimeTest, ShutdownWithLiveAndUnstartedActorsDestroysEverythingOnce) {
   EXPECT_EQ(Counted::live.load(), 0);
 }
 
+// Spawns an actor from its destructor, which shutdown runs while it destroys frames.
+struct SpawnsWhenDestroyed {
+  Self self;
+  ~SpawnsWhenDestroyed() { self.Spawn(HoldsCounted, Counted()); }
+};
+
+Task<absl::Status> SpawnsAtShutdown(Self self) {
+  SpawnsWhenDestroyed guard{self};
+  co_await self.Receive<Stop>();
+  co_return absl::OkStatus();
+}
+
+Task<absl::Status> EndsWhileAnotherSpawnsAtShutdown(Self self) {
+  self.Spawn(SpawnsAtShutdown);
+  co_return absl::OkStatus();
+}
+
+TEST(RuntimeTest, AnActorSpawnedDuringShutdownIsStoppedToo) {
+  absl::StatusOr<std::unique_ptr<Runtime>> runtime = Runtime::Create(TestRuntimeOptions());
+  ASSERT_THAT(runtime, IsOk());
+  (*runtime)->SpawnMain(EndsWhileAnotherSpawnsAtShutdown);
+  EXPECT_THAT((*runtime)->Wait(), IsOk());
+  EXPECT_EQ((*runtime)->stats().live_actors, 0u);
+  EXPECT_EQ(Counted::live.load(), 0);
+}
+
 }  // namespace
 }  // namespace snow

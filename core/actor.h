@@ -195,7 +195,7 @@ class [[nodiscard]] ReceiveAwaiter : private ReceiveWaiter {
 
   std::coroutine_handle<> await_suspend(std::coroutine_handle<> awaiter) {
     runnable.set_handle(awaiter);
-    matches = &ReceiveAwaiter::Test;
+    taker = &ReceiveAwaiter::Take;
     cell->Wait(this, Matcher::OnlyType());
     // The running shard is this actor's: one thread-local load, not two through the frame.
     Shard* shard = Shard::Current();
@@ -228,19 +228,19 @@ class [[nodiscard]] ReceiveAwaiter : private ReceiveWaiter {
   // The coroutine was destroyed while waiting (a kill, shutdown), or after being woken but
   // before resuming: undo what await_suspend and Deliver did.
   void Abandon() {
-    if (cell->waiter == this) cell->StopWaiting();
+    cell->Withdraw(this);
     if constexpr (kTimed) {
       if (deadline_.timer.armed()) Shard::Current()->timers().Cancel(&deadline_.timer);
     }
     if (received != nullptr) Destroy(received);
   }
-  static bool Test(ReceiveWaiter* w, Envelope* e) {
-    return static_cast<ReceiveAwaiter*>(w)->matcher_.Matches(e);
+  static ReceiveWaiter* Take(ReceiveWaiter* w, Envelope* e) {
+    return static_cast<ReceiveAwaiter*>(w)->matcher_.Matches(e) ? w : nullptr;
   }
   static void OnTimeout(TimerNode* node) {
     auto* self = static_cast<ReceiveAwaiter*>(static_cast<OwnedTimer*>(node)->owner);
     if (self->received != nullptr) return;  // woken by a message already; it wins
-    self->cell->StopWaiting();
+    self->cell->Withdraw(self);
     Shard::Current()->Schedule(&self->runnable);
   }
 
@@ -367,6 +367,9 @@ class Self {
 
   // Receives the first queued message of one of the types Ts (T, or std::variant<Ts...>),
   // waiting for one if there is none. Messages of other types stay queued, in order.
+  // Several coroutines of one actor (TaskGroup children) may wait in receives at once: each
+  // arriving message goes to the receive that has waited longest among those it matches, and
+  // a timeout ends only its own receive.
   template <typename... Ts>
   auto Receive() const {
     return core_internal::ReceiveAwaiter<core_internal::AnyOf<Ts...>, false>(

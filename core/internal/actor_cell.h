@@ -9,6 +9,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/container/flat_hash_set.h"
@@ -29,13 +30,24 @@ struct ReceiveWaiter {
   union {
     // Before waiting: where the receive's one scan of the mailbox starts (null: the head).
     Envelope** scan_from;
-    // While waiting: true when `e` is what this receive takes. A receive of exactly one type
-    // with no predicate also sets ActorCell::wanted_type, which Deliver compares without a call.
-    bool (*matches)(ReceiveWaiter* self, Envelope* e) = nullptr;
+    // While waiting: the receive that takes `e` (this one, or for a WaiterQueue one of its
+    // members, which it has already taken out of the queue), or nullptr. A receive of exactly
+    // one type with no predicate also sets ActorCell::wanted_type, which Deliver compares
+    // without a call.
+    ReceiveWaiter* (*taker)(ReceiveWaiter* self, Envelope* e) = nullptr;
   };
   Envelope* received = nullptr;
   Runnable runnable;
   ActorCell* cell = nullptr;
+};
+
+// Several receives of one actor waiting at once (children of a TaskGroup, each in a Call): the
+// cell's waiter is then this queue, which offers each arriving message to its members in the
+// order they began waiting. It exists only while two or more wait; with one left, that one is
+// the cell's waiter again. A lone receive, the usual case, never touches it.
+struct WaiterQueue : ReceiveWaiter {
+  static ReceiveWaiter* Take(ReceiveWaiter* self, Envelope* e);
+  std::vector<ReceiveWaiter*> members;
 };
 
 // Rarely used parts of a cell, allocated on first use: most actors never link, monitor,
@@ -54,7 +66,8 @@ struct ActorExtras {
   Envelope** marker = nullptr;
   uint64_t marker_ref = 0;
   bool trap_exits = false;
-  bool is_main = false;  // the program's main actor: its end ends snow::Run
+  bool is_main = false;                  // the program's main actor: its end ends snow::Run
+  std::unique_ptr<WaiterQueue> waiters;  // made when a second receive first waits beside one
 };
 
 struct ActorCell {
@@ -69,14 +82,28 @@ struct ActorCell {
     ++mailbox_count;
   }
   // A receive starts waiting; `type` is the one type it takes, or nullptr when it needs its
-  // `matches`.
+  // `taker`.
   void Wait(ReceiveWaiter* w, const MessageType* type) {
+    if (waiter != nullptr) [[unlikely]] {
+      WaitBeside(w);
+      return;
+    }
     waiter = w;
     wanted_type = type;
   }
+  // The waiter took a message (Deliver).
   void StopWaiting() {
     waiter = nullptr;
     wanted_type = nullptr;
+  }
+  // `w` stops waiting without a message (a timeout, or its frame is destroyed), whether it is
+  // the waiter or in the queue; nothing if it no longer waits.
+  void Withdraw(ReceiveWaiter* w) {
+    if (waiter == w) {
+      StopWaiting();
+    } else if (waiter != nullptr && wanted_type == nullptr) [[unlikely]] {
+      WithdrawFromQueue(w);
+    }
   }
   ActorExtras& Extras() {
     if (extras == nullptr) extras = std::make_unique<ActorExtras>();
@@ -94,6 +121,9 @@ struct ActorCell {
   Envelope** MarkerFor(uint64_t ref) const {
     return extras != nullptr && extras->marker_ref == ref ? extras->marker : nullptr;
   }
+  // Out of line: only for several receives waiting at once (WaiterQueue).
+  void WaitBeside(ReceiveWaiter* w);
+  void WithdrawFromQueue(ReceiveWaiter* w);
   // The root coroutine (the actor's body), null once it has ended.
   std::coroutine_handle<> root() const { return start.handle(); }
 

@@ -108,15 +108,25 @@ class Shard {
   // `cell` lives on this shard.
   void Deliver(ActorCell* cell, Envelope* e) {
     ReceiveWaiter* w = cell->waiter;
-    if (cell->wanted_type == e->type ||
-        (w != nullptr && cell->wanted_type == nullptr && w->matches(w, e))) {
+    if (cell->wanted_type == e->type) [[likely]] {
       cell->StopWaiting();
-      w->received = e;
-      // A timed receive cancels its own timer when it resumes (ReceiveAwaiter::await_resume).
-      Schedule(&w->runnable);
+      Wake(w, e);
       return;
     }
+    if (w != nullptr && cell->wanted_type == nullptr) {
+      if (ReceiveWaiter* taker = w->taker(w, e)) {
+        // A WaiterQueue hands out one of its members and keeps the cell's waiter itself.
+        if (taker == w) cell->StopWaiting();
+        Wake(taker, e);
+        return;
+      }
+    }
     cell->Append(e);
+  }
+  // A timed receive cancels its own timer when it resumes (ReceiveAwaiter::await_resume).
+  void Wake(ReceiveWaiter* w, Envelope* e) {
+    w->received = e;
+    Schedule(&w->runnable);
   }
   void Drop(Envelope* e) {
     Destroy(e);

@@ -144,5 +144,30 @@ TEST(ServiceTest, WorksAcrossShards) {
   EXPECT_THAT(RunOnTestRuntime(RealRuntimeOptions(2), CallAcrossShardsMain), IsOk());
 }
 
+// TaskGroup's own pattern: children of one actor each making a call at the same time.
+Task<absl::Status> CallsForTheCount(Self self, Pid server, absl::StatusOr<int>* count) {
+  *count = co_await Call(self, server, GetCount{}, absl::Seconds(3));
+  co_return absl::OkStatus();
+}
+
+SNOW_CO_TEST(ServiceTest, ConcurrentCallsFromChildrenOfOneActorEachGetTheirReplyAtOnce) {
+  Pid counter = self.Spawn(Counter);
+  Cast(self, counter, Add{5});
+  absl::Duration start = MonotonicNow();
+  absl::StatusOr<int> first;
+  absl::StatusOr<int> second;
+  TaskGroup group;
+  group.Start(CallsForTheCount(self, counter, &first));
+  group.Start(CallsForTheCount(self, counter, &second));
+  absl::Status joined = co_await group.Join();
+  EXPECT_THAT(joined, IsOk());
+  EXPECT_THAT(first, IsOk());
+  EXPECT_THAT(second, IsOk());
+  EXPECT_EQ(first.value_or(-1), 5);
+  EXPECT_EQ(second.value_or(-1), 5);
+  EXPECT_EQ(MonotonicNow() - start, absl::ZeroDuration());  // neither waited for a timeout
+  co_return absl::OkStatus();
+}
+
 }  // namespace
 }  // namespace snow

@@ -5,6 +5,7 @@
 #include <string>
 #include <vector>
 
+#include "core/snow.h"
 #include "test/testing/co_test.h"
 
 namespace snow {
@@ -143,6 +144,70 @@ TEST(TaskGroupTest, CancellationDestroysRunningChildren) {
   EXPECT_THAT(testing::RunOnTestRuntime(testing::RealRuntimeOptions(1), EndsWhileGroupRuns, &watch),
               IsOk());
   EXPECT_TRUE(watch.expired());  // the child's frame (holding the token) was destroyed
+}
+
+// Several children of one actor may wait in receives at once: each message goes to the
+// receive that has waited longest among those it matches, and a timeout ends only its own.
+template <typename T>
+Task<absl::Status> ReceivesInto(Self self, T* got) {
+  *got = co_await self.Receive<T>();
+  co_return absl::OkStatus();
+}
+
+template <typename T>
+Task<absl::Status> ReceivesWithin(Self self, absl::Duration timeout, absl::StatusOr<T>* got) {
+  *got = co_await self.ReceiveFor<T>(timeout);
+  co_return absl::OkStatus();
+}
+
+SNOW_CO_TEST(TaskGroupTest, ChildrenWaitingForDifferentTypesAreEachWoken) {
+  int number = 0;
+  std::string text;
+  TaskGroup group;
+  group.Start(ReceivesInto(self, &number));
+  group.Start(ReceivesInto(self, &text));
+  self.SendAfter(absl::Seconds(1), self.pid(), std::string("text"));
+  self.SendAfter(absl::Seconds(2), self.pid(), 7);
+  absl::Status joined = co_await group.Join();
+  EXPECT_THAT(joined, IsOk());
+  EXPECT_EQ(number, 7);
+  EXPECT_EQ(text, "text");
+  co_return absl::OkStatus();
+}
+
+SNOW_CO_TEST(TaskGroupTest, ChildrenWaitingForOneTypeTakeMessagesInTheOrderTheyWaited) {
+  int first = 0;
+  int second = 0;
+  int third = 0;
+  TaskGroup group;
+  group.Start(ReceivesInto(self, &first));
+  group.Start(ReceivesInto(self, &second));
+  group.Start(ReceivesInto(self, &third));
+  self.SendAfter(absl::Seconds(1), self.pid(), 1);
+  self.SendAfter(absl::Seconds(2), self.pid(), 2);
+  self.SendAfter(absl::Seconds(3), self.pid(), 3);
+  absl::Status joined = co_await group.Join();
+  EXPECT_THAT(joined, IsOk());
+  EXPECT_EQ(first, 1);
+  EXPECT_EQ(second, 2);
+  EXPECT_EQ(third, 3);
+  co_return absl::OkStatus();
+}
+
+SNOW_CO_TEST(TaskGroupTest, AChildsReceiveTimeoutLeavesTheOtherChildWaiting) {
+  absl::Duration start = MonotonicNow();
+  absl::StatusOr<int> number;
+  std::string text;
+  TaskGroup group;
+  group.Start(ReceivesInto(self, &text));
+  group.Start(ReceivesWithin(self, absl::Seconds(1), &number));
+  self.SendAfter(absl::Seconds(2), self.pid(), std::string("after the timeout"));
+  absl::Status joined = co_await group.Join();
+  EXPECT_THAT(joined, IsOk());
+  EXPECT_THAT(number, StatusIs(absl::StatusCode::kDeadlineExceeded));
+  EXPECT_EQ(text, "after the timeout");
+  EXPECT_EQ(MonotonicNow() - start, absl::Seconds(2));
+  co_return absl::OkStatus();
 }
 
 }  // namespace

@@ -54,12 +54,14 @@ void TaskGroupChildDone(void* context, std::coroutine_handle<>) {
 }  // namespace core_internal
 
 TaskGroup::~TaskGroup() {
-  SNOW_CHECK(children_ == nullptr || core_internal::Shard::cancelling(),
-             "a TaskGroup was destroyed with children still running: co_await Join() first");
+  if (children_ == nullptr) return;
+  // The owner left without joining (it returned early, threw, exited or was killed): cancel
+  // the children. Aborting here would take the whole process down for one actor's end.
+  core_internal::Shard::CancellationScope cancelling;
   while (Child* child = children_) {
     children_ = child->next;
     child->handle.destroy();
-    delete child;
+    delete child;  // a child that never ran leaves the run queue here (~Runnable)
   }
 }
 

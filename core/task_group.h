@@ -1,9 +1,10 @@
 // File: core/task_group.h
 //
 // TaskGroup: runs several coroutines of one actor concurrently on its shard, and waits for all
-// of them. Nothing in Snow is fire-and-forget: a group must be joined before it is destroyed
-// (checked), unless its owner is being destroyed by a kill or shutdown, in which case the
-// children are destroyed with it, at their suspension points.
+// of them. Nothing in Snow is fire-and-forget: children never outlive their group. Join before
+// the group goes out of scope; a group destroyed with children still running (its owner
+// returned early, threw, called Self::Exit or was killed) cancels them: each is destroyed at
+// its suspension point, as on a kill, and the owner ends with its own reason.
 //
 //   Task<absl::Status> Fetch(Pid server, int key);
 //   Task<absl::Status> Actor(Self self) {

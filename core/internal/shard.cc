@@ -279,14 +279,13 @@ void ActorRootDone(void* context, std::coroutine_handle<> finished) {
 
 void Shard::Terminate(ActorCell* cell, absl::Status reason) {
   if (cell->root()) {
-    ++cancel_depth_;
+    CancellationScope cancelling;
     std::coroutine_handle<> root = cell->root();
     // An actor killed before its first run is still queued for it: withdraw that run, which
     // would otherwise pop a freed cell.
     if (cell->start.queued()) run_queue_.Remove(&cell->start);
     cell->start.set_handle({});
     root.destroy();
-    --cancel_depth_;
   }
   Finish(cell, std::move(reason));
 }

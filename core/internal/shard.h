@@ -197,6 +197,15 @@ class Shard {
   bool stopping() const { return stop_.load(std::memory_order_relaxed); }
   // True while frames are being destroyed by a kill or shutdown rather than finishing.
   static bool cancelling() { return cancel_depth_ > 0; }
+  // Held while destroying coroutine frames that have not finished (a kill, shutdown, a
+  // TaskGroup cancelling its children): spawns made meanwhile are queued, not run at once.
+  class CancellationScope {
+   public:
+    CancellationScope() { ++cancel_depth_; }
+    ~CancellationScope() { --cancel_depth_; }
+    CancellationScope(const CancellationScope&) = delete;
+    CancellationScope& operator=(const CancellationScope&) = delete;
+  };
 
  private:
   static constexpr uint32_t kYieldEvery = 64;

@@ -210,5 +210,50 @@ SNOW_CO_TEST(TaskGroupTest, AChildsReceiveTimeoutLeavesTheOtherChildWaiting) {
   co_return absl::OkStatus();
 }
 
+// An actor that ends while its group still has children — by an exception, by Self::Exit, or
+// by returning early — ends with its own reason, and the children are cancelled with it: a
+// group left without Join is cancelled, never a reason to stop the process.
+enum class HowItEnds { kThrows, kExits, kReturnsEarly };
+
+Task<absl::Status> EndsWithAChildRunning(Self self, HowItEnds how, std::shared_ptr<int> token) {
+  TaskGroup group;
+  group.Start(SleepsLong(std::move(token)));
+  co_await Yield();
+  switch (how) {
+    case HowItEnds::kThrows:
+      throw std::runtime_error("threw with a child running");
+    case HowItEnds::kExits:
+      self.Exit(absl::DataLossError("exited with a child running"));
+    case HowItEnds::kReturnsEarly:
+      break;
+  }
+  co_return absl::FailedPreconditionError("returned with a child running");
+}
+
+SNOW_CO_TEST(TaskGroupTest, AnActorEndingWithAChildRunningEndsWithItsReasonAndCancelsTheChild) {
+  struct Case {
+    HowItEnds how;
+    absl::StatusCode code;
+    std::string message;
+  };
+  const Case cases[] = {
+      {HowItEnds::kThrows, absl::StatusCode::kInternal, "threw with a child running"},
+      {HowItEnds::kExits, absl::StatusCode::kDataLoss, "exited with a child running"},
+      {HowItEnds::kReturnsEarly, absl::StatusCode::kFailedPrecondition,
+       "returned with a child running"},
+  };
+  for (const Case& c : cases) {
+    auto token = std::make_shared<int>(0);
+    std::weak_ptr<int> watch = token;
+    SpawnedMonitor m = self.SpawnMonitor(EndsWithAChildRunning, c.how, std::move(token));
+    Down down = co_await self.Receive<Down>();
+    EXPECT_EQ(down.pid, m.pid);
+    EXPECT_THAT(down.reason, StatusIs(c.code, c.message));
+    EXPECT_TRUE(watch.expired());  // the child's frame, holding the token, is gone
+  }
+  EXPECT_EQ(self.runtime().stats().timers_pending, 0u);  // the children's sleeps were removed
+  co_return absl::OkStatus();
+}
+
 }  // namespace
 }  // namespace snow

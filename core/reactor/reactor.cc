@@ -15,6 +15,7 @@ namespace {
 
 // Completions with this user_data (cancellations) need no dispatch.
 constexpr uint64_t kIgnored = 0;
+static_assert(Reactor::kLibraryTimeout == LIBURING_UDATA_TIMEOUT);
 
 __kernel_timespec ToTimespec(int64_t ns) {
   __kernel_timespec ts;
@@ -203,17 +204,19 @@ int Reactor::Poll(bool wait, int64_t timeout_ns) {
   unsigned seen = 0;
   io_uring_for_each_cqe(ring, head, cqe) {
     ++seen;
-    uint64_t data = io_uring_cqe_get_data64(cqe);
-    if (data == kIgnored) continue;
-    auto* target = reinterpret_cast<IoTarget*>(data);
-    int32_t result = cqe->res;
-    uint32_t flags = cqe->flags;
-    if (target != &wake_target_ && (flags & IORING_CQE_F_MORE) == 0) --in_flight_;
-    target->on_completion(target, result, flags);
-    ++dispatched;
+    dispatched += Dispatch(io_uring_cqe_get_data64(cqe), cqe->res, cqe->flags);
   }
   io_uring_cq_advance(ring, seen);
   return dispatched;
+}
+
+bool Reactor::Dispatch(uint64_t user_data, int32_t result, uint32_t flags) {
+  if (user_data == kIgnored || user_data == kLibraryTimeout) [[unlikely]]
+    return false;
+  auto* target = reinterpret_cast<IoTarget*>(user_data);
+  if (target != &wake_target_ && (flags & IORING_CQE_F_MORE) == 0) --in_flight_;
+  target->on_completion(target, result, flags);
+  return true;
 }
 
 }  // namespace snow::core_internal

@@ -55,6 +55,13 @@ class Reactor {
   // Returns the number of completions dispatched.
   int Poll(bool wait, int64_t timeout_ns);
 
+  // Passes one completion to the target named by `user_data`, as Poll does for each CQE. False
+  // for completions that name no target: cancellations, and the internal timeout that
+  // liburing's timed wait queues on kernels without IORING_FEAT_EXT_ARG (before 5.11), whose
+  // user_data is kLibraryTimeout.
+  bool Dispatch(uint64_t user_data, int32_t result, uint32_t flags);
+  static constexpr uint64_t kLibraryTimeout = ~uint64_t{0};
+
   // Any thread: makes a waiting Poll return.
   void Wake();
 

@@ -306,6 +306,12 @@ int RunMain(RuntimeOptions options, absl::AnyInvocable<void(Runtime&)> spawn_mai
     }
   }
   if (signal_fd >= 0) close(signal_fd);
+  // A second SIGINT/SIGTERM sent while the runtime was stopping is still pending: take it
+  // here, or restoring the mask would deliver it and end the process by that signal instead
+  // of returning the code the first one decided.
+  const timespec no_wait = {0, 0};
+  while (sigtimedwait(&signals, nullptr, &no_wait) > 0) {
+  }
   pthread_sigmask(SIG_SETMASK, &previous, nullptr);
   return code;
 }

@@ -175,7 +175,8 @@ class Runtime {
 
 // Runs `main(Self, args...)` as the main actor of a new runtime and returns a process exit code:
 // 0 when it ends normally, 1 (with the reason on stderr) when it ends abnormally or the runtime
-// cannot start, 130/143 after SIGINT/SIGTERM (every actor is stopped first).
+// cannot start, 130/143 after SIGINT/SIGTERM (every actor is stopped first; the first signal
+// decides the code, and another one sent while the runtime stops is taken and ignored).
 template <typename Fn, typename... Args>
 int Run(RuntimeOptions options, Fn main, Args&&... args) {
   auto start = [&](Runtime& runtime) { runtime.SpawnMain(main, std::forward<Args>(args)...); };

@@ -133,23 +133,85 @@ TEST(RuntimeTest, IdleRuntimeUsesNoCpu) {
   EXPECT_THAT((*runtime)->Wait(), IsOk());
 }
 
-Task<absl::Status> SleepForever(Self) {
+// Writes a byte to `ready_fd` once running, then sleeps until the runtime stops it. While its
+// frame is destroyed it writes to `stopping_fd` and blocks until `resume_fd` is readable.
+struct BlocksShutdown {
+  int stopping_fd;
+  int resume_fd;
+  ~BlocksShutdown() {
+    if (stopping_fd < 0) return;
+    char byte = 's';
+    (void)!write(stopping_fd, &byte, 1);
+    (void)!read(resume_fd, &byte, 1);
+  }
+};
+
+Task<absl::Status> SleepsUntilStopped(Self, int ready_fd, int stopping_fd, int resume_fd) {
+  BlocksShutdown guard{stopping_fd, resume_fd};
+  char byte = 'r';
+  (void)!write(ready_fd, &byte, 1);
   co_await Sleep(absl::InfiniteDuration());
   co_return absl::OkStatus();
 }
 
-TEST(RuntimeTest, RunStopsCleanlyOnSigterm) {
-  pid_t child = fork();
-  ASSERT_GE(child, 0);
-  if (child == 0) {
-    RuntimeOptions options = RealRuntimeOptions(2);
-    _exit(snow::Run(options, SleepForever));
+// A child process running snow::Run, with pipes to follow it through its start and shutdown.
+struct RunChild {
+  pid_t pid = -1;
+  int ready = -1;     // read: the main actor runs
+  int stopping = -1;  // read: shutdown is destroying the main actor
+  int resume = -1;    // write: let shutdown go on
+
+  static RunChild Start(bool block_shutdown) {
+    int ready[2], stopping[2], resume[2];
+    if (pipe(ready) != 0 || pipe(stopping) != 0 || pipe(resume) != 0) return {};
+    pid_t pid = fork();
+    if (pid == 0) {
+      _exit(snow::Run(RealRuntimeOptions(2), SleepsUntilStopped, ready[1],
+                      block_shutdown ? stopping[1] : -1, resume[0]));
+    }
+    close(ready[1]);
+    close(stopping[1]);
+    close(resume[0]);
+    return {pid, ready[0], stopping[0], resume[1]};
   }
-  std::this_thread::sleep_for(std::chrono::milliseconds(200));
-  kill(child, SIGTERM);
-  int status = 0;
-  ASSERT_EQ(waitpid(child, &status, 0), child);
+  bool Await(int fd) const {
+    char byte;
+    return read(fd, &byte, 1) == 1;
+  }
+  // The child's wait status.
+  int Reap() {
+    close(ready);
+    close(stopping);
+    close(resume);
+    int status = 0;
+    if (waitpid(pid, &status, 0) != pid) return -1;
+    return status;
+  }
+};
+
+TEST(RuntimeTest, RunStopsCleanlyOnSigterm) {
+  RunChild child = RunChild::Start(/*block_shutdown=*/false);
+  ASSERT_GT(child.pid, 0);
+  ASSERT_TRUE(child.Await(child.ready));
+  kill(child.pid, SIGTERM);
+  int status = child.Reap();
   ASSERT_TRUE(WIFEXITED(status));
+  EXPECT_EQ(WEXITSTATUS(status), 128 + SIGTERM);
+}
+
+// The first signal decides the exit code; a second one during shutdown is taken, not left
+// pending to kill the process when Run restores the signal mask.
+TEST(RuntimeTest, ASecondSignalDuringShutdownKeepsTheFirstSignalsExitCode) {
+  RunChild child = RunChild::Start(/*block_shutdown=*/true);
+  ASSERT_GT(child.pid, 0);
+  ASSERT_TRUE(child.Await(child.ready));
+  kill(child.pid, SIGTERM);
+  ASSERT_TRUE(child.Await(child.stopping));
+  kill(child.pid, SIGINT);
+  char byte = 'g';
+  ASSERT_EQ(write(child.resume, &byte, 1), 1);
+  int status = child.Reap();
+  ASSERT_TRUE(WIFEXITED(status)) << "killed by signal " << WTERMSIG(status);
   EXPECT_EQ(WEXITSTATUS(status), 128 + SIGTERM);
 }
 

@@ -110,21 +110,22 @@ class Shard {
     ReceiveWaiter* w = cell->waiter;
     if (cell->wanted_type == e->type) [[likely]] {
       cell->StopWaiting();
-      Wake(w, e);
-      return;
-    }
-    if (w != nullptr && cell->wanted_type == nullptr) {
-      if (ReceiveWaiter* taker = w->taker(w, e)) {
-        // A WaiterQueue hands out one of its members and keeps the cell's waiter itself.
-        if (taker == w) cell->StopWaiting();
-        Wake(taker, e);
+    } else {
+      if (w == nullptr || cell->wanted_type != nullptr) {
+        cell->Append(e);
         return;
       }
+      ReceiveWaiter* taker = w->taker(w, e);
+      if (taker == nullptr) {
+        cell->Append(e);
+        return;
+      }
+      // A WaiterQueue hands out one of its members and stays the cell's waiter itself.
+      if (taker == w) cell->StopWaiting();
+      w = taker;
     }
-    cell->Append(e);
-  }
-  // A timed receive cancels its own timer when it resumes (ReceiveAwaiter::await_resume).
-  void Wake(ReceiveWaiter* w, Envelope* e) {
+    // One wake-up site, so that PushBack stays inlined here (W1 lost ~1 ns with two).
+    // A timed receive cancels its own timer when it resumes (ReceiveAwaiter::await_resume).
     w->received = e;
     Schedule(&w->runnable);
   }

@@ -45,6 +45,7 @@
 #include "absl/time/time.h"
 #include "core/exit_reason.h"
 #include "core/internal/actor_cell.h"
+#include "core/internal/actor_parameters.h"
 #include "core/internal/envelope.h"
 #include "core/internal/exit.h"
 #include "core/internal/shard.h"
@@ -297,10 +298,13 @@ class Self {
   }
 
   // Starts `fn(Self, args...)` as a new actor and returns its PID. Arguments are decay-copied
-  // into the new coroutine frame. On the caller's shard the new actor runs at once, up to its
-  // first suspension (usually its first receive), before Spawn returns, as a Seastar coroutine
-  // does; past 16 nested spawns it is queued instead. On another shard it first runs when that
-  // shard picks it up. Either way the caller must not rely on the child having run or not.
+  // into the new coroutine frame, so `fn`'s parameters must own their data: a reference,
+  // string_view or span parameter is a compile error (std::reference_wrapper is the explicit
+  // way to share what provably outlives the actor). On the caller's shard the new actor runs at
+  // once, up to its first suspension (usually its first receive), before Spawn returns, as a
+  // Seastar coroutine does; past 16 nested spawns it is queued instead. On another shard it first
+  // runs when that shard picks it up. Either way the caller must not rely on the child having run
+  // or not.
   template <typename Fn, typename... Args>
   Pid Spawn(Fn fn, Args&&... args) const {
     return core_internal::SpawnActor(&home(), runtime(), SpawnOptions{}, {}, fn,
@@ -449,6 +453,7 @@ Pid SpawnActor(Shard* origin, Runtime& runtime, const SpawnOptions& options,
   static_assert(std::is_pointer_v<Fn> || std::is_empty_v<Fn>,
                 "spawn a function or a capture-less lambda: a capturing lambda's captures would "
                 "dangle once the actor outlives the lambda (STYLE.md rule 21)");
+  CheckActorFunction<Fn>();
   ShardId target = ChooseShard(origin, runtime, options);
   uint64_t serial = origin != nullptr ? origin->NextSerial() : ExternalSerial(runtime);
   auto* cell = new ActorCell();

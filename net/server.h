@@ -29,6 +29,7 @@
 #include <cstdint>
 #include <memory>
 #include <tuple>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
@@ -67,11 +68,14 @@ class ConnectionSpawner {
   virtual void Spawn(Self self, SpawnOptions where, net::TcpStream stream) const = 0;
 };
 
-template <typename... Args>
+// `Args` are decayed: the spawner keeps its own copies and gives each connection's actor a
+// fresh copy of them, as Spawn would.
+template <typename Handler, typename... Args>
 class SpawnerFor final : public ConnectionSpawner {
  public:
-  using Handler = Task<absl::Status> (*)(Self, net::TcpStream, Args...);
-  SpawnerFor(Handler handler, Args... args) : handler_(handler), args_(std::move(args)...) {}
+  template <typename... As>
+  explicit SpawnerFor(Handler handler, As&&... args)
+      : handler_(handler), args_(std::forward<As>(args)...) {}
   void Spawn(Self self, SpawnOptions where, net::TcpStream stream) const override {
     std::apply([&](const Args&... a) { self.Spawn(where, handler_, std::move(stream), a...); },
                args_);
@@ -94,13 +98,19 @@ class TcpServer {
  public:
   // Binds and starts the acceptors; returns once every listener is bound (connections may
   // arrive before the acceptors first run: they wait in the backlog). Errors are Bind's.
-  template <typename... Args>
+  // Each connection runs `handler(self, stream, args...)` as an actor; `handler` and `args`
+  // are taken exactly as Spawn takes them (a function or capture-less lambda; arguments
+  // decay-copied, one fresh copy per connection).
+  template <typename Handler, typename... Args>
   static absl::StatusOr<TcpServer> Start(Self self, SocketAddress address, ServeOptions options,
-                                         Task<absl::Status> (*handler)(Self, TcpStream, Args...),
-                                         Args... args) {
+                                         Handler handler, Args&&... args) {
+    static_assert(
+        std::is_invocable_r_v<Task<absl::Status>, Handler&, Self, TcpStream, std::decay_t<Args>...>,
+        "a connection handler is a function Task<absl::Status>(Self, net::TcpStream, Args...)");
     auto state = std::make_shared<net_internal::ServerState>();
     std::shared_ptr<const net_internal::ConnectionSpawner> spawner =
-        std::make_shared<net_internal::SpawnerFor<Args...>>(handler, args...);
+        std::make_shared<net_internal::SpawnerFor<Handler, std::decay_t<Args>...>>(
+            handler, std::forward<Args>(args)...);
     bool reuse = options.distribution == Distribution::kReusePort;
     uint32_t listeners = reuse ? self.runtime().shard_count() : 1;
     options.listen.reuse_port = reuse;

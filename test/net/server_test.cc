@@ -74,5 +74,49 @@ TEST(TcpServerTest, HandOffSpreadsConnectionsOverTheShards) {
               IsOk());
 }
 
+// Writes `greeting` to each connection.
+Task<absl::Status> Greets(Self, TcpStream stream, std::string greeting) {
+  absl::Status written = co_await stream.WriteAll(greeting);
+  SNOW_CO_RETURN_IF_ERROR(written);
+  absl::Status closed = co_await stream.Close();
+  co_return closed;
+}
+
+Task<absl::StatusOr<std::string>> ReadGreeting(SocketAddress address, size_t length) {
+  absl::StatusOr<TcpStream> stream = co_await TcpStream::Connect(address, kTimeout);
+  SNOW_CO_RETURN_IF_ERROR(stream.status());
+  std::string greeting(length, '\0');
+  absl::Status read = co_await stream->ReadExactly(greeting);
+  SNOW_CO_RETURN_IF_ERROR(read);
+  co_return greeting;
+}
+
+// Start takes a handler and its arguments as Spawn does: a string literal for a std::string
+// parameter, a capture-less lambda for the handler.
+Task<absl::Status> ServesWithArgumentsAsSpawnTakesThem(Self self) {
+  SNOW_CO_ASSIGN_OR_RETURN(TcpServer literal,
+                           TcpServer::Start(self, SocketAddress::Loopback(), {}, Greets, "hello"));
+  auto lambda = [](Self, TcpStream stream, int n) -> Task<absl::Status> {
+    std::string text = std::to_string(n);
+    absl::Status written = co_await stream.WriteAll(text);
+    co_return written;
+  };
+  SNOW_CO_ASSIGN_OR_RETURN(TcpServer from_lambda,
+                           TcpServer::Start(self, SocketAddress::Loopback(), {}, lambda, 42));
+  absl::StatusOr<std::string> hello = co_await ReadGreeting(literal.address(), 5);
+  EXPECT_THAT(hello, IsOk());
+  EXPECT_EQ(hello.value_or(""), "hello");
+  absl::StatusOr<std::string> number = co_await ReadGreeting(from_lambda.address(), 2);
+  EXPECT_THAT(number, IsOk());
+  EXPECT_EQ(number.value_or(""), "42");
+  literal.Stop();
+  from_lambda.Stop();
+  co_return absl::OkStatus();
+}
+
+TEST(TcpServerTest, TakesTheHandlerAndItsArgumentsAsSpawnDoes) {
+  EXPECT_THAT(RunOnTestRuntime(RealRuntimeOptions(1), ServesWithArgumentsAsSpawnTakesThem), IsOk());
+}
+
 }  // namespace
 }  // namespace snow::net

@@ -3,7 +3,7 @@
 
 struct Greeting {
   static constexpr std::string_view kWireName = "test.Greeting";
-#ifdef SNOW_WIRE_CONTROL
+#ifdef SNOW_COMPILE_FAIL_CONTROL
   std::string text = "hi";
 #else
   const char* text = "hi";

@@ -3,7 +3,7 @@
 
 struct Frozen {
   static constexpr std::string_view kWireName = "test.Frozen";
-#ifdef SNOW_WIRE_CONTROL
+#ifdef SNOW_COMPILE_FAIL_CONTROL
   int a = 0;
 #else
   const int a = 0;

@@ -5,7 +5,7 @@ int Callback(int x) { return x; }
 
 struct Handler {
   static constexpr std::string_view kWireName = "test.Handler";
-#ifdef SNOW_WIRE_CONTROL
+#ifdef SNOW_COMPILE_FAIL_CONTROL
   int on_event = 0;
 #else
   int (*on_event)(int) = &Callback;

@@ -4,7 +4,7 @@
 int main() {
   snow::wire::ByteBuffer buf;
   int captured = 1;
-#ifdef SNOW_WIRE_CONTROL
+#ifdef SNOW_COMPILE_FAIL_CONTROL
   auto value = captured;
 #else
   auto value = [captured](int x) { return x + captured; };

@@ -7,7 +7,7 @@ struct S {
 
 int main() {
   snow::wire::ByteBuffer buf;
-#ifdef SNOW_WIRE_CONTROL
+#ifdef SNOW_COMPILE_FAIL_CONTROL
   int value = 0;
 #else
   int S::*value = &S::a;

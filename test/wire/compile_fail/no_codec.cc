@@ -3,7 +3,7 @@
 
 struct Plain {
   int a = 0;
-#ifdef SNOW_WIRE_CONTROL
+#ifdef SNOW_COMPILE_FAIL_CONTROL
   static constexpr std::string_view kWireName = "test.Plain";
   friend auto WireFields(Plain& p) { return snow::wire::Fields("a", p.a); }
 #endif

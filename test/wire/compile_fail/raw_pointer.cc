@@ -6,7 +6,7 @@
 int main() {
   snow::wire::ByteBuffer buf;
   int x = 0;
-#ifdef SNOW_WIRE_CONTROL
+#ifdef SNOW_COMPILE_FAIL_CONTROL
   std::vector<int> value{x};
 #else
   std::vector<int*> value{&x};

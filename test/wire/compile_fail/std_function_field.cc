@@ -5,7 +5,7 @@
 
 struct Job {
   static constexpr std::string_view kWireName = "test.Job";
-#ifdef SNOW_WIRE_CONTROL
+#ifdef SNOW_COMPILE_FAIL_CONTROL
   std::string run;
 #else
   std::function<void()> run;

@@ -43,6 +43,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/time.h"
+#include "core/any_message.h"
 #include "core/exit_reason.h"
 #include "core/internal/actor_cell.h"
 #include "core/internal/actor_parameters.h"
@@ -103,18 +104,26 @@ T TakeValue(Envelope* e) {
   return value;
 }
 
-// Matches any of Ts; yields T, or std::variant<Ts...> for several.
+// Matches any of Ts; yields T, or std::variant<Ts...> for several. With AnyMessage among Ts it
+// matches every message, and yields an AnyMessage for one of no other type named.
 template <typename... Ts>
 struct AnyOf {
   static_assert(sizeof...(Ts) > 0, "Receive needs at least one message type");
   static_assert((std::is_same_v<Ts, std::decay_t<Ts>> && ...),
                 "receive plain value types, not references or const types");
+  static constexpr bool kTakesAnything = (std::is_same_v<Ts, AnyMessage> || ...);
   using Value = std::conditional_t<sizeof...(Ts) == 1, std::tuple_element_t<0, std::tuple<Ts...>>,
                                    std::variant<Ts...>>;
-  bool Matches(const Envelope* e) const { return ((e->type == TypeOf<Ts>()) || ...); }
+  bool Matches(const Envelope* e) const {
+    if constexpr (kTakesAnything) {
+      return true;
+    } else {
+      return ((e->type == TypeOf<Ts>()) || ...);
+    }
+  }
   // The one type this matcher takes, when a type compare is all it does.
   static const MessageType* OnlyType() {
-    if constexpr (sizeof...(Ts) == 1) {
+    if constexpr (sizeof...(Ts) == 1 && !kTakesAnything) {
       return TypeOf<std::tuple_element_t<0, std::tuple<Ts...>>>();
     } else {
       return nullptr;
@@ -122,15 +131,27 @@ struct AnyOf {
   }
   static Value Take(Envelope* e) {
     if constexpr (sizeof...(Ts) == 1) {
-      return TakeValue<Value>(e);
+      if constexpr (kTakesAnything) {
+        return AnyMessageAccess::Wrap(e);
+      } else {
+        return TakeValue<Value>(e);
+      }
     } else {
       std::optional<Value> out;
       auto take_if = [&]<typename T>() {
-        if (e->type != TypeOf<T>()) return false;
-        out.emplace(std::in_place_type<T>, TakeValue<T>(e));
-        return true;
+        if constexpr (std::is_same_v<T, AnyMessage>) {
+          return false;
+        } else {
+          if (e->type != TypeOf<T>()) return false;
+          out.emplace(std::in_place_type<T>, TakeValue<T>(e));
+          return true;
+        }
       };
       (void)(take_if.template operator()<Ts>() || ...);
+      if constexpr (kTakesAnything) {
+        if (!out.has_value())
+          out.emplace(std::in_place_type<AnyMessage>, AnyMessageAccess::Wrap(e));
+      }
       return std::move(*out);
     }
   }
@@ -139,6 +160,8 @@ struct AnyOf {
 // Matches a T for which pred(const T&) is true.
 template <typename T, typename Pred>
 struct Where {
+  static_assert(!std::is_same_v<T, AnyMessage>,
+                "a receive of AnyMessage takes no predicate: receive it, then look at it");
   static_assert(std::is_invocable_r_v<bool, Pred&, const T&>,
                 "the predicate must be callable as bool(const T&)");
   using Value = T;
@@ -370,7 +393,8 @@ class Self {
   void SendExit(Pid to, absl::Status reason) const;
 
   // Receives the first queued message of one of the types Ts (T, or std::variant<Ts...>),
-  // waiting for one if there is none. Messages of other types stay queued, in order.
+  // waiting for one if there is none. Messages of other types stay queued, in order. Naming
+  // AnyMessage (core/any_message.h) takes the first message of any type.
   // Several coroutines of one actor (TaskGroup children) may wait in receives at once: each
   // arriving message goes to the receive that has waited longest among those it matches, and
   // a timeout ends only its own receive.

@@ -10,10 +10,15 @@
 //     SNOW_CHECK(n >= 0, "Parse never returns a negative count");
 //     return absl::OkStatus();
 //   }
-//   Task<absl::Status> UseLater(std::string s) {
-//     SNOW_CO_ASSIGN_OR_RETURN(int n, Parse(s));  // co_return on error
+//   Task<absl::StatusOr<int>> Fetch(Pid server);
+//   Task<absl::Status> UseLater(std::string s, Pid server) {
+//     SNOW_CO_ASSIGN_OR_RETURN(int n, Parse(s));              // co_return on error
+//     SNOW_CO_ASSIGN_OR_RETURN(int m, co_await Fetch(server));  // one co_await, named result
 //     ...
 //   }
+//
+// With g++ 12, build an aggregate argument of a coroutine in a named local, not braced inside
+// the co_await expression: docs/pitfalls.md has the compiler bug and the BAD/GOOD pair.
 #pragma once
 
 #include <string_view>
@@ -68,7 +73,7 @@ namespace core_internal {
 #define SNOW_ASSIGN_OR_RETURN(lhs, expr) \
   SNOW_ASSIGN_OR_RETURN_IMPL(SNOW_STATUS_CONCAT(snow_statusor_, __LINE__), lhs, expr, return )
 
-// `expr` may not contain co_await (STYLE.md rule 23): await into a named local first.
+// `expr` may be one co_await expression; its result is held in a named local.
 #define SNOW_CO_ASSIGN_OR_RETURN(lhs, expr) \
   SNOW_ASSIGN_OR_RETURN_IMPL(SNOW_STATUS_CONCAT(snow_statusor_, __LINE__), lhs, expr, co_return )
 

@@ -57,9 +57,14 @@ void DestroyBoxed(Envelope* e) noexcept {
   PoolFree(b, sizeof(Boxed<T>));
 }
 
+// The demangled name of `type` ("snow::Request<Get>"), kept for the life of the process.
+const char* DemangledName(const std::type_info& type);
+
+// For diagnostics; computed once per type.
 template <typename T>
 const char* TypeName() {
-  return typeid(T).name();
+  static const char* const name = DemangledName(typeid(T));
+  return name;
 }
 
 template <typename T>

@@ -402,5 +402,71 @@ TEST(RuntimeTest, AnActorSpawnedDuringShutdownIsStoppedToo) {
   EXPECT_EQ(Counted::live.load(), 0);
 }
 
+// ---- The catch-all receive (AnyMessage) ----
+
+namespace wanted {
+struct Get {
+  int key;
+};
+}  // namespace wanted
+
+SNOW_CO_TEST(AnyMessageTest, ACatchAllTakesTheFirstMessageWhateverItsType) {
+  self.Send(self.pid(), 2.5);
+  self.Send(self.pid(), wanted::Get{7});
+  self.Send(self.pid(), std::string("text"));
+  // Named types come as themselves, anything else as an AnyMessage, in mailbox order.
+  auto first = co_await self.Receive<wanted::Get, AnyMessage>();
+  SNOW_CO_ASSERT(std::holds_alternative<AnyMessage>(first));
+  AnyMessage& unknown = std::get<AnyMessage>(first);
+  EXPECT_EQ(unknown.type_name(), "double");
+  EXPECT_TRUE(unknown.Is<double>());
+  EXPECT_EQ(unknown.As<int>(), nullptr);
+  SNOW_CO_ASSERT(unknown.As<double>() != nullptr);
+  EXPECT_EQ(*unknown.As<double>(), 2.5);
+  auto second = co_await self.Receive<wanted::Get, AnyMessage>();
+  SNOW_CO_ASSERT(std::holds_alternative<wanted::Get>(second));
+  EXPECT_EQ(std::get<wanted::Get>(second).key, 7);
+  AnyMessage third = co_await self.Receive<AnyMessage>();
+  EXPECT_EQ(third.type_name(),
+            "std::__cxx11::basic_string<char, std::char_traits<char>, "
+            "std::allocator<char> >");
+  std::optional<std::string> text = third.Take<std::string>();
+  EXPECT_EQ(text, "text");
+  EXPECT_EQ(third.type_name(), "");  // taken
+  EXPECT_EQ(self.mailbox_size(), 0u);
+  co_return absl::OkStatus();
+}
+
+SNOW_CO_TEST(AnyMessageTest, NamesAreDemangledAndUnknownMessagesCanBeDrained) {
+  self.Send(self.pid(), wanted::Get{1});
+  self.Send(self.pid(), Counted());
+  self.Send(self.pid(), Stop{});
+  std::vector<std::string> names;
+  for (;;) {
+    absl::StatusOr<AnyMessage> m = co_await self.ReceiveFor<AnyMessage>(absl::ZeroDuration());
+    if (!m.ok()) break;
+    names.emplace_back(m->type_name());
+  }  // each AnyMessage dropped its message as it went
+  EXPECT_EQ(names, (std::vector<std::string>{"snow::(anonymous namespace)::wanted::Get",
+                                             "snow::(anonymous namespace)::Counted",
+                                             "snow::(anonymous namespace)::Stop"}));
+  EXPECT_EQ(Counted::live.load(), 0);
+  co_return absl::OkStatus();
+}
+
+Task<absl::Status> WaitsForAnything(Self self, Pid report) {
+  AnyMessage m = co_await self.Receive<AnyMessage>();
+  self.Send(report, std::string(m.type_name()));
+  co_return absl::OkStatus();
+}
+
+SNOW_CO_TEST(AnyMessageTest, AWaitingCatchAllIsWokenByAnyMessage) {
+  Pid waiter = self.Spawn(WaitsForAnything, self.pid());
+  self.Send(waiter, 42);
+  std::string name = co_await self.Receive<std::string>();
+  EXPECT_EQ(name, "int");
+  co_return absl::OkStatus();
+}
+
 }  // namespace
 }  // namespace snow

@@ -5,6 +5,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/strings/str_cat.h"
 #include "core/snow.h"
 #include "test/testing/co_test.h"
 
@@ -61,6 +62,64 @@ TEST(TaskTest, UnawaitedTaskIsDestroyedWithoutRunning) {
   };
   { Task<void> t = Local::Body(); }
   EXPECT_EQ(ran, 0);
+}
+
+// ---- Status macros around co_await ----
+
+using ::snow::testing::IsOk;
+using ::snow::testing::StatusIs;
+
+Task<absl::StatusOr<int>> Half(int n) {
+  if (n % 2 != 0) co_return absl::InvalidArgumentError(absl::StrCat(n, " is odd"));
+  co_return n / 2;
+}
+
+Task<absl::Status> Quarter(int n, int* out) {
+  SNOW_CO_ASSIGN_OR_RETURN(int half, co_await Half(n));
+  SNOW_CO_ASSIGN_OR_RETURN(*out, co_await Half(half));
+  SNOW_CO_RETURN_IF_ERROR((co_await Half(*out * 2)).status());
+  co_return absl::OkStatus();
+}
+
+SNOW_CO_TEST(StatusMacroTest, AssignOrReturnTakesACoAwaitAndReturnsTheFirstError) {
+  int quarter = 0;
+  absl::Status ok = co_await Quarter(12, &quarter);
+  EXPECT_THAT(ok, IsOk());
+  EXPECT_EQ(quarter, 3);
+  quarter = -1;
+  absl::Status odd = co_await Quarter(6, &quarter);  // 6 -> 3, and 3 is odd
+  EXPECT_THAT(odd, StatusIs(absl::StatusCode::kInvalidArgument, "3 is odd"));
+  EXPECT_EQ(quarter, -1);  // the second assignment never ran
+  co_return absl::OkStatus();
+}
+
+// The form docs/pitfalls.md recommends for g++ 12: an aggregate argument of a coroutine built
+// in a named local, then moved into the call inside the co_await. Each object is destroyed once.
+struct Tracked {
+  static inline int live = 0;
+  Tracked() { ++live; }
+  Tracked(const Tracked&) { ++live; }
+  Tracked(Tracked&&) noexcept { ++live; }
+  ~Tracked() { --live; }
+};
+struct Order {
+  std::string item;  // long enough to live on the heap: a double free would show under ASan
+  Tracked tracked = {};
+};
+
+Task<absl::StatusOr<size_t>> Place(Order order) {
+  co_await Yield();
+  co_return order.item.size();
+}
+
+SNOW_CO_TEST(StatusMacroTest, AnAggregateBuiltInANamedLocalIsDestroyedOnce) {
+  {
+    Order order{.item = std::string(100, 'x')};
+    SNOW_CO_ASSIGN_OR_RETURN(size_t placed, co_await Place(std::move(order)));
+    EXPECT_EQ(placed, 100u);
+  }
+  EXPECT_EQ(Tracked::live, 0);
+  co_return absl::OkStatus();
 }
 
 }  // namespace

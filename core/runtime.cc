@@ -54,6 +54,10 @@ RuntimeOptions RuntimeOptions::FromArgs(int argc, char** argv) {
   for (int i = 1; i < argc; ++i) {
     std::string_view arg = argv[i];
     uint32_t n = 0;
+    if (arg == "--help" || arg == "-h") {
+      std::printf("usage: %s [runtime options]\n%s", argc > 0 ? argv[0] : "program", kUsage);
+      std::exit(0);
+    }
     if (arg.starts_with("--snow-shards=")) {
       if (!absl::SimpleAtoi(AbslView(arg.substr(14)), &n) || n > Pid::kMaxShards) fail(arg);
       options.shards = n;

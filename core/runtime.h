@@ -59,8 +59,16 @@ struct RuntimeOptions {
   bool log_crashes = true;  // one stderr line per actor that ends by an exception
 
   // Reads --snow-shards=N, --snow-spin-us=N and --snow-no-pin; leaves other arguments to the
-  // program. Exits with status 2 and a message on a malformed value.
+  // program. Exits with status 2 and a message on a malformed value. A program with no options
+  // of its own gets --help (and -h) here: the runtime's options on stdout, then exit 0. A
+  // program with its own options answers --help itself, before calling this, and prints
+  // kUsage among them.
   static RuntimeOptions FromArgs(int argc, char** argv);
+  static constexpr const char* kUsage =
+      "runtime options (every Snow program):\n"
+      "  --snow-shards=N    shards (threads, one io_uring each); default: one per allowed CPU\n"
+      "  --snow-spin-us=N   how long an idle shard polls before it sleeps (default 50)\n"
+      "  --snow-no-pin      do not pin shard threads to CPUs\n";
 };
 
 // What dist/ installs to carry envelopes addressed to PIDs of other nodes (Runtime::SetRemote).

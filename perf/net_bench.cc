@@ -273,6 +273,13 @@ int main(int argc, char** argv) {
   std::vector<std::string> wanted;
   for (int i = 1; i < argc; ++i) {
     std::string arg = argv[i];
+    if (arg == "--help" || arg == "-h") {
+      std::printf(
+          "usage: net_bench [--runs=N] [W6|W6c64|...]\n"
+          "Runs snow-echo and snow-load against blocking-socket floors; prints medians of N runs\n"
+          "(default 5) on the W lines.\n");
+      return 0;
+    }
     if (arg.rfind("--runs=", 0) == 0) {
       runs = std::max(1, std::atoi(arg.c_str() + 7));
     } else {

@@ -19,6 +19,12 @@ int main(int argc, char** argv) {
 #endif
   std::vector<std::string> wanted;
   for (int i = 1; i < argc; ++i) {
+    if (std::strcmp(argv[i], "--help") == 0 || std::strcmp(argv[i], "-h") == 0) {
+      std::printf(
+          "usage: snow_bench [--list] [WORKLOAD...]\n"
+          "Runs the workload benchmarks (all, or those named) and prints one line each.\n");
+      return 0;
+    }
     if (std::strcmp(argv[i], "--list") == 0) {
       for (const auto& w : all) std::printf("%s  %s\n", w.id.c_str(), w.what);
       return 0;

@@ -15,6 +15,7 @@
 #include <optional>
 #include <stdexcept>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -279,6 +280,17 @@ int main(int argc, char** argv) {
   // Line-buffered even when piped, so the runtime's crash line (stderr) lands in order.
   std::setvbuf(stdout, nullptr, _IOLBF, 0);
   bool quick = false;
-  for (int i = 1; i < argc; ++i) quick |= std::strcmp(argv[i], "--quick") == 0;
+  for (int i = 1; i < argc; ++i) {
+    std::string_view arg = argv[i];
+    if (arg == "--help" || arg == "-h") {
+      std::printf(
+          "usage: snow_demo [--quick]\n"
+          "Snow's main job: skynet, a cross-shard ping-pong, a fan-in, crash and supervision,\n"
+          "and a three-node TLS cluster in three processes. --quick runs smaller versions.\n%s",
+          snow::RuntimeOptions::kUsage);
+      return 0;
+    }
+    quick |= arg == "--quick";
+  }
   return snow::Run(snow::RuntimeOptions::FromArgs(argc, argv), Main, quick);
 }

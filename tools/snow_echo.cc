@@ -108,13 +108,17 @@ Task<absl::Status> Main(Self self, EchoOptions o) {
   co_return absl::OkStatus();
 }
 
+// With an error: on stderr, exit code 2. Without (--help): on stdout, exit code 0.
 int Usage(const std::string& error) {
-  std::fprintf(stderr,
-               "snow-echo: %s\nusage: snow-echo [--listen=HOST:PORT] [--tls [--cert=PEM "
-               "--key=PEM]] [--distribution=reuseport|handoff]\n"
-               "                 [--max-connections=N] [--idle-timeout=60s] [--buffer=BYTES]\n",
-               error.c_str());
-  return 2;
+  FILE* out = error.empty() ? stdout : stderr;
+  if (!error.empty()) std::fprintf(out, "snow-echo: %s\n", error.c_str());
+  std::fprintf(out,
+               "usage: snow-echo [--listen=HOST:PORT] [--tls [--cert=PEM --key=PEM]] "
+               "[--distribution=reuseport|handoff]\n"
+               "                 [--max-connections=N] [--idle-timeout=60s] [--buffer=BYTES]\n"
+               "An echo server: one actor per connection, on every shard.\n%s",
+               snow::RuntimeOptions::kUsage);
+  return error.empty() ? 0 : 2;
 }
 
 }  // namespace
@@ -128,6 +132,7 @@ int main(int argc, char** argv) {
     std::string_view key = arg.substr(0, eq);
     std::string value(eq == std::string_view::npos ? "" : arg.substr(eq + 1));
     bool ok = true;
+    if (key == "--help" || key == "-h") return Usage("");
     if (key == "--listen") {
       absl::StatusOr<net::SocketAddress> a = net::SocketAddress::Parse(value);
       ok = a.ok();

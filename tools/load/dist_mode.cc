@@ -282,17 +282,20 @@ Task<absl::Status> DistLoadMain(Self self, DistLoadOptions o) {
   co_return absl::OkStatus();
 }
 
+// With an error: on stderr, exit code 2. Without (--help): on stdout, exit code 0.
 int DistUsage(const char* error) {
-  if (error != nullptr) std::fprintf(stderr, "snow-load dist: %s\n", error);
+  FILE* out = error == nullptr ? stdout : stderr;
+  if (error != nullptr) std::fprintf(out, "snow-load dist: %s\n", error);
   std::fprintf(
-      stderr,
+      out,
       "usage: snow-load dist --node=NAME@HOST:PORT [--cookie=C] [--workload=W6|W7|W7b|W7c]\n"
       "         [--tls | --no-tls] [--messages=N] [--size=BYTES] [--json]\n"
       "  W6   echo round trips, one at a time (--size 64 B, --messages 100000)\n"
       "  W7   a stream of small messages to the sink, one ack at the end (1000000 x 64 B)\n"
       "  W7b  a stream of large messages to the sink (1000 x 1 MiB)\n"
-      "  the node runs snow-node's services; the cookie may come from SNOW_COOKIE\n");
-  return 2;
+      "  the node runs snow-node's services; the cookie may come from SNOW_COOKIE\n%s",
+      RuntimeOptions::kUsage);
+  return error == nullptr ? 0 : 2;
 }
 
 }  // namespace
@@ -323,7 +326,7 @@ int RunDistLoad(int argc, char** argv) {
       ok = absl::SimpleAtoi(AbslView(value), &o.messages) && o.messages > 0;
     } else if (key == "--size") {
       ok = absl::SimpleAtoi(AbslView(value), &o.size) && o.size > 0 && o.size <= (64u << 20);
-    } else if (key == "--help") {
+    } else if (key == "--help" || key == "-h") {
       return DistUsage(nullptr);
     } else {
       return DistUsage(("unknown argument " + std::string(arg)).c_str());

@@ -203,18 +203,21 @@ bool ParseDuration(std::string_view text, absl::Duration* out) {
   return absl::ParseDuration(AbslView(text), out) && *out > absl::ZeroDuration();
 }
 
+// With an error: on stderr, exit code 2. Without (--help): on stdout, exit code 0.
 int Usage(const char* error) {
-  if (error != nullptr) std::fprintf(stderr, "snow-load: %s\n", error);
+  FILE* out = error == nullptr ? stdout : stderr;
+  if (error != nullptr) std::fprintf(out, "snow-load: %s\n", error);
   std::fprintf(
-      stderr,
+      out,
       "usage: snow-load --address=HOST:PORT [--mode=echo] [--tls] [--pin=HEX]\n"
       "         [--connections=N] [--duration=10s | --messages=N] [--size=BYTES]\n"
       "         [--depth=N | --rate=MSGS_PER_S] [--timeout=10s] [--json] [--quiet]\n"
       "         [--snow-shards=N ...]\n"
       "       snow-load dist --node=NAME@HOST:PORT --workload=W6|W7|W7b ... (dist --help)\n"
       "modes:\n");
-  for (const Mode& m : Modes()) std::fprintf(stderr, "  %-6s %s\n", m.name, m.what);
-  return 2;
+  for (const Mode& m : Modes()) std::fprintf(out, "  %-6s %s\n", m.name, m.what);
+  std::fprintf(out, "%s", RuntimeOptions::kUsage);
+  return error == nullptr ? 0 : 2;
 }
 
 }  // namespace
@@ -266,7 +269,7 @@ int main(int argc, char** argv) {
       options->json = true;
     } else if (key == "--quiet") {
       options->progress = false;
-    } else if (key == "--help") {
+    } else if (key == "--help" || key == "-h") {
       return snow::load::Usage(nullptr);
     } else {
       return snow::load::Usage(("unknown argument " + std::string(arg)).c_str());

@@ -254,7 +254,7 @@ Task<absl::Status> Session::HandshakeAsClient() {
         "the peer did not prove the cookie (a different cookie, or a relay in between)");
   }
   peer_creation_ = challenge.creation;
-  SNOW_CO_RETURN_IF_ERROR(node_->Claim(this, /*outgoing=*/true, peer_creation_));
+  SNOW_CO_RETURN_IF_ERROR(node_->Publish(this));
   BecomeUp();
   co_return absl::OkStatus();
 }
@@ -341,7 +341,7 @@ Task<absl::Status> Session::HandshakeAsServer() {
         "the peer did not prove the cookie (a different cookie, or a relay in between)");
   }
   peer_creation_ = hello->creation;
-  absl::Status claimed = node_->Claim(this, /*outgoing=*/false, peer_creation_);
+  absl::Status claimed = node_->Claim(this);
   if (!claimed.ok()) {
     RejectCode code = absl::IsAborted(claimed) ? RejectCode::kSimultaneous : RejectCode::kName;
     std::string reason(claimed.message());
@@ -352,6 +352,9 @@ Task<absl::Status> Session::HandshakeAsServer() {
       Proof(node_->cookie(), "server", exporter_, *hello_payload, challenge_payload);
   std::string accept_payload = EncodeAccept(server_proof);
   SNOW_CO_RETURN_IF_ERROR(co_await WriteFrame(accept_payload));
+  // Announced only now, with no suspension before BecomeUp: whoever hears NodeUp (or its
+  // Connect result) can send at once.
+  SNOW_CO_RETURN_IF_ERROR(node_->Publish(this));
   BecomeUp();
   co_return absl::OkStatus();
 }

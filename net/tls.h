@@ -153,7 +153,10 @@ class TlsStream {
 
   // Sends close_notify: the peer reads end of stream; this side may go on reading.
   Task<absl::Status> Shutdown();
-  // Sends close_notify (unless Shutdown did) and closes the socket.
+  // Sends close_notify (unless Shutdown did) and closes the socket. Another coroutine may be
+  // reading or writing meanwhile: a write ends between records, before the close_notify; a
+  // blocked read or send is woken by shutting the socket down; both return kCancelled, and Close
+  // returns only once they have let go of the stream.
   Task<absl::Status> Close();
 
   bool is_open() const;

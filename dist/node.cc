@@ -287,11 +287,15 @@ absl::Status Node::Claim(Session* session) {
       return absl::AlreadyExistsError(absl::StrCat(peer->name, " is already connected"));
     }
     // A new incarnation of a node whose old connection has not noticed yet: end the old one.
+    // That incarnation is down now, whatever becomes of this handshake, and its monitors hear
+    // it here: the old session's release comes after it lost the peer, and says nothing.
+    absl::Status replaced = absl::UnavailableError("replaced by a new incarnation of the node");
     core_internal::Shard::Current()->SendSignal(
-        peer->session_actor, core_internal::SignalKind::kExit, Pid(), 0,
-        absl::UnavailableError("replaced by a new incarnation of the node"));
+        peer->session_actor, core_internal::SignalKind::kExit, Pid(), 0, replaced);
     peer->owner.store(-1, std::memory_order_release);
     peer->creation.store(0, std::memory_order_release);
+    Log(absl::StrCat("node down: ", peer->name, ": ", replaced.ToString()));
+    NotifyNodes(peer->name, /*up=*/false, replaced);
   } else if (peer->state == Peer::State::kConnecting && options_.name < peer->name) {
     // Both dialled: the connection opened by the node whose name sorts first is kept.
     return absl::AbortedError(

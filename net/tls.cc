@@ -237,12 +237,32 @@ int TlsSession::OnVerify(int preverified, WOLFSSL_X509_STORE_CTX* store) {
   return 0;
 }
 
+namespace {
+// Ends the TLS stream if a Flush's frame is destroyed (its actor killed) while its send is in
+// the kernel: part of a record may have left, and out_begin_ cannot say how much, so sending
+// from there again would corrupt the stream.
+struct AbandonedSend {
+  explicit AbandonedSend(absl::Status& io_error) : io_error(io_error) {}
+  ~AbandonedSend() {
+    if (sending && io_error.ok()) {
+      io_error = absl::AbortedError(
+          "a TLS write was cancelled part way through a record; the stream cannot go on");
+    }
+  }
+  absl::Status& io_error;
+  bool sending = false;
+};
+}  // namespace
+
 Task<absl::Status> TlsSession::Flush(absl::Duration deadline) {
   FlagGuard guard(flushing_);
+  AbandonedSend abandoned(io_error_);
   while (out_end_ > out_begin_) {
     size_t n = out_end_ - out_begin_;
+    abandoned.sending = true;
     absl::Status sent = co_await tcp_.WriteAll(std::span<const char>(out_.get() + out_begin_, n),
                                                Remaining(deadline));
+    abandoned.sending = false;
     if (!sent.ok()) {
       // Part of a record may have left: the stream cannot go on.
       if (io_error_.ok()) io_error_ = sent;

@@ -21,7 +21,9 @@
 // ARCHITECTURE.md); a 10 s handshake timeout; 64 KiB of buffer per direction per connection.
 //
 // Shard affinity, cancellation: as TcpStream (net/tcp.h). A stream may move to another shard
-// between operations; one coroutine may read while another writes.
+// between operations; one coroutine may read while another writes. A write whose coroutine is
+// destroyed while its send is in the kernel may have sent part of a record: the stream is dead
+// after that (later operations fail with kAborted) rather than resend and corrupt it.
 //
 // Errors: the TCP errors (kUnavailable, kDeadlineExceeded...), and kUnauthenticated when a
 // certificate is rejected by this side or by the peer (a certificate alert), kDataLoss when the

@@ -1,5 +1,7 @@
 #include "net/tls.h"
 
+#include <linux/sockios.h>
+#include <sys/ioctl.h>
 #include <unistd.h>
 
 #include <array>
@@ -584,6 +586,81 @@ Task<absl::Status> ClosesBetweenAWritersRecords(Self self, Pki pki) {
 TEST(TlsTest, CloseWhileAnotherCoroutineWritesStopsThatWriteBetweenRecords) {
   EXPECT_THAT(RunOnTestRuntime(RealRuntimeOptions(1), ClosesBetweenAWritersRecords, MakePki()),
               IsOk());
+}
+
+// Completes a handshake, holds the connection without reading until Go, then reads to the end
+// and reports how the stream ended.
+Task<absl::Status> StallThenDrain(Self self, TcpListener listener, TlsContext context, Pid main) {
+  absl::StatusOr<TcpStream> tcp = co_await listener.Accept();
+  SNOW_CO_RETURN_IF_ERROR(tcp.status());
+  absl::StatusOr<TlsStream> tls = co_await TlsStream::Handshake(context, std::move(*tcp));
+  self.Send(main, HandshakeDone{tls.status(), "", ""});
+  SNOW_CO_RETURN_IF_ERROR(tls.status());
+  (void)co_await self.Receive<Go>();
+  std::string buffer(64 * 1024, '\0');
+  absl::Status ended;
+  for (;;) {
+    absl::StatusOr<size_t> n = co_await tls->ReadSome(buffer, kTimeout);
+    if (!n.ok()) {
+      ended = n.status();
+      break;
+    }
+    if (*n == 0) break;
+  }
+  self.Send(main, EchoEnded{ended});
+  co_return absl::OkStatus();
+}
+
+// A writer killed while its send is in the kernel may have sent part of a record. The stream
+// cannot go on after that: a later write must not send those bytes again (the peer would read
+// a corrupt record).
+Task<absl::Status> KillsAWriterMidRecord(Self self, Pki pki) {
+  SNOW_CO_ASSIGN_OR_RETURN(
+      TlsContext server, TlsContext::Create({.role = TlsRole::kServer, .certificate = pki.server}));
+  ListenOptions listen;
+  listen.stream.receive_buffer_bytes = 4096;
+  SNOW_CO_ASSIGN_OR_RETURN(TcpListener listener,
+                           TcpListener::Bind(SocketAddress::Loopback(), listen));
+  SocketAddress address = listener.local_address();
+  Pid peer = self.Spawn(StallThenDrain, std::move(listener), server, self.pid());
+  SNOW_CO_ASSIGN_OR_RETURN(TlsContext client, TlsContext::Create({}));
+  TcpOptions small;
+  small.send_buffer_bytes = 4096;
+  absl::StatusOr<TcpStream> tcp = co_await TcpStream::Connect(address, kTimeout, small);
+  SNOW_CO_RETURN_IF_ERROR(tcp.status());
+  absl::StatusOr<TlsStream> tls = co_await TlsStream::Handshake(client, std::move(*tcp));
+  SNOW_CO_RETURN_IF_ERROR(tls.status());
+  absl::StatusOr<HandshakeDone> done = co_await self.ReceiveFor<HandshakeDone>(kTimeout);
+  SNOW_CO_RETURN_IF_ERROR(done.status());
+  SNOW_CO_RETURN_IF_ERROR(done->status);
+
+  Pid writer = self.Spawn(WriteLots, &*tls, self.pid());
+  Ref watch = self.Monitor(writer);
+  // Until the kernel holds some of the writer's bytes (they cannot all go: nobody reads).
+  absl::Time give_up = absl::Now() + kTimeout;
+  int queued = 0;
+  while ((ioctl(tls->tcp().fd(), SIOCOUTQ, &queued) != 0 || queued == 0) && absl::Now() < give_up) {
+    co_await Sleep(absl::Milliseconds(1));
+  }
+  SNOW_CO_ASSERT(queued > 0);
+  self.SendExit(writer, absl::AbortedError("killed mid-write"));
+  auto is_watch = [watch](const Down& d) { return d.ref == watch; };
+  SNOW_CO_RETURN_IF_ERROR((co_await self.ReceiveFor<Down>(kTimeout, is_watch)).status());
+
+  self.Send(peer, Go{});
+  absl::Status again = co_await tls->WriteAll(std::string("after"), kTimeout);
+  EXPECT_THAT(again, StatusIs(absl::StatusCode::kAborted));
+  absl::Status closed = co_await tls->Close();
+  (void)closed;
+  absl::StatusOr<EchoEnded> ended = co_await self.ReceiveFor<EchoEnded>(kTimeout);
+  SNOW_CO_RETURN_IF_ERROR(ended.status());
+  EXPECT_NE(ended->status.code(), absl::StatusCode::kDataLoss)
+      << "the peer read a corrupt record: " << ended->status;
+  co_return absl::OkStatus();
+}
+
+TEST(TlsTest, AWriterKilledMidRecordEndsTheStreamInsteadOfResendingBytes) {
+  EXPECT_THAT(RunOnTestRuntime(RealRuntimeOptions(1), KillsAWriterMidRecord, MakePki()), IsOk());
 }
 
 // Runtime shutdown destroys TLS readers blocked in their recv (checked under ASan).

@@ -463,7 +463,7 @@ void Session::Enqueue(Envelope* e) {
         core_internal::Destroy(e);
         return;
       }
-      ref = it->second;
+      ref = it->second.peer_ref;
       monitor_ref_from_peer_.erase(ref);
       monitor_ref_to_peer_.erase(it);
     } else {
@@ -805,7 +805,7 @@ absl::Status Session::DeliverSignal(wire::ByteSpan body) {
       break;
     case SignalKind::kMonitor: {
       uint64_t local = shard_->NextRef();
-      monitor_ref_to_peer_[local] = ref;
+      monitor_ref_to_peer_[local] = MonitorIn{ref, to};
       monitor_ref_from_peer_[ref] = local;
       ref = local;
       break;
@@ -877,6 +877,13 @@ void Session::Close(const absl::Status& reason) {
     shard_->SendSignal(who.first, SignalKind::kDown, who.second, ref, lost);
   }
   monitors_out_.clear();
+  // The peer's monitors of local actors die with the connection (its side fired them with
+  // noconnection): drop them from their targets now, not when each target ends.
+  for (const auto& [local_ref, in] : monitor_ref_to_peer_) {
+    shard_->SendSignal(in.target, SignalKind::kDemonitor, Pid(), local_ref, absl::OkStatus());
+  }
+  monitor_ref_to_peer_.clear();
+  monitor_ref_from_peer_.clear();
 }
 
 // --- The actors ---

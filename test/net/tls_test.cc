@@ -488,7 +488,7 @@ Task<absl::Status> WriteLots(Self self, TlsStream* tls, Pid report) {
 Task<absl::Status> ClosesUnderAReader(Self self, Pki pki) {
   SNOW_CO_ASSIGN_OR_RETURN(SocketAddress address, StartServer(self, {.role = TlsRole::kServer,
                                                                      .certificate = pki.server}));
-  TlsOptions client;  // a named local: no braced temporaries in a co_await statement (STYLE 23)
+  TlsOptions client;  // a named local: no braced temporaries in a co_await statement
   absl::StatusOr<TlsStream> tls = co_await ConnectTls(address, client);
   SNOW_CO_RETURN_IF_ERROR(tls.status());
   absl::StatusOr<HandshakeDone> done = co_await self.ReceiveFor<HandshakeDone>(kTimeout);
@@ -567,7 +567,7 @@ TEST(TlsTest, CloseWhileAnotherCoroutineIsBlockedWritingEndsThatWriteWithCancell
 Task<absl::Status> ClosesBetweenAWritersRecords(Self self, Pki pki) {
   SNOW_CO_ASSIGN_OR_RETURN(SocketAddress address, StartServer(self, {.role = TlsRole::kServer,
                                                                      .certificate = pki.server}));
-  TlsOptions client;  // a named local: no braced temporaries in a co_await statement (STYLE 23)
+  TlsOptions client;  // a named local: no braced temporaries in a co_await statement
   absl::StatusOr<TlsStream> tls = co_await ConnectTls(address, client);
   SNOW_CO_RETURN_IF_ERROR(tls.status());
   absl::StatusOr<HandshakeDone> done = co_await self.ReceiveFor<HandshakeDone>(kTimeout);

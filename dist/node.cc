@@ -162,8 +162,7 @@ absl::StatusOr<uint32_t> Node::LiveSlotOf(std::string_view name) {
 bool Node::LiveElsewhere(Session* session) {
   absl::MutexLock lock(&mutex_);
   Peer* peer = session->peer();
-  return peer != nullptr && peer->state == Peer::State::kUp &&
-         peer->session_actor != session->reader();
+  return peer != nullptr && peer->state == Peer::State::kUp && peer->session != session;
 }
 
 void Node::WritePid(wire::Writer& w, Pid pid) const {
@@ -246,46 +245,78 @@ void Node::NotifyNodes(const std::string& name, bool up, const absl::Status& rea
 }
 
 void Node::EnsureConnecting(Peer* peer, core_internal::Shard& shard, Pid waiter, uint64_t ref) {
-  absl::MutexLock lock(&mutex_);
-  if (peer->state == Peer::State::kUp) {
-    if (waiter) {
-      shard.Route(core_internal::Box<ConnectResult>(waiter, ConnectResult{ref, absl::OkStatus()}));
+  std::shared_ptr<Session> session;
+  {
+    absl::MutexLock lock(&mutex_);
+    if (peer->state == Peer::State::kUp) {
+      if (waiter) {
+        shard.Route(
+            core_internal::Box<ConnectResult>(waiter, ConnectResult{ref, absl::OkStatus()}));
+      }
+      return;
     }
-    return;
+    if (waiter) peer->waiters.emplace_back(waiter, ref);
+    if (peer->state == Peer::State::kConnecting) return;
+    peer->state = Peer::State::kConnecting;
+    peer->disconnecting = false;
+    peer->owner.store(static_cast<int32_t>(shard.id()), std::memory_order_release);
+    session = std::make_shared<Session>(this, shard, peer, /*outgoing=*/true);
+    peer->session = session.get();
+    peer->session_actor = Pid();
   }
-  if (waiter) peer->waiters.emplace_back(waiter, ref);
-  if (peer->state == Peer::State::kConnecting) return;
-  peer->state = Peer::State::kConnecting;
-  peer->disconnecting = false;
-  peer->owner.store(static_cast<int32_t>(shard.id()), std::memory_order_release);
-  peer->session_actor = StartOutgoing(this, peer, shard);
+  // Spawned without the lock: a same-shard spawn runs the reader at once, and a connect that
+  // fails before it suspends (socket() out of fds) ends the session, which releases the peer,
+  // inside this call. `session` keeps the object alive, so the comparison below cannot be
+  // fooled by a new session at the same address.
+  Pid reader = StartOutgoing(this, session, shard);
+  absl::MutexLock lock(&mutex_);
+  if (peer->session != session.get()) return;  // it already ended
+  peer->session_actor = reader;
+  if (peer->disconnecting) {
+    shard.SendSignal(reader, core_internal::SignalKind::kExit, Pid(), 0,
+                     absl::UnavailableError("disconnect"));
+  }
 }
 
-absl::Status Node::Claim(Session* session, bool outgoing, uint32_t peer_creation) {
+absl::Status Node::Claim(Session* session) {
   absl::MutexLock lock(&mutex_);
   Peer* peer = session->peer();
-  bool mine = peer->session_actor == session->reader();
-  if (outgoing) {
-    if (!mine) {
-      return absl::AbortedError(
-          absl::StrCat("simultaneous connect: kept the connection ", peer->name, " opened"));
+  if (peer->session == session) return absl::OkStatus();
+  if (peer->state == Peer::State::kUp) {
+    if (peer->creation.load(std::memory_order_relaxed) == session->peer_creation()) {
+      return absl::AlreadyExistsError(absl::StrCat(peer->name, " is already connected"));
     }
-  } else if (!mine) {
-    if (peer->state == Peer::State::kUp) {
-      if (peer->creation.load(std::memory_order_relaxed) == peer_creation) {
-        return absl::AlreadyExistsError(absl::StrCat(peer->name, " is already connected"));
-      }
-      // A new incarnation of a node whose old connection has not noticed yet: end the old one.
-      core_internal::Shard::Current()->SendSignal(
-          peer->session_actor, core_internal::SignalKind::kExit, Pid(), 0,
-          absl::UnavailableError("replaced by a new incarnation of the node"));
-    } else if (peer->state == Peer::State::kConnecting && options_.name < peer->name) {
-      // Both dialled: the connection opened by the node whose name sorts first is kept.
-      return absl::AbortedError(
-          absl::StrCat("simultaneous connect: kept the connection ", options_.name, " opened"));
-    }
+    // A new incarnation of a node whose old connection has not noticed yet: end the old one.
+    // That incarnation is down now, whatever becomes of this handshake, and its monitors hear
+    // it here: the old session's release comes after it lost the peer, and says nothing.
+    absl::Status replaced = absl::UnavailableError("replaced by a new incarnation of the node");
+    core_internal::Shard::Current()->SendSignal(
+        peer->session_actor, core_internal::SignalKind::kExit, Pid(), 0, replaced);
+    peer->owner.store(-1, std::memory_order_release);
+    peer->creation.store(0, std::memory_order_release);
+    Log(absl::StrCat("node down: ", peer->name, ": ", replaced.ToString()));
+    NotifyNodes(peer->name, /*up=*/false, replaced);
+  } else if (peer->state == Peer::State::kConnecting && options_.name < peer->name) {
+    // Both dialled: the connection opened by the node whose name sorts first is kept.
+    return absl::AbortedError(
+        absl::StrCat("simultaneous connect: kept the connection ", options_.name, " opened"));
+  }
+  peer->state = Peer::State::kConnecting;
+  peer->session = session;
+  peer->session_actor = session->reader();
+  peer->disconnecting = false;
+  return absl::OkStatus();
+}
+
+absl::Status Node::Publish(Session* session) {
+  absl::MutexLock lock(&mutex_);
+  Peer* peer = session->peer();
+  if (peer->session != session) {
+    return absl::AbortedError(
+        absl::StrCat("simultaneous connect: kept another connection with ", peer->name));
   }
   ShardId shard = session->shard_id();
+  uint32_t peer_creation = session->peer_creation();
   peer->state = Peer::State::kUp;
   peer->session_actor = session->reader();
   peer->disconnecting = false;
@@ -304,7 +335,7 @@ void Node::Release(Session* session, const absl::Status& reason) {
   if (peer == nullptr) return;
   wire::ByteBuffer orphans = session->TakeQueuedNamedFrames();
   absl::MutexLock lock(&mutex_);
-  if (peer->session_actor != session->reader()) {
+  if (peer->session != session) {
     // Another connection is (or will be) the live one: hand it what waited here.
     if (!orphans.empty()) {
       core_internal::Shard* shard = core_internal::Shard::Current();
@@ -316,6 +347,7 @@ void Node::Release(Session* session, const absl::Status& reason) {
   bool was_up = peer->state == Peer::State::kUp;
   absl::Status why = peer->disconnecting ? absl::UnavailableError("disconnect") : reason;
   peer->state = Peer::State::kIdle;
+  peer->session = nullptr;
   peer->session_actor = Pid();
   peer->disconnecting = false;
   peer->owner.store(-1, std::memory_order_release);
@@ -331,8 +363,11 @@ void Node::Release(Session* session, const absl::Status& reason) {
 void Node::Disconnect(std::string_view name) {
   absl::MutexLock lock(&mutex_);
   auto it = peers_.find(AbslView(name));
-  if (it == peers_.end() || !it->second->session_actor) return;
+  if (it == peers_.end() || it->second->session == nullptr) return;
   it->second->disconnecting = true;
+  // A dial whose reader is still being spawned has no PID yet: EnsureConnecting ends it when it
+  // records one.
+  if (!it->second->session_actor) return;
   core_internal::Shard::Current()->SendSignal(it->second->session_actor,
                                               core_internal::SignalKind::kExit, Pid(), 0,
                                               absl::UnavailableError("disconnect"));
@@ -459,12 +494,12 @@ void StartAcceptor(Self self, Node* node, net::TcpListener listener) {
   self.Spawn(Acceptor, node, std::make_shared<net::TcpListener>(std::move(listener)));
 }
 
-Pid StartOutgoing(Node* node, Peer* peer, core_internal::Shard& shard) {
-  auto session = std::make_shared<Session>(node, shard, peer, /*outgoing=*/true);
+Pid StartOutgoing(Node* node, std::shared_ptr<Session> session, core_internal::Shard& shard) {
+  Peer* peer = session->peer();
   peer->local[shard.id()] = session.get();
   return core_internal::SpawnActor(
       &shard, node->runtime(), SpawnOptions{.placement = Placement::kShard, .shard = shard.id()},
-      {}, SessionReader, session, std::optional<net::SocketAddress>(peer->address));
+      {}, SessionReader, std::move(session), std::optional<net::SocketAddress>(peer->address));
 }
 
 }  // namespace snow::dist_internal

@@ -254,7 +254,7 @@ Task<absl::Status> Session::HandshakeAsClient() {
         "the peer did not prove the cookie (a different cookie, or a relay in between)");
   }
   peer_creation_ = challenge.creation;
-  SNOW_CO_RETURN_IF_ERROR(node_->Claim(this, /*outgoing=*/true, peer_creation_));
+  SNOW_CO_RETURN_IF_ERROR(node_->Publish(this));
   BecomeUp();
   co_return absl::OkStatus();
 }
@@ -341,7 +341,7 @@ Task<absl::Status> Session::HandshakeAsServer() {
         "the peer did not prove the cookie (a different cookie, or a relay in between)");
   }
   peer_creation_ = hello->creation;
-  absl::Status claimed = node_->Claim(this, /*outgoing=*/false, peer_creation_);
+  absl::Status claimed = node_->Claim(this);
   if (!claimed.ok()) {
     RejectCode code = absl::IsAborted(claimed) ? RejectCode::kSimultaneous : RejectCode::kName;
     std::string reason(claimed.message());
@@ -352,6 +352,9 @@ Task<absl::Status> Session::HandshakeAsServer() {
       Proof(node_->cookie(), "server", exporter_, *hello_payload, challenge_payload);
   std::string accept_payload = EncodeAccept(server_proof);
   SNOW_CO_RETURN_IF_ERROR(co_await WriteFrame(accept_payload));
+  // Announced only now, with no suspension before BecomeUp: whoever hears NodeUp (or its
+  // Connect result) can send at once.
+  SNOW_CO_RETURN_IF_ERROR(node_->Publish(this));
   BecomeUp();
   co_return absl::OkStatus();
 }
@@ -460,7 +463,7 @@ void Session::Enqueue(Envelope* e) {
         core_internal::Destroy(e);
         return;
       }
-      ref = it->second;
+      ref = it->second.peer_ref;
       monitor_ref_from_peer_.erase(ref);
       monitor_ref_to_peer_.erase(it);
     } else {
@@ -802,7 +805,7 @@ absl::Status Session::DeliverSignal(wire::ByteSpan body) {
       break;
     case SignalKind::kMonitor: {
       uint64_t local = shard_->NextRef();
-      monitor_ref_to_peer_[local] = ref;
+      monitor_ref_to_peer_[local] = MonitorIn{ref, to};
       monitor_ref_from_peer_[ref] = local;
       ref = local;
       break;
@@ -874,6 +877,13 @@ void Session::Close(const absl::Status& reason) {
     shard_->SendSignal(who.first, SignalKind::kDown, who.second, ref, lost);
   }
   monitors_out_.clear();
+  // The peer's monitors of local actors die with the connection (its side fired them with
+  // noconnection): drop them from their targets now, not when each target ends.
+  for (const auto& [local_ref, in] : monitor_ref_to_peer_) {
+    shard_->SendSignal(in.target, SignalKind::kDemonitor, Pid(), local_ref, absl::OkStatus());
+  }
+  monitor_ref_to_peer_.clear();
+  monitor_ref_from_peer_.clear();
 }
 
 // --- The actors ---

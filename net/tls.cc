@@ -9,6 +9,7 @@
 // operation, and the per-connection memory is the two buffers plus wolfSSL's own state.
 #include <wolfssl/options.h>
 // wolfSSL's headers need options.h first.
+#include <sys/socket.h>
 #include <wolfssl/error-ssl.h>
 #include <wolfssl/ssl.h>
 #include <wolfssl/wolfcrypt/error-crypt.h>
@@ -127,8 +128,12 @@ class TlsSession {
   size_t out_begin_ = 0, out_end_ = 0;
   bool eof_ = false;       // the socket reached end of stream
   absl::Status io_error_;  // the socket's first error; the TLS stream is dead after it
-  bool reading_ = false;
-  bool flushing_ = false;
+  bool reading_ = false;   // a ReadSome is running (its recv may be in the kernel)
+  bool writing_ = false;   // a WriteAll is running
+  bool flushing_ = false;  // a Flush is running (its send may be in the kernel)
+  // Close began: operations still running end with kCancelled, new ones are refused, and the
+  // session is freed only once they have all left it.
+  bool closing_ = false;
   bool sent_close_notify_ = false;
   std::optional<net::Sha256Fingerprint> peer_fingerprint_;
   bool pin_rejected_ = false;
@@ -232,12 +237,32 @@ int TlsSession::OnVerify(int preverified, WOLFSSL_X509_STORE_CTX* store) {
   return 0;
 }
 
+namespace {
+// Ends the TLS stream if a Flush's frame is destroyed (its actor killed) while its send is in
+// the kernel: part of a record may have left, and out_begin_ cannot say how much, so sending
+// from there again would corrupt the stream.
+struct AbandonedSend {
+  explicit AbandonedSend(absl::Status& io_error) : io_error(io_error) {}
+  ~AbandonedSend() {
+    if (sending && io_error.ok()) {
+      io_error = absl::AbortedError(
+          "a TLS write was cancelled part way through a record; the stream cannot go on");
+    }
+  }
+  absl::Status& io_error;
+  bool sending = false;
+};
+}  // namespace
+
 Task<absl::Status> TlsSession::Flush(absl::Duration deadline) {
   FlagGuard guard(flushing_);
+  AbandonedSend abandoned(io_error_);
   while (out_end_ > out_begin_) {
     size_t n = out_end_ - out_begin_;
+    abandoned.sending = true;
     absl::Status sent = co_await tcp_.WriteAll(std::span<const char>(out_.get() + out_begin_, n),
                                                Remaining(deadline));
+    abandoned.sending = false;
     if (!sent.ok()) {
       // Part of a record may have left: the stream cannot go on.
       if (io_error_.ok()) io_error_ = sent;
@@ -355,9 +380,14 @@ absl::Status TlsSession::ErrorFor(int error, std::string_view what) {
 
 namespace {
 
+absl::Status ClosedWhile(std::string_view what) {
+  return absl::CancelledError(absl::StrCat("the TLS stream was closed during a ", AbslView(what)));
+}
+
 Task<absl::StatusOr<size_t>> ReadSomeImpl(TlsSession* s, char* data, size_t size,
                                           absl::Duration timeout) {
   if (s == nullptr) co_return absl::FailedPreconditionError("read from a closed TLS stream");
+  if (s->closing_) co_return ClosedWhile("read");
   if (s->reading_) co_return absl::FailedPreconditionError("another coroutine is reading");
   FlagGuard guard(s->reading_);
   absl::Duration deadline = DeadlineAfter(timeout);
@@ -369,12 +399,15 @@ Task<absl::StatusOr<size_t>> ReadSomeImpl(TlsSession* s, char* data, size_t size
     // already sending, whose loop takes it along.
     if (s->has_output() && !s->flushing_) {
       absl::Status flushed = co_await s->Flush(deadline);
+      if (s->closing_) co_return ClosedWhile("read");
       if (!flushed.ok() && n > 0) co_return flushed;
     }
     if (n > 0) co_return static_cast<size_t>(n);
     if (error == WOLFSSL_ERROR_ZERO_RETURN) co_return size_t{0};
     if (error == WOLFSSL_ERROR_WANT_READ) {
       absl::Status filled = co_await s->Fill(deadline);
+      // Close woke this recv (or it completed meanwhile): whatever came is not for this reader.
+      if (s->closing_) co_return ClosedWhile("read");
       if (!filled.ok()) co_return filled;
       continue;
     }
@@ -402,15 +435,19 @@ Task<absl::Status> ReadExactlyImpl(TlsSession* s, char* data, size_t size, absl:
 Task<absl::Status> WriteAllImpl(TlsSession* s, const char* data, size_t size,
                                 absl::Duration timeout) {
   if (s == nullptr) co_return absl::FailedPreconditionError("write to a closed TLS stream");
+  if (s->closing_) co_return ClosedWhile("write");
   if (s->sent_close_notify_) co_return absl::FailedPreconditionError("write after TLS shutdown");
+  FlagGuard guard(s->writing_);
   absl::Duration deadline = DeadlineAfter(timeout);
   size_t done = 0;
   while (done < size) {
+    // Stops between records: nothing may follow the close_notify that Close queues.
+    if (s->closing_) co_return ClosedWhile("write");
     // Fill `out_` with whole records, then send it in one write.
     size_t room = s->capacity_ - s->out_end_;
     if (room < kRecordOverhead + 1024 || s->flushing_) {
       absl::Status flushed = co_await s->AwaitFlush(deadline);
-      if (!flushed.ok()) co_return flushed;
+      if (!flushed.ok()) co_return s->closing_ ? ClosedWhile("write") : flushed;
       continue;
     }
     size_t chunk = std::min({size - done, kMaxRecordPlaintext, room - kRecordOverhead});
@@ -423,12 +460,13 @@ Task<absl::Status> WriteAllImpl(TlsSession* s, const char* data, size_t size,
     if (error == WOLFSSL_ERROR_WANT_WRITE) {
       // wolfSSL kept the record it could not hand over; the retry must pass the same bytes.
       absl::Status flushed = co_await s->AwaitFlush(deadline);
-      if (!flushed.ok()) co_return flushed;
+      if (!flushed.ok()) co_return s->closing_ ? ClosedWhile("write") : flushed;
       continue;
     }
     co_return s->ErrorFor(error, "TLS write");
   }
   absl::Status flushed = co_await s->AwaitFlush(deadline);
+  if (!flushed.ok() && s->closing_) co_return ClosedWhile("write");
   co_return flushed;
 }
 
@@ -625,9 +663,21 @@ Task<absl::Status> TlsStream::Shutdown() {
 
 Task<absl::Status> TlsStream::Close() {
   if (session_ == nullptr) co_return absl::OkStatus();
+  TlsSession* s = session_.get();
+  if (s->closing_) co_return absl::FailedPreconditionError("the TLS stream is already closing");
+  s->closing_ = true;
   absl::Status notified = absl::OkStatus();
-  if (!session_->sent_close_notify_ && session_->io_error_.ok()) {
+  if (!s->sent_close_notify_ && s->io_error_.ok()) {
+    // Waits (bounded) for a writer's send in flight, so close_notify follows its records.
     notified = co_await Shutdown();
+  }
+  if (s->reading_ || s->writing_ || s->flushing_) {
+    // Another coroutine's recv or send is in the kernel, into this session's buffers. Shutting
+    // the socket down completes them at once (recv: end of stream, send: EPIPE); they see
+    // closing_ and leave with kCancelled. Only then may the session go. Close is rare and the
+    // wake-up immediate, so a coarse poll does.
+    ::shutdown(s->tcp_.fd(), SHUT_RDWR);
+    while (s->reading_ || s->writing_ || s->flushing_) co_await Sleep(absl::Microseconds(100));
   }
   std::unique_ptr<TlsSession> session = std::move(session_);
   absl::Status closed = co_await session->tcp_.Close();

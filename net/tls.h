@@ -21,7 +21,9 @@
 // ARCHITECTURE.md); a 10 s handshake timeout; 64 KiB of buffer per direction per connection.
 //
 // Shard affinity, cancellation: as TcpStream (net/tcp.h). A stream may move to another shard
-// between operations; one coroutine may read while another writes.
+// between operations; one coroutine may read while another writes. A write whose coroutine is
+// destroyed while its send is in the kernel may have sent part of a record: the stream is dead
+// after that (later operations fail with kAborted) rather than resend and corrupt it.
 //
 // Errors: the TCP errors (kUnavailable, kDeadlineExceeded...), and kUnauthenticated when a
 // certificate is rejected by this side or by the peer (a certificate alert), kDataLoss when the
@@ -153,7 +155,10 @@ class TlsStream {
 
   // Sends close_notify: the peer reads end of stream; this side may go on reading.
   Task<absl::Status> Shutdown();
-  // Sends close_notify (unless Shutdown did) and closes the socket.
+  // Sends close_notify (unless Shutdown did) and closes the socket. Another coroutine may be
+  // reading or writing meanwhile: a write ends between records, before the close_notify; a
+  // blocked read or send is woken by shutting the socket down; both return kCancelled, and Close
+  // returns only once they have let go of the stream.
   Task<absl::Status> Close();
 
   bool is_open() const;

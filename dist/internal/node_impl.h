@@ -63,7 +63,10 @@ struct Peer {
   std::unique_ptr<Session*[]> local;
   // Under Node::mutex_.
   enum class State : uint8_t { kIdle, kConnecting, kUp } state = State::kIdle;
-  Pid session_actor;                              // the connecting or live session's reader
+  // The connecting or live session: who may claim, publish or release the peer. Set before
+  // its reader is spawned, so a session that ends at once is still recognised.
+  Session* session = nullptr;
+  Pid session_actor;  // that session's reader, once known (Disconnect and replacement kill it)
   bool disconnecting = false;                     // Disconnect was called on the live session
   std::vector<std::pair<Pid, uint64_t>> waiters;  // Connect callers and their refs
   uint32_t slot = 0;                              // slot of the live incarnation
@@ -134,9 +137,15 @@ class Node final : public RemoteRouter {
   // a ConnectResult{ref} when it is up or has failed (at once if already up).
   void EnsureConnecting(Peer* peer, core_internal::Shard& shard, Pid waiter = Pid(),
                         uint64_t ref = 0);
-  // A handshake reached its end. The session becomes the peer's live session, or is told why
-  // not (another connection won: kAborted; already connected: kAlreadyExists).
-  absl::Status Claim(Session* session, bool outgoing, uint32_t peer_creation);
+  // An accepted session proved the cookie: it becomes the peer's connecting session (so
+  // ACCEPT may be sent), or is told why not (our own dial to that node wins: kAborted; already
+  // connected: kAlreadyExists). Nothing is announced yet.
+  absl::Status Claim(Session* session);
+  // A session (outgoing, or claimed) is ready to carry traffic: it becomes the peer's live
+  // session, and Connect callers and node monitors hear that it is up. kAborted if another
+  // connection took its place. The caller makes the session up before it next suspends, so
+  // NodeUp means a send will go out.
+  absl::Status Publish(Session* session);
   // The session ended; if it was live (or connecting), the peer goes down with `reason`.
   void Release(Session* session, const absl::Status& reason);
   void Disconnect(std::string_view name);
@@ -213,8 +222,9 @@ Node* NodeOf(Runtime& runtime);
 
 // Starts the actor that accepts connections on `listener`.
 void StartAcceptor(Self self, Node* node, net::TcpListener listener);
-// Starts an outgoing session to `peer` on `shard` (returns its actor).
-Pid StartOutgoing(Node* node, Peer* peer, core_internal::Shard& shard);
+// Starts the reader of outgoing `session` on `shard` (returns its actor). The reader runs at
+// once: call without Node's mutex.
+Pid StartOutgoing(Node* node, std::shared_ptr<Session> session, core_internal::Shard& shard);
 
 // Named sends travel to the owning shard as this control item: one encoded kSendNamed frame.
 struct NamedFrame final : core_internal::Envelope {

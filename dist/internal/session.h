@@ -160,8 +160,13 @@ class Session final : public PidContext {
   // Monitors by local actors of remote ones: ref -> {watcher, target}.
   absl::flat_hash_map<uint64_t, std::pair<Pid, Pid>> monitors_out_;
   // Monitors by remote actors of local ones, under a ref minted here (the peer's refs may
-  // collide with this node's): local ref <-> the peer's ref.
-  absl::flat_hash_map<uint64_t, uint64_t> monitor_ref_to_peer_;
+  // collide with this node's): local ref <-> the peer's ref. The target is kept so that Close
+  // can take the monitor off it.
+  struct MonitorIn {
+    uint64_t peer_ref = 0;
+    Pid target;
+  };
+  absl::flat_hash_map<uint64_t, MonitorIn> monitor_ref_to_peer_;
   absl::flat_hash_map<uint64_t, uint64_t> monitor_ref_from_peer_;
 
   // Handshake transcript.

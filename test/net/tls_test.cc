@@ -1,5 +1,7 @@
 #include "net/tls.h"
 
+#include <linux/sockios.h>
+#include <sys/ioctl.h>
 #include <unistd.h>
 
 #include <array>
@@ -455,6 +457,210 @@ Task<absl::Status> TruncationIsReported(Self self, Pki pki) {
 
 TEST(TlsTest, ConnectionClosedWithoutCloseNotifyIsAnError) {
   EXPECT_THAT(RunOnTestRuntime(RealRuntimeOptions(1), TruncationIsReported, MakePki()), IsOk());
+}
+
+// ---- Closing while another coroutine reads or writes ----
+
+struct ReadEnded {
+  absl::StatusOr<size_t> result;
+};
+struct WriteEnded {
+  absl::Status status;
+};
+struct Go {};
+
+Task<absl::Status> ReadOnce(Self self, TlsStream* tls, Pid report) {
+  std::array<char, 256> buffer;
+  absl::StatusOr<size_t> n = co_await tls->ReadSome(buffer, kTimeout);
+  self.Send(report, ReadEnded{n});
+  co_return absl::OkStatus();
+}
+
+Task<absl::Status> WriteLots(Self self, TlsStream* tls, Pid report) {
+  std::string lots(32 << 20, 'x');                      // far more than the socket buffers hold
+  absl::Status written = co_await tls->WriteAll(lots);  // no deadline: only Close ends it
+  self.Send(report, WriteEnded{written});
+  co_return absl::OkStatus();
+}
+
+// The echo server sends its close_notify once it reads ours: that completes the reader's recv,
+// which must not land in a freed session (ASan: heap-use-after-free in TlsSession::Fill).
+Task<absl::Status> ClosesUnderAReader(Self self, Pki pki) {
+  SNOW_CO_ASSIGN_OR_RETURN(SocketAddress address, StartServer(self, {.role = TlsRole::kServer,
+                                                                     .certificate = pki.server}));
+  TlsOptions client;  // a named local: no braced temporaries in a co_await statement
+  absl::StatusOr<TlsStream> tls = co_await ConnectTls(address, client);
+  SNOW_CO_RETURN_IF_ERROR(tls.status());
+  absl::StatusOr<HandshakeDone> done = co_await self.ReceiveFor<HandshakeDone>(kTimeout);
+  SNOW_CO_RETURN_IF_ERROR(done.status());
+  // One shard: the reader runs until its recv is in the kernel before Spawn returns.
+  self.Spawn(ReadOnce, &*tls, self.pid());
+  absl::Status closed = co_await tls->Close();
+  EXPECT_THAT(closed, IsOk());
+  absl::StatusOr<ReadEnded> read = co_await self.ReceiveFor<ReadEnded>(kTimeout);
+  SNOW_CO_RETURN_IF_ERROR(read.status());
+  EXPECT_THAT(read->result, StatusIs(absl::StatusCode::kCancelled));
+  absl::StatusOr<EchoEnded> ended = co_await self.ReceiveFor<EchoEnded>(kTimeout);
+  SNOW_CO_RETURN_IF_ERROR(ended.status());
+  EXPECT_THAT(ended->status, IsOk());  // the server read our close_notify
+  std::array<char, 16> buffer;
+  EXPECT_THAT(co_await tls->ReadSome(buffer, kTimeout),
+              StatusIs(absl::StatusCode::kFailedPrecondition));
+  co_return absl::OkStatus();
+}
+
+TEST(TlsTest, CloseWhileAnotherCoroutineReadsEndsThatReadWithCancelled) {
+  EXPECT_THAT(RunOnTestRuntime(RealRuntimeOptions(1), ClosesUnderAReader, MakePki()), IsOk());
+}
+
+// Completes a handshake, then holds the connection without reading.
+Task<absl::Status> StalledServer(Self self, TcpListener listener, TlsContext context, Pid main) {
+  absl::StatusOr<TcpStream> tcp = co_await listener.Accept();
+  SNOW_CO_RETURN_IF_ERROR(tcp.status());
+  absl::StatusOr<TlsStream> tls = co_await TlsStream::Handshake(context, std::move(*tcp));
+  self.Send(main, HandshakeDone{tls.status(), "", ""});
+  SNOW_CO_RETURN_IF_ERROR(tls.status());
+  (void)co_await self.Receive<Go>();
+  co_return absl::OkStatus();
+}
+
+// A writer blocked in its send (the peer does not read, and small socket buffers hold less
+// than one of the writer's flushes) when Close runs: Close gives up on the close_notify after
+// its timeout, and the writer must end instead of waiting on a freed session.
+Task<absl::Status> ClosesUnderAWriter(Self self, Pki pki) {
+  SNOW_CO_ASSIGN_OR_RETURN(
+      TlsContext server, TlsContext::Create({.role = TlsRole::kServer, .certificate = pki.server}));
+  ListenOptions listen;
+  listen.stream.receive_buffer_bytes = 4096;
+  SNOW_CO_ASSIGN_OR_RETURN(TcpListener listener,
+                           TcpListener::Bind(SocketAddress::Loopback(), listen));
+  SocketAddress address = listener.local_address();
+  Pid stalled = self.Spawn(StalledServer, std::move(listener), server, self.pid());
+  SNOW_CO_ASSIGN_OR_RETURN(TlsContext client, TlsContext::Create({}));
+  TcpOptions small;
+  small.send_buffer_bytes = 4096;
+  absl::StatusOr<TcpStream> tcp = co_await TcpStream::Connect(address, kTimeout, small);
+  SNOW_CO_RETURN_IF_ERROR(tcp.status());
+  absl::StatusOr<TlsStream> tls = co_await TlsStream::Handshake(client, std::move(*tcp));
+  SNOW_CO_RETURN_IF_ERROR(tls.status());
+  absl::StatusOr<HandshakeDone> done = co_await self.ReceiveFor<HandshakeDone>(kTimeout);
+  SNOW_CO_RETURN_IF_ERROR(done.status());
+  SNOW_CO_RETURN_IF_ERROR(done->status);
+  self.Spawn(WriteLots, &*tls, self.pid());
+  absl::Status closed = co_await tls->Close();
+  EXPECT_FALSE(closed.ok()) << "close_notify cannot have gone out behind bytes nobody reads";
+  absl::StatusOr<WriteEnded> written = co_await self.ReceiveFor<WriteEnded>(kTimeout);
+  EXPECT_THAT(written, IsOk()) << "the writer never ended";
+  if (written.ok()) {
+    EXPECT_THAT(written->status, StatusIs(absl::StatusCode::kCancelled));
+  }
+  self.Send(stalled, Go{});
+  co_return absl::OkStatus();
+}
+
+TEST(TlsTest, CloseWhileAnotherCoroutineIsBlockedWritingEndsThatWriteWithCancelled) {
+  EXPECT_THAT(RunOnTestRuntime(RealRuntimeOptions(1), ClosesUnderAWriter, MakePki()), IsOk());
+}
+
+// A writer between records when Close runs stops there: the close_notify follows its last
+// record, and Close succeeds.
+Task<absl::Status> ClosesBetweenAWritersRecords(Self self, Pki pki) {
+  SNOW_CO_ASSIGN_OR_RETURN(SocketAddress address, StartServer(self, {.role = TlsRole::kServer,
+                                                                     .certificate = pki.server}));
+  TlsOptions client;  // a named local: no braced temporaries in a co_await statement
+  absl::StatusOr<TlsStream> tls = co_await ConnectTls(address, client);
+  SNOW_CO_RETURN_IF_ERROR(tls.status());
+  absl::StatusOr<HandshakeDone> done = co_await self.ReceiveFor<HandshakeDone>(kTimeout);
+  SNOW_CO_RETURN_IF_ERROR(done.status());
+  self.Spawn(WriteLots, &*tls, self.pid());
+  absl::Status closed = co_await tls->Close();
+  EXPECT_THAT(closed, IsOk());
+  absl::StatusOr<WriteEnded> written = co_await self.ReceiveFor<WriteEnded>(kTimeout);
+  EXPECT_THAT(written, IsOk()) << "the writer never ended";
+  if (written.ok()) {
+    EXPECT_THAT(written->status, StatusIs(absl::StatusCode::kCancelled));
+  }
+  co_return absl::OkStatus();
+}
+
+TEST(TlsTest, CloseWhileAnotherCoroutineWritesStopsThatWriteBetweenRecords) {
+  EXPECT_THAT(RunOnTestRuntime(RealRuntimeOptions(1), ClosesBetweenAWritersRecords, MakePki()),
+              IsOk());
+}
+
+// Completes a handshake, holds the connection without reading until Go, then reads to the end
+// and reports how the stream ended.
+Task<absl::Status> StallThenDrain(Self self, TcpListener listener, TlsContext context, Pid main) {
+  absl::StatusOr<TcpStream> tcp = co_await listener.Accept();
+  SNOW_CO_RETURN_IF_ERROR(tcp.status());
+  absl::StatusOr<TlsStream> tls = co_await TlsStream::Handshake(context, std::move(*tcp));
+  self.Send(main, HandshakeDone{tls.status(), "", ""});
+  SNOW_CO_RETURN_IF_ERROR(tls.status());
+  (void)co_await self.Receive<Go>();
+  std::string buffer(64 * 1024, '\0');
+  absl::Status ended;
+  for (;;) {
+    absl::StatusOr<size_t> n = co_await tls->ReadSome(buffer, kTimeout);
+    if (!n.ok()) {
+      ended = n.status();
+      break;
+    }
+    if (*n == 0) break;
+  }
+  self.Send(main, EchoEnded{ended});
+  co_return absl::OkStatus();
+}
+
+// A writer killed while its send is in the kernel may have sent part of a record. The stream
+// cannot go on after that: a later write must not send those bytes again (the peer would read
+// a corrupt record).
+Task<absl::Status> KillsAWriterMidRecord(Self self, Pki pki) {
+  SNOW_CO_ASSIGN_OR_RETURN(
+      TlsContext server, TlsContext::Create({.role = TlsRole::kServer, .certificate = pki.server}));
+  ListenOptions listen;
+  listen.stream.receive_buffer_bytes = 4096;
+  SNOW_CO_ASSIGN_OR_RETURN(TcpListener listener,
+                           TcpListener::Bind(SocketAddress::Loopback(), listen));
+  SocketAddress address = listener.local_address();
+  Pid peer = self.Spawn(StallThenDrain, std::move(listener), server, self.pid());
+  SNOW_CO_ASSIGN_OR_RETURN(TlsContext client, TlsContext::Create({}));
+  TcpOptions small;
+  small.send_buffer_bytes = 4096;
+  absl::StatusOr<TcpStream> tcp = co_await TcpStream::Connect(address, kTimeout, small);
+  SNOW_CO_RETURN_IF_ERROR(tcp.status());
+  absl::StatusOr<TlsStream> tls = co_await TlsStream::Handshake(client, std::move(*tcp));
+  SNOW_CO_RETURN_IF_ERROR(tls.status());
+  absl::StatusOr<HandshakeDone> done = co_await self.ReceiveFor<HandshakeDone>(kTimeout);
+  SNOW_CO_RETURN_IF_ERROR(done.status());
+  SNOW_CO_RETURN_IF_ERROR(done->status);
+
+  Pid writer = self.Spawn(WriteLots, &*tls, self.pid());
+  Ref watch = self.Monitor(writer);
+  // Until the kernel holds some of the writer's bytes (they cannot all go: nobody reads).
+  absl::Time give_up = absl::Now() + kTimeout;
+  int queued = 0;
+  while ((ioctl(tls->tcp().fd(), SIOCOUTQ, &queued) != 0 || queued == 0) && absl::Now() < give_up) {
+    co_await Sleep(absl::Milliseconds(1));
+  }
+  SNOW_CO_ASSERT(queued > 0);
+  self.SendExit(writer, absl::AbortedError("killed mid-write"));
+  auto is_watch = [watch](const Down& d) { return d.ref == watch; };
+  SNOW_CO_RETURN_IF_ERROR((co_await self.ReceiveFor<Down>(kTimeout, is_watch)).status());
+
+  self.Send(peer, Go{});
+  absl::Status again = co_await tls->WriteAll(std::string("after"), kTimeout);
+  EXPECT_THAT(again, StatusIs(absl::StatusCode::kAborted));
+  absl::Status closed = co_await tls->Close();
+  (void)closed;
+  absl::StatusOr<EchoEnded> ended = co_await self.ReceiveFor<EchoEnded>(kTimeout);
+  SNOW_CO_RETURN_IF_ERROR(ended.status());
+  EXPECT_NE(ended->status.code(), absl::StatusCode::kDataLoss)
+      << "the peer read a corrupt record: " << ended->status;
+  co_return absl::OkStatus();
+}
+
+TEST(TlsTest, AWriterKilledMidRecordEndsTheStreamInsteadOfResendingBytes) {
+  EXPECT_THAT(RunOnTestRuntime(RealRuntimeOptions(1), KillsAWriterMidRecord, MakePki()), IsOk());
 }
 
 // Runtime shutdown destroys TLS readers blocked in their recv (checked under ASan).

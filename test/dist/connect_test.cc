@@ -172,7 +172,7 @@ Task<absl::Status> ReplacedIncarnation(Self self, NodeProcess* a) {
   a->Signal(SIGKILL);
   SNOW_CHECK(a->Wait(absl::Seconds(10)).ok(), "the killed node was not reaped");
   EXPECT_EQ(dist::Nodes(self), std::vector<std::string>{a_name}) << "the relay hid nothing";
-  *a = StartChild({.name = a_name, .connect = {dist::SelfNode(self)}});
+  *a = RestartChild({.name = a_name, .connect = {dist::SelfNode(self)}});
 
   // Node events for `a`, in order, until the new incarnation is up.
   std::vector<std::string> events;

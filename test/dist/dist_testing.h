@@ -12,7 +12,9 @@
 #pragma once
 
 #include <signal.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include <atomic>
 #include <memory>
@@ -31,6 +33,7 @@
 #include "dist/node.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "net/socket_address.h"
 #include "test/testing/co_test.h"
 #include "tools/node/node_process.h"
 #include "tools/node/services.h"
@@ -67,6 +70,34 @@ inline NodeProcess StartChild(const ChildOptions& child) {
   absl::StatusOr<NodeProcess> node = NodeProcess::Start(options);
   SNOW_CHECK(node.ok(), node.status().ToString());
   return std::move(*node);
+}
+
+// Waits until `host_port` ("127.0.0.1:4370") can be bound again, up to `timeout`. A killed
+// node's listener outlives the process by a moment: its pending io_uring accept holds the socket
+// until the kernel tears the ring down, after the process has been reaped. A test that restarts
+// a node on the same port waits for that first.
+inline bool WaitUntilBindable(std::string_view host_port, absl::Duration timeout) {
+  absl::StatusOr<net::SocketAddress> address = net::SocketAddress::Parse(host_port);
+  if (!address.ok()) return false;
+  absl::Time deadline = absl::Now() + timeout;
+  for (;;) {
+    int fd = socket(address->family(), SOCK_STREAM | SOCK_CLOEXEC, 0);
+    int one = 1;
+    bool bound = fd >= 0 && setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) == 0 &&
+                 bind(fd, address->sockaddr_ptr(), address->length()) == 0;
+    if (fd >= 0) close(fd);
+    if (bound) return true;
+    if (absl::Now() >= deadline) return false;
+    absl::SleepFor(absl::Milliseconds(5));
+  }
+}
+
+// Starts `child` again under the name (and so the port) of a node that was just killed.
+inline NodeProcess RestartChild(const ChildOptions& child) {
+  std::string_view name = child.name;
+  SNOW_CHECK(WaitUntilBindable(name.substr(name.find('@') + 1), absl::Seconds(10)),
+             "the killed node's port stayed in use");
+  return StartChild(child);
 }
 
 // The test process as node "t" on a free port.

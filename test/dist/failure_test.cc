@@ -77,7 +77,7 @@ Task<absl::Status> Restart(Self self, NodeProcess* a) {
       co_await NodeDownAfter(self, name, absl::Now(), absl::Seconds(10));
   SNOW_CO_RETURN_IF_ERROR(down.status());
   SNOW_CHECK(a->Wait(absl::Seconds(10)).ok(), "the killed node was not reaped");
-  *a = StartChild({.name = name});
+  *a = RestartChild({.name = name});
   SNOW_CO_RETURN_IF_ERROR(co_await dist::Connect(self, name));
 
   // The new incarnation answers, from a PID that is not the old one.

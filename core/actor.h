@@ -322,10 +322,10 @@ class Self {
 
   // Starts `fn(Self, args...)` as a new actor and returns its PID. Arguments are decay-copied
   // into the new coroutine frame, so `fn`'s parameters must own their data: a reference,
-  // string_view or span parameter is a compile error (std::reference_wrapper is the explicit
-  // way to share what provably outlives the actor). On the caller's shard the new actor runs at
-  // once, up to its first suspension (usually its first receive), before Spawn returns, as a
-  // Seastar coroutine does; past 16 nested spawns it is queued instead. On another shard it first
+  // string_view, span or raw pointer parameter is a compile error (std::reference_wrapper is the
+  // explicit way to share what provably outlives the actor). On the caller's shard the new actor
+  // runs at once, up to its first suspension (usually its first receive), before Spawn returns, as
+  // a Seastar coroutine does; past 16 nested spawns it is queued instead. On another shard it first
   // runs when that shard picks it up. Either way the caller must not rely on the child having run
   // or not.
   template <typename Fn, typename... Args>

@@ -6,6 +6,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
+#include <functional>
 #include <sstream>
 
 #include "absl/strings/match.h"
@@ -430,7 +431,10 @@ Node* NodeOf(Runtime& runtime) { return static_cast<Node*>(runtime.remote()); }
 
 namespace {
 
-Task<absl::Status> Acceptor(Self self, Node* node, std::shared_ptr<net::TcpListener> listener) {
+// The node outlives its acceptor: the runtime destroys its router after every shard stopped.
+Task<absl::Status> Acceptor(Self self, std::reference_wrapper<Node> node_ref,
+                            std::shared_ptr<net::TcpListener> listener) {
+  Node* node = &node_ref.get();
   core_internal::Shard& shard = *core_internal::Shard::Current();
   for (;;) {
     absl::StatusOr<net::TcpStream> tcp = co_await listener->Accept();
@@ -491,7 +495,7 @@ NamedFrame* MakeNamedFrame(Node* node, Peer* peer, wire::ByteBuffer frame) {
 }
 
 void StartAcceptor(Self self, Node* node, net::TcpListener listener) {
-  self.Spawn(Acceptor, node, std::make_shared<net::TcpListener>(std::move(listener)));
+  self.Spawn(Acceptor, std::ref(*node), std::make_shared<net::TcpListener>(std::move(listener)));
 }
 
 Pid StartOutgoing(Node* node, std::shared_ptr<Session> session, core_internal::Shard& shard) {

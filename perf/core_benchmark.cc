@@ -2,6 +2,7 @@
 // cross-shard send. Each benchmark runs its loop inside an actor on a fresh runtime.
 #include <benchmark/benchmark.h>
 
+#include <functional>
 #include <memory>
 
 #include "core/snow.h"
@@ -22,12 +23,13 @@ void RunInActor(benchmark::State& state, uint32_t shards, Fn fn) {
     state.SkipWithError(runtime.status().ToString().c_str());
     return;
   }
-  (*runtime)->SpawnMain(fn, &state);
+  (*runtime)->SpawnMain(fn, std::ref(state));
   absl::Status status = (*runtime)->Wait();
   if (!status.ok()) state.SkipWithError(status.ToString().c_str());
 }
 
-Task<absl::Status> SendReceiveSelf(Self self, benchmark::State* state) {
+Task<absl::Status> SendReceiveSelf(Self self, std::reference_wrapper<benchmark::State> state_ref) {
+  benchmark::State* state = &state_ref.get();
   for (auto _ : *state) {
     self.Send(self.pid(), 1);
     int n = co_await self.Receive<int>();
@@ -42,7 +44,8 @@ Task<absl::Status> Idle(Self self) {
   co_await self.Receive<int>();
   co_return absl::OkStatus();
 }
-Task<absl::Status> SpawnMany(Self self, benchmark::State* state) {
+Task<absl::Status> SpawnMany(Self self, std::reference_wrapper<benchmark::State> state_ref) {
+  benchmark::State* state = &state_ref.get();
   std::vector<Pid> pids;
   for (auto _ : *state) pids.push_back(self.Spawn(Idle));
   for (Pid p : pids) self.Send(p, 0);  // after the timed loop
@@ -51,7 +54,8 @@ Task<absl::Status> SpawnMany(Self self, benchmark::State* state) {
 void BM_Spawn(benchmark::State& state) { RunInActor(state, 1, SpawnMany); }
 BENCHMARK(BM_Spawn);
 
-Task<absl::Status> ReceiveTimeout(Self self, benchmark::State* state) {
+Task<absl::Status> ReceiveTimeout(Self self, std::reference_wrapper<benchmark::State> state_ref) {
+  benchmark::State* state = &state_ref.get();
   // Arms and cancels a receive timer each time: the cost a ReceiveFor adds to a receive.
   for (auto _ : *state) {
     self.Send(self.pid(), 1);
@@ -63,7 +67,8 @@ Task<absl::Status> ReceiveTimeout(Self self, benchmark::State* state) {
 void BM_ReceiveWithTimeout(benchmark::State& state) { RunInActor(state, 1, ReceiveTimeout); }
 BENCHMARK(BM_ReceiveWithTimeout);
 
-Task<absl::Status> SleepZeroish(Self, benchmark::State* state) {
+Task<absl::Status> SleepZeroish(Self, std::reference_wrapper<benchmark::State> state_ref) {
+  benchmark::State* state = &state_ref.get();
   for (auto _ : *state) co_await Sleep(absl::Nanoseconds(1));
   co_return absl::OkStatus();
 }
@@ -77,7 +82,9 @@ Task<absl::Status> Echo(Self self) {
     if (m.first) self.Send(m.first, m.second);
   }
 }
-Task<absl::Status> CrossShardPingPong(Self self, benchmark::State* state) {
+Task<absl::Status> CrossShardPingPong(Self self,
+                                      std::reference_wrapper<benchmark::State> state_ref) {
+  benchmark::State* state = &state_ref.get();
   Pid echo = self.Spawn(SpawnOptions{.placement = Placement::kShard, .shard = 1}, Echo);
   for (auto _ : *state) {
     self.Send(echo, std::pair<Pid, int>{self.pid(), 1});
@@ -90,7 +97,8 @@ Task<absl::Status> CrossShardPingPong(Self self, benchmark::State* state) {
 void BM_CrossShardRoundTrip(benchmark::State& state) { RunInActor(state, 2, CrossShardPingPong); }
 BENCHMARK(BM_CrossShardRoundTrip)->UseRealTime();
 
-Task<absl::Status> CrossShardStream(Self self, benchmark::State* state) {
+Task<absl::Status> CrossShardStream(Self self, std::reference_wrapper<benchmark::State> state_ref) {
+  benchmark::State* state = &state_ref.get();
   // Throughput of one-way cross-shard sends: batches of 1,000 then one ack.
   Pid echo = self.Spawn(SpawnOptions{.placement = Placement::kShard, .shard = 1}, Echo);
   for (auto _ : *state) {

@@ -22,6 +22,7 @@
 #include <chrono>
 #include <cstdio>
 #include <cstring>
+#include <functional>
 #include <map>
 #include <string>
 #include <thread>
@@ -132,7 +133,9 @@ Task<absl::Status> BulkReceiver(Self self, net::TcpListener listener,
   co_return absl::OkStatus();
 }
 
-Task<absl::Status> BulkSender(Self self, bool tls, std::string ciphers, BulkResult* result) {
+Task<absl::Status> BulkSender(Self self, bool tls, std::string ciphers,
+                              std::reference_wrapper<BulkResult> result_ref) {
+  BulkResult* result = &result_ref.get();
   SNOW_CO_ASSIGN_OR_RETURN(net::TcpListener listener,
                            net::TcpListener::Bind(net::SocketAddress::Loopback()));
   net::SocketAddress address = listener.local_address();
@@ -189,7 +192,7 @@ double Bulk(bool tls, std::string ciphers) {
   BulkResult result;
   absl::StatusOr<std::unique_ptr<Runtime>> rt = Runtime::Create(TwoShards());
   if (!rt.ok()) return 0;
-  (*rt)->SpawnMain(BulkSender, tls, ciphers, &result);
+  (*rt)->SpawnMain(BulkSender, tls, ciphers, std::ref(result));
   absl::Status status = (*rt)->Wait();
   if (!status.ok()) std::fprintf(stderr, "bulk: %s\n", status.ToString().c_str());
   return result.mb_per_s;
@@ -231,7 +234,9 @@ Task<absl::Status> ChurnClient(Self self, net::SocketAddress address, int64_t un
   co_return absl::OkStatus();
 }
 
-Task<absl::Status> Churn(Self self, net::Distribution distribution, double* per_second) {
+Task<absl::Status> Churn(Self self, net::Distribution distribution,
+                         std::reference_wrapper<double> per_second_ref) {
+  double* per_second = &per_second_ref.get();
   net::ServeOptions options{.distribution = distribution};
   SNOW_CO_ASSIGN_OR_RETURN(
       net::TcpServer server,
@@ -258,7 +263,7 @@ double ChurnRate(net::Distribution distribution) {
   double rate = 0;
   absl::StatusOr<std::unique_ptr<Runtime>> rt = Runtime::Create(TwoShards());
   if (!rt.ok()) return 0;
-  (*rt)->SpawnMain(Churn, distribution, &rate);
+  (*rt)->SpawnMain(Churn, distribution, std::ref(rate));
   absl::Status status = (*rt)->Wait();
   if (!status.ok()) std::fprintf(stderr, "churn: %s\n", status.ToString().c_str());
   return rate;

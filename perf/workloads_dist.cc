@@ -10,6 +10,7 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <functional>
 #include <optional>
 #include <string>
 #include <utility>
@@ -95,7 +96,9 @@ struct PeerPlan {
   bool bulk = false;
 };
 
-Task<absl::Status> MeasurePeer(Self self, std::string node, PeerPlan plan, PeerFigures* out) {
+Task<absl::Status> MeasurePeer(Self self, std::string node, PeerPlan plan,
+                               std::reference_wrapper<PeerFigures> out_ref) {
+  PeerFigures* out = &out_ref.get();
   SNOW_CO_RETURN_IF_ERROR(StartBenchNode(self, plan.tls));
   absl::StatusOr<DistPeer> peer = co_await load::FindDistServices(self, node);
   SNOW_CO_RETURN_IF_ERROR(peer.status());
@@ -135,7 +138,7 @@ Task<absl::Status> MeasurePeer(Self self, std::string node, PeerPlan plan, PeerF
 int RunPeer(PeerPlan plan, PeerFigures* figures) {
   std::optional<NodeProcess> node = StartNode(plan.tls);
   if (!node) return 1;
-  return RunWorkload(OneShard(), MeasurePeer, node->name(), plan, figures);
+  return RunWorkload(OneShard(), MeasurePeer, node->name(), plan, std::ref(*figures));
 }
 
 int W6() {
@@ -194,7 +197,8 @@ struct BulkLatencyFigures {
 };
 
 Task<absl::Status> MeasureDuringBulk(Self self, std::string node, bool tls,
-                                     BulkLatencyFigures* out) {
+                                     std::reference_wrapper<BulkLatencyFigures> out_ref) {
+  BulkLatencyFigures* out = &out_ref.get();
   SNOW_CO_RETURN_IF_ERROR(StartBenchNode(self, tls));
   absl::StatusOr<DistPeer> peer = co_await load::FindDistServices(self, node);
   SNOW_CO_RETURN_IF_ERROR(peer.status());
@@ -217,7 +221,8 @@ int W7c() {
     std::optional<NodeProcess> node = StartNode(use_tls);
     if (!node) return 1;
     BulkLatencyFigures* out = use_tls ? &tls : &plain;
-    if (RunWorkload(OneShard(), MeasureDuringBulk, node->name(), use_tls, out) != 0) return 1;
+    if (RunWorkload(OneShard(), MeasureDuringBulk, node->name(), use_tls, std::ref(*out)) != 0)
+      return 1;
   }
   std::printf(
       "W7c snow idle_rt_us=%.1f rt_during_bulk_us_p50=%.1f p99=%.1f max=%.1f "
@@ -235,7 +240,8 @@ int W7c() {
 constexpr int kFreshPeers = 5;
 
 Task<absl::Status> MeasureConnects(Self self, std::vector<std::string> nodes, bool tls,
-                                   std::vector<double>* ms) {
+                                   std::reference_wrapper<std::vector<double>> ms_ref) {
+  std::vector<double>* ms = &ms_ref.get();
   SNOW_CO_RETURN_IF_ERROR(StartBenchNode(self, tls));
   for (const std::string& node : nodes) {
     const int64_t start = NowNs();
@@ -263,7 +269,7 @@ int W9() {
       nodes.push_back(std::move(*node));
     }
     std::vector<double>* ms = tls ? &tls_ms : &plain_ms;
-    if (RunWorkload(OneShard(), MeasureConnects, names, tls, ms) != 0) return 1;
+    if (RunWorkload(OneShard(), MeasureConnects, names, tls, std::ref(*ms)) != 0) return 1;
   }
   std::printf("W9 snow plain_ms=%.2f tls_ms=%.2f plain_max_ms=%.2f tls_max_ms=%.2f peers=%d\n",
               Median(plain_ms), Median(tls_ms), *std::max_element(plain_ms.begin(), plain_ms.end()),
@@ -277,7 +283,8 @@ constexpr int kTickMs = 1000;
 constexpr int kFailureTrials = 3;
 
 Task<absl::Status> MeasureNodeDown(Self self, std::vector<NodeProcess*> nodes, int signal,
-                                   std::vector<double>* ms) {
+                                   std::reference_wrapper<std::vector<double>> ms_ref) {
+  std::vector<double>* ms = &ms_ref.get();
   SNOW_CO_RETURN_IF_ERROR(StartBenchNode(self, /*tls=*/true, absl::Milliseconds(kTickMs)));
   dist::MonitorNodes(self);
   for (NodeProcess* node : nodes) {
@@ -312,7 +319,7 @@ int W10() {
     }
     for (NodeProcess& n : nodes) pointers.push_back(&n);
     std::vector<double>* ms = signal == SIGKILL ? &kill_ms : &stop_ms;
-    if (RunWorkload(OneShard(), MeasureNodeDown, pointers, signal, ms) != 0) return 1;
+    if (RunWorkload(OneShard(), MeasureNodeDown, pointers, signal, std::ref(*ms)) != 0) return 1;
   }
   std::printf(
       "W10 snow kill9_ms=%.2f sigstop_ms=%.0f tick_ms=%d kill9_max_ms=%.2f "

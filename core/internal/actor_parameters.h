@@ -2,7 +2,7 @@
 //
 // Compile-time checks of an actor function's parameters. Spawn copies its arguments into the
 // new actor's coroutine frame, which outlives the call that made it: a parameter that refers to
-// the caller's data (a reference, a view, a span) would dangle as soon as the
+// the caller's data (a reference, a view, a span, a raw pointer) would dangle as soon as the
 // caller moves on, and crash on the actor's first resume. These checks turn that into a
 // compile error at the Spawn.
 #pragma once
@@ -70,6 +70,10 @@ constexpr void CheckActorParameter() {
                 "an actor's parameters must own their data: a string_view, span or "
                 "initializer_list parameter would point into the spawner's memory after Spawn "
                 "returns. Take std::string or std::vector instead");
+  static_assert(!std::is_pointer_v<T> || std::is_function_v<std::remove_pointer_t<T>>,
+                "an actor's parameters must not be raw pointers: what they point to may be gone "
+                "before the actor runs. Pass a value or a std::shared_ptr, or std::ref(x) to a "
+                "std::reference_wrapper<T> parameter if x provably outlives the actor");
 }
 
 template <typename... Ps>

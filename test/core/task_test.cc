@@ -1,5 +1,6 @@
 #include "core/task.h"
 
+#include <functional>
 #include <memory>
 #include <stdexcept>
 #include <string>
@@ -180,7 +181,8 @@ Task<absl::Status> SleepsLong(std::shared_ptr<int> token) {
   co_return absl::OkStatus();
 }
 
-Task<absl::Status> OwnerOfGroup(Self self, std::weak_ptr<int>* watch) {
+Task<absl::Status> OwnerOfGroup(Self self, std::reference_wrapper<std::weak_ptr<int>> watch_ref) {
+  std::weak_ptr<int>* watch = &watch_ref.get();
   auto token = std::make_shared<int>(0);
   *watch = token;
   TaskGroup group;
@@ -191,8 +193,10 @@ Task<absl::Status> OwnerOfGroup(Self self, std::weak_ptr<int>* watch) {
   co_return joined;
 }
 
-Task<absl::Status> EndsWhileGroupRuns(Self self, std::weak_ptr<int>* watch) {
-  self.Spawn(OwnerOfGroup, watch);
+Task<absl::Status> EndsWhileGroupRuns(Self self,
+                                      std::reference_wrapper<std::weak_ptr<int>> watch_ref) {
+  std::weak_ptr<int>* watch = &watch_ref.get();
+  self.Spawn(OwnerOfGroup, std::ref(*watch));
   co_await Yield();
   co_await Yield();
   co_return absl::OkStatus();
@@ -200,7 +204,8 @@ Task<absl::Status> EndsWhileGroupRuns(Self self, std::weak_ptr<int>* watch) {
 
 TEST(TaskGroupTest, CancellationDestroysRunningChildren) {
   std::weak_ptr<int> watch;
-  EXPECT_THAT(testing::RunOnTestRuntime(testing::RealRuntimeOptions(1), EndsWhileGroupRuns, &watch),
+  EXPECT_THAT(testing::RunOnTestRuntime(testing::RealRuntimeOptions(1), EndsWhileGroupRuns,
+                                        std::ref(watch)),
               IsOk());
   EXPECT_TRUE(watch.expired());  // the child's frame (holding the token) was destroyed
 }

@@ -1,4 +1,5 @@
 // Cookie authentication between the test node and snow-node children, in both directions.
+#include <functional>
 #include <string>
 
 #include "test/dist/dist_testing.h"
@@ -11,7 +12,8 @@ using ::snow::testing::StatusIs;
 using ::testing::HasSubstr;
 using ::testing::IsEmpty;
 
-Task<absl::Status> DialWithWrongCookie(Self self, NodeProcess* a) {
+Task<absl::Status> DialWithWrongCookie(Self self, std::reference_wrapper<NodeProcess> a_ref) {
+  NodeProcess* a = &a_ref.get();
   SNOW_CO_RETURN_IF_ERROR(dist::Start(self, TestNodeOptions("not-the-cookie")));
   absl::Status connected = co_await dist::Connect(self, a->name());
   EXPECT_THAT(connected, StatusIs(absl::StatusCode::kUnauthenticated));
@@ -25,7 +27,8 @@ Task<absl::Status> DialWithWrongCookie(Self self, NodeProcess* a) {
   co_return absl::OkStatus();
 }
 
-Task<absl::Status> DialWithRightCookie(Self self, NodeProcess* a) {
+Task<absl::Status> DialWithRightCookie(Self self, std::reference_wrapper<NodeProcess> a_ref) {
+  NodeProcess* a = &a_ref.get();
   SNOW_CO_RETURN_IF_ERROR(dist::Start(self, TestNodeOptions()));
   SNOW_CO_RETURN_IF_ERROR(co_await dist::Connect(self, a->name()));
   absl::StatusOr<Pid> echo = co_await EchoNamed(self, a->name(), 2);
@@ -35,10 +38,10 @@ Task<absl::Status> DialWithRightCookie(Self self, NodeProcess* a) {
 
 TEST(DistAuthTest, WrongCookieIsRejectedWhenDialingAndTheNodeKeepsServing) {
   NodeProcess a = StartChild({.name = "a@127.0.0.1:0"});
-  EXPECT_THAT(RunAsNode(DialWithWrongCookie, &a), IsOk());
+  EXPECT_THAT(RunAsNode(DialWithWrongCookie, std::ref(a)), IsOk());
   EXPECT_TRUE(Alive(a));
   // A fresh node with the right cookie still gets in and is answered.
-  EXPECT_THAT(RunAsNode(DialWithRightCookie, &a), IsOk());
+  EXPECT_THAT(RunAsNode(DialWithRightCookie, std::ref(a)), IsOk());
   EXPECT_TRUE(Alive(a));
 }
 

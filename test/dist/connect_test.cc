@@ -3,6 +3,7 @@
 // still looks alive.
 #include <sys/resource.h>
 
+#include <functional>
 #include <memory>
 #include <span>
 #include <string>
@@ -41,7 +42,9 @@ class FileLimit {
   bool restored_ = false;
 };
 
-Task<absl::Status> ConnectWithoutFileDescriptors(Self self, NodeProcess* a) {
+Task<absl::Status> ConnectWithoutFileDescriptors(Self self,
+                                                 std::reference_wrapper<NodeProcess> a_ref) {
+  NodeProcess* a = &a_ref.get();
   SNOW_CO_RETURN_IF_ERROR(dist::Start(self, TestNodeOptions()));
   std::string name = a->name();
   absl::Status connected;
@@ -68,14 +71,15 @@ Task<absl::Status> ConnectWithoutFileDescriptors(Self self, NodeProcess* a) {
 
 TEST(DistConnectTest, ConnectWithNoFreeFileDescriptorFailsWithoutAbortingTheProcess) {
   NodeProcess a = StartChild({.name = "a@127.0.0.1:0"});
-  EXPECT_THAT(RunAsNode(ConnectWithoutFileDescriptors, &a), IsOk());
+  EXPECT_THAT(RunAsNode(ConnectWithoutFileDescriptors, std::ref(a)), IsOk());
 }
 
 // The test node is the accepting side of `a`'s connection: it disconnects from `a` after
 // learning the PID of a's echo actor, then child `b` (connected to the test node, then to `a`)
 // tells `a` about the test node, and `a` dials it. On NodeUp{a}, a send to that PID and a
 // monitor of it must work at once.
-Task<absl::Status> NodeUpOnTheAcceptingSide(Self self, NodeProcess* a) {
+Task<absl::Status> NodeUpOnTheAcceptingSide(Self self, std::reference_wrapper<NodeProcess> a_ref) {
+  NodeProcess* a = &a_ref.get();
   dist::NodeOptions options = TestNodeOptions();
   options.mesh = false;  // only `a` dials: the test node is the server of that connection
   SNOW_CO_RETURN_IF_ERROR(dist::Start(self, options));
@@ -114,7 +118,7 @@ Task<absl::Status> NodeUpOnTheAcceptingSide(Self self, NodeProcess* a) {
 
 TEST(DistConnectTest, NodeUpOnTheAcceptingSideMeansASendIsDelivered) {
   NodeProcess a = StartChild({.name = "a@127.0.0.1:0"});
-  EXPECT_THAT(RunAsNode(NodeUpOnTheAcceptingSide, &a), IsOk());
+  EXPECT_THAT(RunAsNode(NodeUpOnTheAcceptingSide, std::ref(a)), IsOk());
 }
 
 // A TCP relay between the test node and a child that hides the child's death: when the child's
@@ -150,7 +154,8 @@ Task<absl::Status> RunSilentRelay(Self self, std::shared_ptr<SilentRelay> relay)
 // `a` dies behind the relay (the test node's connection to it stays up) and its next
 // incarnation dials the test node: the old incarnation's monitors must hear NodeDown before
 // the new one's NodeUp.
-Task<absl::Status> ReplacedIncarnation(Self self, NodeProcess* a) {
+Task<absl::Status> ReplacedIncarnation(Self self, std::reference_wrapper<NodeProcess> a_ref) {
+  NodeProcess* a = &a_ref.get();
   const std::string a_name = a->name();
   auto relay = std::make_shared<SilentRelay>();
   SNOW_CO_ASSIGN_OR_RETURN(relay->target,
@@ -196,7 +201,7 @@ Task<absl::Status> ReplacedIncarnation(Self self, NodeProcess* a) {
 
 TEST(DistConnectTest, ANodeReplacedByItsNextIncarnationGoesDownBeforeItComesUp) {
   NodeProcess a = StartChild({.name = "a@127.0.0.1:0"});
-  EXPECT_THAT(RunAsNode(ReplacedIncarnation, &a), IsOk());
+  EXPECT_THAT(RunAsNode(ReplacedIncarnation, std::ref(a)), IsOk());
 }
 
 }  // namespace

@@ -4,11 +4,11 @@
 // process itself as a node on a real one-shard runtime.
 //
 //   NodeProcess a = StartChild({.name = "a@127.0.0.1:0"});  // from the test's thread
-//   Task<absl::Status> Body(Self self, NodeProcess* a) {           // the test as node "t"
+//   Task<absl::Status> Body(Self self, std::reference_wrapper<NodeProcess> a) {  // as node "t"
 //     SNOW_CO_RETURN_IF_ERROR(dist::Start(self, TestNodeOptions()));
 //     ...
 //   }
-//   EXPECT_THAT(RunAsNode(Body, &a), IsOk());
+//   EXPECT_THAT(RunAsNode(Body, std::ref(a)), IsOk());  // `a` outlives the runtime
 #pragma once
 
 #include <signal.h>

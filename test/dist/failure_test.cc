@@ -2,6 +2,7 @@
 // restarts under the same name.
 #include <signal.h>
 
+#include <functional>
 #include <string>
 
 #include "core/exit_reason.h"
@@ -23,7 +24,8 @@ Task<absl::StatusOr<absl::Duration>> NodeDownAfter(Self self, std::string node, 
   co_return absl::Now() - since;
 }
 
-Task<absl::Status> KillNine(Self self, NodeProcess* a) {
+Task<absl::Status> KillNine(Self self, std::reference_wrapper<NodeProcess> a_ref) {
+  NodeProcess* a = &a_ref.get();
   SNOW_CO_RETURN_IF_ERROR(dist::Start(self, TestNodeOptions()));
   dist::MonitorNodes(self);
   SNOW_CO_RETURN_IF_ERROR(co_await dist::Connect(self, a->name()));
@@ -39,10 +41,11 @@ Task<absl::Status> KillNine(Self self, NodeProcess* a) {
 
 TEST(DistFailureTest, KillNineGivesNodeDownWithinTwoSeconds) {
   NodeProcess a = StartChild({.name = "a@127.0.0.1:0"});
-  EXPECT_THAT(RunAsNode(KillNine, &a), IsOk());
+  EXPECT_THAT(RunAsNode(KillNine, std::ref(a)), IsOk());
 }
 
-Task<absl::Status> SigStop(Self self, NodeProcess* a) {
+Task<absl::Status> SigStop(Self self, std::reference_wrapper<NodeProcess> a_ref) {
+  NodeProcess* a = &a_ref.get();
   dist::NodeOptions options = TestNodeOptions();
   options.tick = absl::Seconds(1);
   SNOW_CO_RETURN_IF_ERROR(dist::Start(self, options));
@@ -63,10 +66,11 @@ Task<absl::Status> SigStop(Self self, NodeProcess* a) {
 
 TEST(DistFailureTest, SigStopGivesNodeDownWithinTheTick) {
   NodeProcess a = StartChild({.name = "a@127.0.0.1:0", .tick_ms = 1000});
-  EXPECT_THAT(RunAsNode(SigStop, &a), IsOk());
+  EXPECT_THAT(RunAsNode(SigStop, std::ref(a)), IsOk());
 }
 
-Task<absl::Status> Restart(Self self, NodeProcess* a) {
+Task<absl::Status> Restart(Self self, std::reference_wrapper<NodeProcess> a_ref) {
+  NodeProcess* a = &a_ref.get();
   SNOW_CO_RETURN_IF_ERROR(dist::Start(self, TestNodeOptions()));
   dist::MonitorNodes(self);
   std::string name = a->name();  // with the port it got: the restart reuses it
@@ -115,7 +119,7 @@ Task<absl::Status> Restart(Self self, NodeProcess* a) {
 
 TEST(DistFailureTest, PidsOfAPreviousIncarnationAreDead) {
   NodeProcess a = StartChild({.name = "a@127.0.0.1:0"});
-  EXPECT_THAT(RunAsNode(Restart, &a), IsOk());
+  EXPECT_THAT(RunAsNode(Restart, std::ref(a)), IsOk());
 }
 
 }  // namespace

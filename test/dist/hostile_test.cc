@@ -7,6 +7,7 @@
 
 #include <cerrno>
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -92,7 +93,9 @@ std::string ReadFrame(int fd) {
   return payload;
 }
 
-Task<absl::Status> GoodNodeIsServed(Self self, NodeProcess* a, bool tls) {
+Task<absl::Status> GoodNodeIsServed(Self self, std::reference_wrapper<NodeProcess> a_ref,
+                                    bool tls) {
+  NodeProcess* a = &a_ref.get();
   dist::NodeOptions options = TestNodeOptions();
   options.tls = tls;
   SNOW_CO_RETURN_IF_ERROR(dist::Start(self, options));
@@ -125,7 +128,7 @@ TEST_P(DistHostileTest, HostileClientsAreDroppedAndOthersServed) {
   EXPECT_TRUE(SendRaw(huge, forged));
 
   // While all three are connected, a good node connects and is answered.
-  EXPECT_THAT(RunAsNode(GoodNodeIsServed, &a, tls), IsOk());
+  EXPECT_THAT(RunAsNode(GoodNodeIsServed, std::ref(a), tls), IsOk());
 
   absl::Time deadline = opened + kHandshakeTimeout + kSlack;
   std::optional<absl::Time> garbage_closed = WaitForClose(garbage, deadline);
@@ -142,7 +145,7 @@ TEST_P(DistHostileTest, HostileClientsAreDroppedAndOthersServed) {
 
   // And afterwards the node still serves.
   EXPECT_TRUE(Alive(a));
-  EXPECT_THAT(RunAsNode(GoodNodeIsServed, &a, tls), IsOk());
+  EXPECT_THAT(RunAsNode(GoodNodeIsServed, std::ref(a), tls), IsOk());
 }
 
 // A client that knows the cookie completes the handshake by hand (no TLS: the exporter is empty)
@@ -175,7 +178,7 @@ TEST(DistHostilePeerTest, ForgedFrameLengthAfterTheHandshakeDropsThatPeer) {
   close(fd);
 
   EXPECT_TRUE(Alive(a));
-  EXPECT_THAT(RunAsNode(GoodNodeIsServed, &a, false), IsOk());
+  EXPECT_THAT(RunAsNode(GoodNodeIsServed, std::ref(a), false), IsOk());
 }
 
 INSTANTIATE_TEST_SUITE_P(Tls, DistHostileTest, ::testing::Values(true, false),

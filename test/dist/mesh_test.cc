@@ -1,5 +1,6 @@
 // Mesh formation and sends by name: snow-node children on loopback, the test process as a node.
 #include <algorithm>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -23,7 +24,10 @@ TEST(DistMeshTest, ChainOfConnectsBecomesAFullMesh) {
   EXPECT_TRUE(Alive(c));
 }
 
-Task<absl::Status> LearnsTheRestFromOnePeer(Self self, NodeProcess* a, NodeProcess* b) {
+Task<absl::Status> LearnsTheRestFromOnePeer(Self self, std::reference_wrapper<NodeProcess> a_ref,
+                                            std::reference_wrapper<NodeProcess> b_ref) {
+  NodeProcess* a = &a_ref.get();
+  NodeProcess* b = &b_ref.get();
   SNOW_CO_RETURN_IF_ERROR(dist::Start(self, TestNodeOptions()));
   SNOW_CO_RETURN_IF_ERROR(co_await dist::Connect(self, a->name()));
   // B is connected to A; A tells this node about B and the mesh connects them.
@@ -42,10 +46,11 @@ TEST(DistMeshTest, TestNodeLearnsEveryNodeFromOnePeer) {
   NodeProcess a = StartChild({.name = "a@127.0.0.1:0"});
   NodeProcess b = StartChild({.name = "b@127.0.0.1:0", .connect = {a.name()}});
   ASSERT_THAT(a.WaitForLine("nodeup " + b.name(), absl::Seconds(20)), IsOk());
-  EXPECT_THAT(RunAsNode(LearnsTheRestFromOnePeer, &a, &b), IsOk());
+  EXPECT_THAT(RunAsNode(LearnsTheRestFromOnePeer, std::ref(a), std::ref(b)), IsOk());
 }
 
-Task<absl::Status> EchoByName(Self self, NodeProcess* a) {
+Task<absl::Status> EchoByName(Self self, std::reference_wrapper<NodeProcess> a_ref) {
+  NodeProcess* a = &a_ref.get();
   SNOW_CO_RETURN_IF_ERROR(dist::Start(self, TestNodeOptions()));
   // No Connect: SendNamed connects first.
   Echo ping{self.pid(), 7, {}};
@@ -69,7 +74,7 @@ Task<absl::Status> EchoByName(Self self, NodeProcess* a) {
 
 TEST(DistMeshTest, SendNamedReachesTheActorRegisteredOnTheNode) {
   NodeProcess a = StartChild({.name = "a@127.0.0.1:0"});
-  EXPECT_THAT(RunAsNode(EchoByName, &a), IsOk());
+  EXPECT_THAT(RunAsNode(EchoByName, std::ref(a)), IsOk());
 }
 
 }  // namespace

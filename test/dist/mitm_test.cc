@@ -4,6 +4,7 @@
 // node's proof is bound to its own TLS channel (the exporter differs on the two sessions).
 // NodeOptions::connect_via makes the test node dial the relay when it connects to Y's name.
 #include <atomic>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <span>
@@ -99,7 +100,9 @@ Task<absl::Status> RunRelay(Self self, std::shared_ptr<Relay> relay) {
   co_return absl::OkStatus();
 }
 
-Task<absl::Status> ConnectThroughRelay(Self self, NodeProcess* y, bool tls) {
+Task<absl::Status> ConnectThroughRelay(Self self, std::reference_wrapper<NodeProcess> y_ref,
+                                       bool tls) {
+  NodeProcess* y = &y_ref.get();
   auto relay = std::make_shared<Relay>();
   relay->tls = tls;
   SNOW_CO_ASSIGN_OR_RETURN(relay->target,
@@ -133,12 +136,12 @@ Task<absl::Status> ConnectThroughRelay(Self self, NodeProcess* y, bool tls) {
 
 TEST(DistMitmTest, PlainTcpRelayIsFaithful) {
   NodeProcess y = StartChild({.name = "y@127.0.0.1:0", .tls = false});
-  EXPECT_THAT(RunAsNode(ConnectThroughRelay, &y, false), IsOk());
+  EXPECT_THAT(RunAsNode(ConnectThroughRelay, std::ref(y), false), IsOk());
 }
 
 TEST(DistMitmTest, TlsTerminatingRelayFailsAuthentication) {
   NodeProcess y = StartChild({.name = "y@127.0.0.1:0"});
-  EXPECT_THAT(RunAsNode(ConnectThroughRelay, &y, true), IsOk());
+  EXPECT_THAT(RunAsNode(ConnectThroughRelay, std::ref(y), true), IsOk());
   EXPECT_TRUE(Alive(y));
 }
 

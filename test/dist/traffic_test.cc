@@ -1,5 +1,6 @@
 // Bulk traffic: a million sequenced messages from the test node to a snow-node's sink.
 #include <cstdio>
+#include <functional>
 #include <string>
 
 #include "test/dist/dist_testing.h"
@@ -15,7 +16,8 @@ using ::snow::testing::IsOk;
 constexpr uint64_t kMessages = 1'000'000;
 constexpr uint64_t kStream = 42;
 
-Task<absl::Status> MillionMessages(Self self, NodeProcess* a) {
+Task<absl::Status> MillionMessages(Self self, std::reference_wrapper<NodeProcess> a_ref) {
+  NodeProcess* a = &a_ref.get();
   SNOW_CO_RETURN_IF_ERROR(dist::Start(self, TestNodeOptions()));
   SNOW_CO_RETURN_IF_ERROR(co_await dist::Connect(self, a->name()));
   // The sink's PID, from an empty query by name; the stream then goes to the PID, the path
@@ -58,7 +60,7 @@ Task<absl::Status> MillionMessages(Self self, NodeProcess* a) {
 
 TEST(DistTrafficTest, MillionSequencedMessagesArriveCompleteAndInOrder) {
   NodeProcess a = StartChild({.name = "a@127.0.0.1:0"});
-  EXPECT_THAT(RunAsNode(MillionMessages, &a), IsOk());
+  EXPECT_THAT(RunAsNode(MillionMessages, std::ref(a)), IsOk());
 }
 
 // An actor on shard 1 talks to a node whose session lives on shard 0: its sends are forwarded
@@ -76,7 +78,8 @@ Task<absl::Status> PingFromShard1(Self self, Pid echo, Pid report_to) {
   co_return absl::OkStatus();
 }
 
-Task<absl::Status> SendsFromAnotherShard(Self self, NodeProcess* a) {
+Task<absl::Status> SendsFromAnotherShard(Self self, std::reference_wrapper<NodeProcess> a_ref) {
+  NodeProcess* a = &a_ref.get();
   SNOW_CO_RETURN_IF_ERROR(dist::Start(self, TestNodeOptions()));
   SNOW_CO_RETURN_IF_ERROR(co_await dist::Connect(self, a->name()));  // session on shard 0
   absl::StatusOr<Pid> echo = co_await EchoNamed(self, a->name(), 1);
@@ -93,8 +96,9 @@ Task<absl::Status> SendsFromAnotherShard(Self self, NodeProcess* a) {
 TEST(DistTrafficTest, ActorsOnOtherShardsSendThroughTheOwningShard) {
   NodeProcess a = StartChild({.name = "a@127.0.0.1:0"});
   node_services::RegisterServiceMessages();
-  EXPECT_THAT(testing::RunOnTestRuntime(testing::RealRuntimeOptions(2), SendsFromAnotherShard, &a),
-              IsOk());
+  EXPECT_THAT(
+      testing::RunOnTestRuntime(testing::RealRuntimeOptions(2), SendsFromAnotherShard, std::ref(a)),
+      IsOk());
 }
 
 }  // namespace

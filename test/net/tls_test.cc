@@ -7,6 +7,7 @@
 #include <array>
 #include <cstdio>
 #include <fstream>
+#include <functional>
 #include <string>
 
 #include "core/snow.h"
@@ -469,14 +470,16 @@ struct WriteEnded {
 };
 struct Go {};
 
-Task<absl::Status> ReadOnce(Self self, TlsStream* tls, Pid report) {
+Task<absl::Status> ReadOnce(Self self, std::reference_wrapper<TlsStream> tls_ref, Pid report) {
+  TlsStream* tls = &tls_ref.get();
   std::array<char, 256> buffer;
   absl::StatusOr<size_t> n = co_await tls->ReadSome(buffer, kTimeout);
   self.Send(report, ReadEnded{n});
   co_return absl::OkStatus();
 }
 
-Task<absl::Status> WriteLots(Self self, TlsStream* tls, Pid report) {
+Task<absl::Status> WriteLots(Self self, std::reference_wrapper<TlsStream> tls_ref, Pid report) {
+  TlsStream* tls = &tls_ref.get();
   std::string lots(32 << 20, 'x');                      // far more than the socket buffers hold
   absl::Status written = co_await tls->WriteAll(lots);  // no deadline: only Close ends it
   self.Send(report, WriteEnded{written});
@@ -494,7 +497,7 @@ Task<absl::Status> ClosesUnderAReader(Self self, Pki pki) {
   absl::StatusOr<HandshakeDone> done = co_await self.ReceiveFor<HandshakeDone>(kTimeout);
   SNOW_CO_RETURN_IF_ERROR(done.status());
   // One shard: the reader runs until its recv is in the kernel before Spawn returns.
-  self.Spawn(ReadOnce, &*tls, self.pid());
+  self.Spawn(ReadOnce, std::ref(*tls), self.pid());
   absl::Status closed = co_await tls->Close();
   EXPECT_THAT(closed, IsOk());
   absl::StatusOr<ReadEnded> read = co_await self.ReceiveFor<ReadEnded>(kTimeout);
@@ -546,7 +549,7 @@ Task<absl::Status> ClosesUnderAWriter(Self self, Pki pki) {
   absl::StatusOr<HandshakeDone> done = co_await self.ReceiveFor<HandshakeDone>(kTimeout);
   SNOW_CO_RETURN_IF_ERROR(done.status());
   SNOW_CO_RETURN_IF_ERROR(done->status);
-  self.Spawn(WriteLots, &*tls, self.pid());
+  self.Spawn(WriteLots, std::ref(*tls), self.pid());
   absl::Status closed = co_await tls->Close();
   EXPECT_FALSE(closed.ok()) << "close_notify cannot have gone out behind bytes nobody reads";
   absl::StatusOr<WriteEnded> written = co_await self.ReceiveFor<WriteEnded>(kTimeout);
@@ -572,7 +575,7 @@ Task<absl::Status> ClosesBetweenAWritersRecords(Self self, Pki pki) {
   SNOW_CO_RETURN_IF_ERROR(tls.status());
   absl::StatusOr<HandshakeDone> done = co_await self.ReceiveFor<HandshakeDone>(kTimeout);
   SNOW_CO_RETURN_IF_ERROR(done.status());
-  self.Spawn(WriteLots, &*tls, self.pid());
+  self.Spawn(WriteLots, std::ref(*tls), self.pid());
   absl::Status closed = co_await tls->Close();
   EXPECT_THAT(closed, IsOk());
   absl::StatusOr<WriteEnded> written = co_await self.ReceiveFor<WriteEnded>(kTimeout);
@@ -634,7 +637,7 @@ Task<absl::Status> KillsAWriterMidRecord(Self self, Pki pki) {
   SNOW_CO_RETURN_IF_ERROR(done.status());
   SNOW_CO_RETURN_IF_ERROR(done->status);
 
-  Pid writer = self.Spawn(WriteLots, &*tls, self.pid());
+  Pid writer = self.Spawn(WriteLots, std::ref(*tls), self.pid());
   Ref watch = self.Monitor(writer);
   // Until the kernel holds some of the writer's bytes (they cannot all go: nobody reads).
   absl::Time give_up = absl::Now() + kTimeout;

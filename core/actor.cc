@@ -1,6 +1,6 @@
-#include "core/actor.h"
+#include "snow/core/actor.h"
 
-#include "core/runtime.h"
+#include "snow/core/runtime.h"
 
 namespace snow {
 namespace core_internal {

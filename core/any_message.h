@@ -31,7 +31,7 @@
 #include <string_view>
 #include <utility>
 
-#include "core/internal/envelope.h"
+#include "snow/core/internal/envelope.h"
 
 namespace snow {
 

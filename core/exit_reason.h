@@ -27,8 +27,8 @@
 #include <ostream>
 
 #include "absl/status/status.h"
-#include "core/pid.h"
-#include "core/ref.h"
+#include "snow/core/pid.h"
+#include "snow/core/ref.h"
 
 namespace snow {
 

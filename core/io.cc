@@ -1,8 +1,8 @@
-#include "core/io.h"
+#include "snow/core/io.h"
 
 #include <cerrno>
 
-#include "core/internal/shard.h"
+#include "snow/core/internal/shard.h"
 
 namespace snow {
 

@@ -24,7 +24,7 @@
 #include <cstdint>
 
 #include "absl/time/time.h"
-#include "core/internal/runnable.h"
+#include "snow/core/internal/runnable.h"
 
 namespace snow {
 

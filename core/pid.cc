@@ -1,9 +1,9 @@
-#include "core/pid.h"
+#include "snow/core/pid.h"
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
-#include "core/status.h"
+#include "snow/core/status.h"
 
 namespace snow {
 

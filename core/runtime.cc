@@ -1,4 +1,4 @@
-#include "core/runtime.h"
+#include "snow/core/runtime.h"
 
 #include <poll.h>
 #include <pthread.h>
@@ -17,7 +17,7 @@
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
-#include "core/status.h"
+#include "snow/core/status.h"
 
 namespace snow {
 namespace {

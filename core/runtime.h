@@ -29,9 +29,9 @@
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
-#include "core/actor.h"
-#include "core/internal/shard.h"
-#include "core/pid.h"
+#include "snow/core/actor.h"
+#include "snow/core/internal/shard.h"
+#include "snow/core/pid.h"
 
 namespace snow {
 

@@ -1,4 +1,4 @@
-#include "core/service.h"
+#include "snow/core/service.h"
 
 #include "absl/strings/str_cat.h"
 

@@ -40,13 +40,13 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/time.h"
-#include "core/actor.h"
-#include "core/exit_reason.h"
-#include "core/internal/envelope.h"
-#include "core/internal/shard.h"
-#include "core/pid.h"
-#include "core/ref.h"
-#include "core/task.h"
+#include "snow/core/actor.h"
+#include "snow/core/exit_reason.h"
+#include "snow/core/internal/envelope.h"
+#include "snow/core/internal/shard.h"
+#include "snow/core/pid.h"
+#include "snow/core/ref.h"
+#include "snow/core/task.h"
 
 namespace snow {
 

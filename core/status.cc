@@ -1,4 +1,4 @@
-#include "core/status.h"
+#include "snow/core/status.h"
 
 #include <cerrno>
 #include <cstdio>

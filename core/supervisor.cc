@@ -1,4 +1,4 @@
-#include "core/supervisor.h"
+#include "snow/core/supervisor.h"
 
 #include <cstdio>
 #include <deque>
@@ -11,10 +11,10 @@
 
 #include "absl/container/flat_hash_set.h"
 #include "absl/strings/str_cat.h"
-#include "core/exit_reason.h"
-#include "core/runtime.h"
-#include "core/service.h"
-#include "core/time.h"
+#include "snow/core/exit_reason.h"
+#include "snow/core/runtime.h"
+#include "snow/core/service.h"
+#include "snow/core/time.h"
 
 namespace snow {
 namespace {

@@ -47,9 +47,9 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
-#include "core/actor.h"
-#include "core/pid.h"
-#include "core/task.h"
+#include "snow/core/actor.h"
+#include "snow/core/pid.h"
+#include "snow/core/task.h"
 
 namespace snow {
 

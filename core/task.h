@@ -23,7 +23,7 @@
 #include <type_traits>
 #include <utility>
 
-#include "core/internal/pool.h"
+#include "snow/core/internal/pool.h"
 
 namespace snow {
 

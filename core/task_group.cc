@@ -1,6 +1,6 @@
-#include "core/task_group.h"
+#include "snow/core/task_group.h"
 
-#include "core/status.h"
+#include "snow/core/status.h"
 
 namespace snow {
 

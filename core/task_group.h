@@ -25,9 +25,9 @@
 #include <utility>
 
 #include "absl/status/status.h"
-#include "core/internal/runnable.h"
-#include "core/internal/shard.h"
-#include "core/task.h"
+#include "snow/core/internal/runnable.h"
+#include "snow/core/internal/shard.h"
+#include "snow/core/task.h"
 
 namespace snow {
 

@@ -14,9 +14,9 @@
 #include <cstdint>
 
 #include "absl/time/time.h"
-#include "core/internal/runnable.h"
-#include "core/internal/shard.h"
-#include "core/internal/timer_queue.h"
+#include "snow/core/internal/runnable.h"
+#include "snow/core/internal/shard.h"
+#include "snow/core/internal/timer_queue.h"
 
 namespace snow {
 

@@ -29,10 +29,10 @@
 #include <type_traits>
 
 #include "absl/status/status.h"
-#include "core/internal/envelope.h"
-#include "core/pid.h"
-#include "wire/codec.h"
-#include "wire/erased.h"
+#include "snow/core/internal/envelope.h"
+#include "snow/core/pid.h"
+#include "snow/wire/codec.h"
+#include "snow/wire/erased.h"
 
 namespace snow::dist {
 

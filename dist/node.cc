@@ -1,4 +1,4 @@
-#include "dist/node.h"
+#include "snow/dist/node.h"
 
 #include <sys/stat.h>
 
@@ -13,13 +13,13 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/strip.h"
-#include "core/exit_reason.h"
-#include "core/status.h"
-#include "core/time.h"
-#include "dist/internal/handshake.h"
-#include "dist/internal/node_impl.h"
-#include "dist/internal/session.h"
-#include "net/crypto.h"
+#include "snow/core/exit_reason.h"
+#include "snow/core/status.h"
+#include "snow/core/time.h"
+#include "snow/dist/internal/handshake.h"
+#include "snow/dist/internal/node_impl.h"
+#include "snow/dist/internal/session.h"
+#include "snow/net/crypto.h"
 
 namespace snow::dist_internal {
 

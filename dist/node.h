@@ -36,10 +36,10 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
-#include "core/actor.h"
-#include "core/task.h"
-#include "dist/message.h"
-#include "net/tls.h"
+#include "snow/core/actor.h"
+#include "snow/core/task.h"
+#include "snow/dist/message.h"
+#include "snow/net/tls.h"
 
 namespace snow::dist_internal {
 // Queues an encoded named send for `node`; see dist::SendNamed.

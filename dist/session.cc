@@ -1,4 +1,4 @@
-#include "dist/internal/session.h"
+#include "snow/dist/internal/session.h"
 
 #include <algorithm>
 #include <bit>
@@ -6,13 +6,13 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
-#include "core/exit_reason.h"
-#include "core/status.h"
-#include "core/time.h"
-#include "dist/internal/handshake.h"
-#include "net/crypto.h"
-#include "wire/reader.h"
-#include "wire/writer.h"
+#include "snow/core/exit_reason.h"
+#include "snow/core/status.h"
+#include "snow/core/time.h"
+#include "snow/dist/internal/handshake.h"
+#include "snow/net/crypto.h"
+#include "snow/wire/reader.h"
+#include "snow/wire/writer.h"
 
 namespace snow::dist_internal {
 namespace {

@@ -1,4 +1,4 @@
-#include "net/crypto.h"
+#include "snow/net/crypto.h"
 
 #include <sys/random.h>
 #include <wolfssl/options.h>
@@ -6,7 +6,7 @@
 
 #include <cerrno>
 
-#include "core/status.h"
+#include "snow/core/status.h"
 
 namespace snow::net {
 

@@ -1,6 +1,6 @@
-#include "net/server.h"
+#include "snow/net/server.h"
 
-#include "core/time.h"
+#include "snow/core/time.h"
 
 namespace snow::net_internal {
 

@@ -34,9 +34,9 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
-#include "core/actor.h"
-#include "core/runtime.h"
-#include "net/tcp.h"
+#include "snow/core/actor.h"
+#include "snow/core/runtime.h"
+#include "snow/net/tcp.h"
 
 namespace snow::net {
 

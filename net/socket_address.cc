@@ -1,4 +1,4 @@
-#include "net/socket_address.h"
+#include "snow/net/socket_address.h"
 
 #include <arpa/inet.h>
 
@@ -6,7 +6,7 @@
 #include <cstring>
 
 #include "absl/strings/str_cat.h"
-#include "core/status.h"
+#include "snow/core/status.h"
 
 namespace snow::net {
 

@@ -1,4 +1,4 @@
-#include "net/tcp.h"
+#include "snow/net/tcp.h"
 
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -9,8 +9,8 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
-#include "core/status.h"
-#include "core/time.h"
+#include "snow/core/status.h"
+#include "snow/core/time.h"
 
 namespace snow {
 namespace net_internal {

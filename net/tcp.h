@@ -48,10 +48,10 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
-#include "core/io.h"
-#include "core/task.h"
-#include "net/internal/awaitables.h"
-#include "net/socket_address.h"
+#include "snow/core/io.h"
+#include "snow/core/task.h"
+#include "snow/net/internal/awaitables.h"
+#include "snow/net/socket_address.h"
 
 namespace snow::net {
 

@@ -21,10 +21,10 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
-#include "core/status.h"
-#include "core/time.h"
-#include "net/internal/tls_init.h"
-#include "net/tls.h"
+#include "snow/core/status.h"
+#include "snow/core/time.h"
+#include "snow/net/internal/tls_init.h"
+#include "snow/net/tls.h"
 
 namespace snow {
 namespace net_internal {

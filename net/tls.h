@@ -44,9 +44,9 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
-#include "core/task.h"
-#include "net/internal/awaitables.h"
-#include "net/tcp.h"
+#include "snow/core/task.h"
+#include "snow/net/internal/awaitables.h"
+#include "snow/net/tcp.h"
 
 namespace snow::net_internal {
 class TlsContextImpl;

@@ -1,4 +1,4 @@
-#include "net/tls_aead_speed.h"
+#include "snow/net/tls_aead_speed.h"
 
 #include <wolfssl/options.h>
 // wolfSSL's headers need options.h first.

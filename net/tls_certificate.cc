@@ -16,9 +16,9 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
-#include "core/status.h"
-#include "net/internal/tls_init.h"
-#include "net/tls.h"
+#include "snow/core/status.h"
+#include "snow/net/internal/tls_init.h"
+#include "snow/net/tls.h"
 
 namespace snow {
 namespace net_internal {

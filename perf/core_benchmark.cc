@@ -5,7 +5,7 @@
 #include <functional>
 #include <memory>
 
-#include "core/snow.h"
+#include "snow/core/snow.h"
 
 namespace snow {
 namespace {

@@ -1,4 +1,4 @@
-#include "perf/floors.h"
+#include "snow/perf/floors.h"
 
 #include <netinet/in.h>
 #include <netinet/tcp.h>

@@ -28,13 +28,13 @@
 #include <thread>
 #include <vector>
 
-#include "core/snow.h"
-#include "net/server.h"
-#include "net/tcp.h"
-#include "net/tls.h"
-#include "net/tls_aead_speed.h"
-#include "perf/floors.h"
-#include "tools/child_process/child_process.h"
+#include "snow/core/snow.h"
+#include "snow/net/server.h"
+#include "snow/net/tcp.h"
+#include "snow/net/tls.h"
+#include "snow/net/tls_aead_speed.h"
+#include "snow/perf/floors.h"
+#include "snow/tools/child_process/child_process.h"
 
 namespace snow::perf {
 namespace {

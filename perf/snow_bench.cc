@@ -9,7 +9,7 @@
 #include <utility>
 #include <vector>
 
-#include "perf/workloads.h"
+#include "snow/perf/workloads.h"
 
 int main(int argc, char** argv) {
   std::vector<snow::perf::Workload> all = snow::perf::CoreWorkloads();

@@ -22,7 +22,7 @@
 #include <string>
 #include <vector>
 
-#include "wire/wire.h"
+#include "snow/wire/wire.h"
 
 #if defined(__clang__)
 #pragma clang diagnostic push

@@ -12,7 +12,7 @@
 #include <string>
 #include <vector>
 
-#include "core/snow.h"
+#include "snow/core/snow.h"
 
 namespace snow::perf {
 

@@ -9,8 +9,8 @@
 #include <memory>
 #include <vector>
 
-#include "core/snow.h"
-#include "perf/workloads.h"
+#include "snow/core/snow.h"
+#include "snow/perf/workloads.h"
 
 namespace snow::perf {
 namespace {

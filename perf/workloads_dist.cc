@@ -17,14 +17,14 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
-#include "core/status.h"
-#include "dist/node.h"
-#include "net/tls_aead_speed.h"
-#include "perf/floors.h"
-#include "perf/workloads.h"
-#include "tools/load/dist_mode.h"
-#include "tools/node/node_process.h"
-#include "tools/node/services.h"
+#include "snow/core/status.h"
+#include "snow/dist/node.h"
+#include "snow/net/tls_aead_speed.h"
+#include "snow/perf/floors.h"
+#include "snow/perf/workloads.h"
+#include "snow/tools/load/dist_mode.h"
+#include "snow/tools/node/node_process.h"
+#include "snow/tools/node/services.h"
 
 namespace snow::perf {
 namespace {

@@ -8,8 +8,8 @@
 #include <string>
 #include <vector>
 
-#include "core/snow.h"
-#include "perf/workloads.h"
+#include "snow/core/snow.h"
+#include "snow/perf/workloads.h"
 
 namespace snow::perf {
 namespace {

@@ -19,8 +19,8 @@
 #include <utility>
 #include <vector>
 
-#include "core/snow.h"
-#include "tools/demo_cluster.h"
+#include "snow/core/snow.h"
+#include "snow/tools/demo_cluster.h"
 
 namespace {
 

@@ -1,4 +1,4 @@
-#include "tools/demo_cluster.h"
+#include "snow/tools/demo_cluster.h"
 
 #include <signal.h>
 #include <sys/wait.h>
@@ -13,13 +13,13 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
-#include "core/exit_reason.h"
-#include "core/snow.h"
-#include "dist/node.h"
-#include "net/crypto.h"
-#include "tools/load/dist_mode.h"
-#include "tools/node/node_process.h"
-#include "tools/node/services.h"
+#include "snow/core/exit_reason.h"
+#include "snow/core/snow.h"
+#include "snow/dist/node.h"
+#include "snow/net/crypto.h"
+#include "snow/tools/load/dist_mode.h"
+#include "snow/tools/node/node_process.h"
+#include "snow/tools/node/services.h"
 
 namespace snow::demo {
 namespace {

@@ -5,8 +5,8 @@
 #pragma once
 
 #include "absl/status/status.h"
-#include "core/actor.h"
-#include "core/task.h"
+#include "snow/core/actor.h"
+#include "snow/core/task.h"
 
 namespace snow::demo {
 

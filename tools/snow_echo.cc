@@ -16,10 +16,10 @@
 #include <vector>
 
 #include "absl/strings/numbers.h"
-#include "core/snow.h"
-#include "net/server.h"
-#include "net/tcp.h"
-#include "net/tls.h"
+#include "snow/core/snow.h"
+#include "snow/net/server.h"
+#include "snow/net/tcp.h"
+#include "snow/net/tls.h"
 
 namespace {
 

@@ -1,4 +1,4 @@
-#include "wire/byte_buffer.h"
+#include "snow/wire/byte_buffer.h"
 
 #include <cstdlib>
 #include <cstring>

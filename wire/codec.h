@@ -97,13 +97,13 @@
 #include "absl/container/flat_hash_set.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
-#include "wire/byte_buffer.h"
-#include "wire/internal/strings.h"
-#include "wire/internal/type_name.h"
-#include "wire/limits.h"
-#include "wire/reader.h"
-#include "wire/types.h"
-#include "wire/writer.h"
+#include "snow/wire/byte_buffer.h"
+#include "snow/wire/internal/strings.h"
+#include "snow/wire/internal/type_name.h"
+#include "snow/wire/limits.h"
+#include "snow/wire/reader.h"
+#include "snow/wire/types.h"
+#include "snow/wire/writer.h"
 
 namespace snow::wire {
 

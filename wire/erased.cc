@@ -1,4 +1,4 @@
-#include "wire/erased.h"
+#include "snow/wire/erased.h"
 
 #include "absl/strings/str_format.h"
 

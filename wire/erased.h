@@ -17,10 +17,10 @@
 #include <string_view>
 
 #include "absl/status/status.h"
-#include "wire/byte_buffer.h"
-#include "wire/codec.h"
-#include "wire/internal/type_name.h"
-#include "wire/limits.h"
+#include "snow/wire/byte_buffer.h"
+#include "snow/wire/codec.h"
+#include "snow/wire/internal/type_name.h"
+#include "snow/wire/limits.h"
 
 namespace snow::wire {
 

@@ -1,4 +1,4 @@
-#include "wire/frame.h"
+#include "snow/wire/frame.h"
 
 #include <algorithm>
 

@@ -22,9 +22,9 @@
 
 #include "absl/functional/function_ref.h"
 #include "absl/status/status.h"
-#include "wire/byte_buffer.h"
-#include "wire/codec.h"
-#include "wire/limits.h"
+#include "snow/wire/byte_buffer.h"
+#include "snow/wire/codec.h"
+#include "snow/wire/limits.h"
 
 namespace snow::wire {
 

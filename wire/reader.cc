@@ -1,12 +1,12 @@
-#include "wire/reader.h"
+#include "snow/wire/reader.h"
 
 #include <algorithm>
 #include <cstring>
 #include <limits>
 
 #include "absl/strings/str_format.h"
-#include "wire/internal/strings.h"
-#include "wire/internal/utf8.h"
+#include "snow/wire/internal/strings.h"
+#include "snow/wire/internal/utf8.h"
 
 namespace snow::wire {
 namespace {

@@ -30,11 +30,11 @@
 #include "absl/base/optimization.h"
 #include "absl/container/inlined_vector.h"
 #include "absl/status/status.h"
-#include "wire/byte_buffer.h"
-#include "wire/internal/tags.h"
-#include "wire/internal/varint.h"
-#include "wire/limits.h"
-#include "wire/types.h"
+#include "snow/wire/byte_buffer.h"
+#include "snow/wire/internal/tags.h"
+#include "snow/wire/internal/varint.h"
+#include "snow/wire/limits.h"
+#include "snow/wire/types.h"
 
 namespace snow::wire_internal {
 class TermDecoder;

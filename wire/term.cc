@@ -1,4 +1,4 @@
-#include "wire/term.h"
+#include "snow/wire/term.h"
 
 #include <cmath>
 #include <cstdio>
@@ -8,8 +8,8 @@
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/strings/str_format.h"
-#include "wire/internal/strings.h"
-#include "wire/internal/tags.h"
+#include "snow/wire/internal/strings.h"
+#include "snow/wire/internal/tags.h"
 
 namespace snow::wire {
 namespace {

@@ -29,13 +29,13 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
-#include "wire/byte_buffer.h"
-#include "wire/codec.h"
-#include "wire/internal/box.h"
-#include "wire/limits.h"
-#include "wire/reader.h"
-#include "wire/types.h"
-#include "wire/writer.h"
+#include "snow/wire/byte_buffer.h"
+#include "snow/wire/codec.h"
+#include "snow/wire/internal/box.h"
+#include "snow/wire/limits.h"
+#include "snow/wire/reader.h"
+#include "snow/wire/types.h"
+#include "snow/wire/writer.h"
 
 namespace snow::wire {
 

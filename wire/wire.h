@@ -6,17 +6,17 @@
 // from any thread; one object is not safe for concurrent use. Functions return absl::Status /
 // StatusOr and never throw, except std::bad_alloc on out-of-memory, like the standard library.
 //
-//   #include "wire/wire.h"
+//   #include "snow/wire/wire.h"
 //   snow::wire::ByteBuffer buf;
 //   absl::Status s = snow::wire::EncodeFrame(msg, buf);
 #pragma once
 
-#include "wire/byte_buffer.h"
-#include "wire/codec.h"
-#include "wire/erased.h"
-#include "wire/frame.h"
-#include "wire/limits.h"
-#include "wire/reader.h"
-#include "wire/term.h"
-#include "wire/types.h"
-#include "wire/writer.h"
+#include "snow/wire/byte_buffer.h"
+#include "snow/wire/codec.h"
+#include "snow/wire/erased.h"
+#include "snow/wire/frame.h"
+#include "snow/wire/limits.h"
+#include "snow/wire/reader.h"
+#include "snow/wire/term.h"
+#include "snow/wire/types.h"
+#include "snow/wire/writer.h"

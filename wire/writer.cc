@@ -1,4 +1,4 @@
-#include "wire/writer.h"
+#include "snow/wire/writer.h"
 
 #include <algorithm>
 #include <string>

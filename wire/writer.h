@@ -29,12 +29,12 @@
 #include "absl/base/optimization.h"
 #include "absl/status/status.h"
 #include "absl/types/span.h"
-#include "wire/byte_buffer.h"
-#include "wire/internal/tags.h"
-#include "wire/internal/utf8.h"
-#include "wire/internal/varint.h"
-#include "wire/limits.h"
-#include "wire/types.h"
+#include "snow/wire/byte_buffer.h"
+#include "snow/wire/internal/tags.h"
+#include "snow/wire/internal/utf8.h"
+#include "snow/wire/internal/varint.h"
+#include "snow/wire/limits.h"
+#include "snow/wire/types.h"
 
 namespace snow::wire {
 

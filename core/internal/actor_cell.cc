@@ -1,4 +1,4 @@
-#include "core/internal/actor_cell.h"
+#include "snow/core/internal/actor_cell.h"
 
 #include <algorithm>
 #include <memory>

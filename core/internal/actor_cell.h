@@ -14,10 +14,10 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/container/flat_hash_set.h"
 #include "absl/status/status.h"
-#include "core/internal/envelope.h"
-#include "core/internal/runnable.h"
-#include "core/internal/timer_queue.h"
-#include "core/pid.h"
+#include "snow/core/internal/envelope.h"
+#include "snow/core/internal/runnable.h"
+#include "snow/core/internal/timer_queue.h"
+#include "snow/core/pid.h"
 
 namespace snow::core_internal {
 

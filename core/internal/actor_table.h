@@ -10,8 +10,8 @@
 #include <cstddef>
 #include <cstdint>
 
-#include "core/internal/actor_cell.h"
-#include "core/internal/pool.h"
+#include "snow/core/internal/actor_cell.h"
+#include "snow/core/internal/pool.h"
 
 namespace snow::core_internal {
 

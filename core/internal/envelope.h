@@ -13,8 +13,8 @@
 #include <utility>
 
 #include "absl/status/status.h"
-#include "core/internal/pool.h"
-#include "core/pid.h"
+#include "snow/core/internal/pool.h"
+#include "snow/core/pid.h"
 
 namespace snow::core_internal {
 

@@ -1,4 +1,4 @@
-#include "core/internal/pool.h"
+#include "snow/core/internal/pool.h"
 
 #include <sys/mman.h>
 
@@ -8,7 +8,7 @@
 #include <cstring>
 #include <mutex>
 
-#include "core/status.h"
+#include "snow/core/status.h"
 
 namespace snow::core_internal {
 namespace {

@@ -1,4 +1,4 @@
-#include "core/internal/shard.h"
+#include "snow/core/internal/shard.h"
 
 #include <time.h>
 
@@ -9,11 +9,11 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
-#include "core/exit_reason.h"
-#include "core/internal/exit.h"
-#include "core/runtime.h"
-#include "core/status.h"
-#include "core/task.h"
+#include "snow/core/exit_reason.h"
+#include "snow/core/internal/exit.h"
+#include "snow/core/runtime.h"
+#include "snow/core/status.h"
+#include "snow/core/task.h"
 
 namespace snow::core_internal {
 namespace {

@@ -19,14 +19,14 @@
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/status.h"
-#include "core/internal/actor_cell.h"
-#include "core/internal/actor_table.h"
-#include "core/internal/envelope.h"
-#include "core/internal/runnable.h"
-#include "core/internal/signal.h"
-#include "core/internal/timer_queue.h"
-#include "core/pid.h"
-#include "core/reactor/reactor.h"
+#include "snow/core/internal/actor_cell.h"
+#include "snow/core/internal/actor_table.h"
+#include "snow/core/internal/envelope.h"
+#include "snow/core/internal/runnable.h"
+#include "snow/core/internal/signal.h"
+#include "snow/core/internal/timer_queue.h"
+#include "snow/core/pid.h"
+#include "snow/core/reactor/reactor.h"
 
 namespace snow {
 class Runtime;

@@ -1,12 +1,12 @@
-#include "core/internal/signal.h"
+#include "snow/core/internal/signal.h"
 
 #include <new>
 #include <utility>
 
-#include "core/exit_reason.h"
-#include "core/internal/actor_cell.h"
-#include "core/internal/pool.h"
-#include "core/internal/shard.h"
+#include "snow/core/exit_reason.h"
+#include "snow/core/internal/actor_cell.h"
+#include "snow/core/internal/pool.h"
+#include "snow/core/internal/shard.h"
 
 namespace snow::core_internal {
 namespace {

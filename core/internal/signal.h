@@ -10,8 +10,8 @@
 #include <cstdint>
 
 #include "absl/status/status.h"
-#include "core/internal/envelope.h"
-#include "core/pid.h"
+#include "snow/core/internal/envelope.h"
+#include "snow/core/pid.h"
 
 namespace snow::core_internal {
 

@@ -1,4 +1,4 @@
-#include "core/internal/timer_queue.h"
+#include "snow/core/internal/timer_queue.h"
 
 namespace snow::core_internal {
 

@@ -5,7 +5,7 @@
 #include <memory>
 #include <typeinfo>
 
-#include "core/internal/envelope.h"
+#include "snow/core/internal/envelope.h"
 
 namespace snow::core_internal {
 

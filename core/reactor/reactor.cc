@@ -1,4 +1,4 @@
-#include "core/reactor/reactor.h"
+#include "snow/core/reactor/reactor.h"
 
 #include <liburing.h>
 #include <sys/eventfd.h>
@@ -8,7 +8,7 @@
 #include <cstddef>
 #include <cstring>
 
-#include "core/status.h"
+#include "snow/core/status.h"
 
 namespace snow::core_internal {
 namespace {

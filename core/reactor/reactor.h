@@ -18,7 +18,7 @@
 #include <memory>
 
 #include "absl/status/statusor.h"
-#include "core/io.h"
+#include "snow/core/io.h"
 
 struct io_uring;
 struct io_uring_sqe;

@@ -1,11 +1,11 @@
-#include "dist/internal/handshake.h"
+#include "snow/dist/internal/handshake.h"
 
 #include <cstring>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
-#include "core/status.h"
+#include "snow/core/status.h"
 
 namespace snow::dist_internal {
 namespace {

@@ -11,7 +11,7 @@
 #include <string_view>
 
 #include "absl/status/statusor.h"
-#include "net/crypto.h"
+#include "snow/net/crypto.h"
 
 namespace snow::dist_internal {
 

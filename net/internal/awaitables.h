@@ -22,8 +22,8 @@
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
-#include "core/io.h"
-#include "core/task.h"
+#include "snow/core/io.h"
+#include "snow/core/task.h"
 
 namespace snow::net_internal {
 

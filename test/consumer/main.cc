@@ -3,8 +3,8 @@
 #include <cstdio>
 #include <string>
 
-#include "core/snow.h"
-#include "wire/wire.h"
+#include "snow/core/snow.h"
+#include "snow/wire/wire.h"
 
 struct Order {
   static constexpr std::string_view kWireName = "consumer.Order";

@@ -1,4 +1,4 @@
-#include "core/internal/actor_table.h"
+#include "snow/core/internal/actor_table.h"
 
 #include <map>
 #include <memory>

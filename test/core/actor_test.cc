@@ -1,4 +1,4 @@
-#include "core/actor.h"
+#include "snow/core/actor.h"
 
 #include <atomic>
 #include <stdexcept>
@@ -6,8 +6,8 @@
 #include <variant>
 #include <vector>
 
-#include "core/snow.h"
-#include "test/testing/co_test.h"
+#include "snow/core/snow.h"
+#include "snow/test/testing/co_test.h"
 
 namespace snow {
 namespace {

@@ -2,8 +2,8 @@
 #include <stdexcept>
 #include <string>
 
-#include "core/snow.h"
-#include "test/testing/co_test.h"
+#include "snow/core/snow.h"
+#include "snow/test/testing/co_test.h"
 
 namespace snow {
 namespace {

@@ -1,6 +1,6 @@
-#include "core/pid.h"
+#include "snow/core/pid.h"
 
-#include "test/testing/co_test.h"
+#include "snow/test/testing/co_test.h"
 
 namespace snow {
 namespace {

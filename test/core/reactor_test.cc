@@ -1,5 +1,5 @@
 // The reactor on its own (core/reactor/reactor.h): what actors cannot easily reach.
-#include "core/reactor/reactor.h"
+#include "snow/core/reactor/reactor.h"
 
 #include <fcntl.h>
 #include <unistd.h>

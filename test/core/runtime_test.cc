@@ -1,4 +1,4 @@
-#include "core/runtime.h"
+#include "snow/core/runtime.h"
 
 #include <signal.h>
 #include <sys/resource.h>
@@ -7,8 +7,8 @@
 
 #include <thread>
 
-#include "core/snow.h"
-#include "test/testing/co_test.h"
+#include "snow/core/snow.h"
+#include "snow/test/testing/co_test.h"
 
 namespace snow {
 namespace {

@@ -10,8 +10,8 @@
 #include <variant>
 #include <vector>
 
-#include "core/snow.h"
-#include "test/testing/co_test.h"
+#include "snow/core/snow.h"
+#include "snow/test/testing/co_test.h"
 
 namespace snow {
 namespace {

@@ -1,4 +1,4 @@
-#include "core/task.h"
+#include "snow/core/task.h"
 
 #include <functional>
 #include <memory>
@@ -7,8 +7,8 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
-#include "core/snow.h"
-#include "test/testing/co_test.h"
+#include "snow/core/snow.h"
+#include "snow/test/testing/co_test.h"
 
 namespace snow {
 namespace {

@@ -2,7 +2,7 @@
 #include <functional>
 #include <string>
 
-#include "test/dist/dist_testing.h"
+#include "snow/test/dist/dist_testing.h"
 
 namespace snow::dist_testing {
 namespace {

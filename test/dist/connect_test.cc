@@ -10,9 +10,9 @@
 #include <variant>
 #include <vector>
 
-#include "core/exit_reason.h"
-#include "net/tcp.h"
-#include "test/dist/dist_testing.h"
+#include "snow/core/exit_reason.h"
+#include "snow/net/tcp.h"
+#include "snow/test/dist/dist_testing.h"
 
 namespace snow::dist_testing {
 namespace {

@@ -1,4 +1,4 @@
-#include "test/dist/dist_testing.h"
+#include "snow/test/dist/dist_testing.h"
 
 // The coroutines are defined here, not inline in the header: clang 14 with -fsanitize=function
 // (part of SNOW_SANITIZE's undefined) fails on inline coroutines ("Cannot represent a difference

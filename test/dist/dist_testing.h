@@ -29,14 +29,14 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
-#include "core/snow.h"
-#include "dist/node.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
-#include "net/socket_address.h"
-#include "test/testing/co_test.h"
-#include "tools/node/node_process.h"
-#include "tools/node/services.h"
+#include "snow/core/snow.h"
+#include "snow/dist/node.h"
+#include "snow/net/socket_address.h"
+#include "snow/test/testing/co_test.h"
+#include "snow/tools/node/node_process.h"
+#include "snow/tools/node/services.h"
 
 namespace snow::dist_testing {
 

@@ -5,8 +5,8 @@
 #include <functional>
 #include <string>
 
-#include "core/exit_reason.h"
-#include "test/dist/dist_testing.h"
+#include "snow/core/exit_reason.h"
+#include "snow/test/dist/dist_testing.h"
 
 namespace snow::dist_testing {
 namespace {

@@ -11,8 +11,8 @@
 #include <string>
 #include <vector>
 
-#include "dist/internal/handshake.h"
-#include "test/dist/dist_testing.h"
+#include "snow/dist/internal/handshake.h"
+#include "snow/test/dist/dist_testing.h"
 
 namespace snow::dist_testing {
 namespace {

@@ -4,7 +4,7 @@
 #include <string>
 #include <vector>
 
-#include "test/dist/dist_testing.h"
+#include "snow/test/dist/dist_testing.h"
 
 namespace snow::dist_testing {
 namespace {

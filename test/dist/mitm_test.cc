@@ -10,9 +10,9 @@
 #include <span>
 #include <string>
 
-#include "net/tcp.h"
-#include "net/tls.h"
-#include "test/dist/dist_testing.h"
+#include "snow/net/tcp.h"
+#include "snow/net/tls.h"
+#include "snow/test/dist/dist_testing.h"
 
 namespace snow::dist_testing {
 namespace {

@@ -8,7 +8,7 @@
 #include <string>
 #include <string_view>
 
-#include "dist/internal/handshake.h"
+#include "snow/dist/internal/handshake.h"
 
 using namespace snow::dist_internal;  // NOLINT
 

@@ -16,7 +16,7 @@
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
-#include "wire/wire.h"
+#include "snow/wire/wire.h"
 
 #define FUZZ_CHECK(cond)                                                                 \
   do {                                                                                   \

@@ -6,7 +6,7 @@
 #include <string>
 #include <vector>
 
-#include "test/fuzz/fuzz_message.h"
+#include "snow/test/fuzz/fuzz_message.h"
 
 using namespace snow::wire;        // NOLINT
 using namespace snow::wire::fuzz;  // NOLINT

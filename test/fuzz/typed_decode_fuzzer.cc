@@ -4,7 +4,7 @@
 #include <cstddef>
 #include <cstdint>
 
-#include "test/fuzz/fuzz_message.h"
+#include "snow/test/fuzz/fuzz_message.h"
 
 using namespace snow::wire;        // NOLINT
 using namespace snow::wire::fuzz;  // NOLINT

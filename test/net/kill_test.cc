@@ -9,13 +9,13 @@
 #include <utility>
 #include <vector>
 
-#include "core/snow.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
-#include "net/socket_address.h"
-#include "net/tcp.h"
-#include "net/tls.h"
-#include "test/testing/co_test.h"
+#include "snow/core/snow.h"
+#include "snow/net/socket_address.h"
+#include "snow/net/tcp.h"
+#include "snow/net/tls.h"
+#include "snow/test/testing/co_test.h"
 
 namespace snow {
 namespace {

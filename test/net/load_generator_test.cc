@@ -9,8 +9,8 @@
 #include "absl/status/statusor.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
-#include "tools/child_process/child_process.h"
-#include "tools/load/histogram.h"
+#include "snow/tools/child_process/child_process.h"
+#include "snow/tools/load/histogram.h"
 
 namespace {
 

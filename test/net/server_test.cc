@@ -1,12 +1,12 @@
-#include "net/server.h"
+#include "snow/net/server.h"
 
 #include <array>
 #include <string>
 
-#include "core/snow.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
-#include "test/testing/co_test.h"
+#include "snow/core/snow.h"
+#include "snow/test/testing/co_test.h"
 
 namespace snow::net {
 namespace {

@@ -1,8 +1,8 @@
-#include "net/socket_address.h"
+#include "snow/net/socket_address.h"
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
-#include "test/testing/co_test.h"
+#include "snow/test/testing/co_test.h"
 
 namespace snow::net {
 namespace {

@@ -1,4 +1,4 @@
-#include "net/tcp.h"
+#include "snow/net/tcp.h"
 
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -9,10 +9,10 @@
 #include <string>
 #include <vector>
 
-#include "core/snow.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
-#include "test/testing/co_test.h"
+#include "snow/core/snow.h"
+#include "snow/test/testing/co_test.h"
 
 namespace snow::net {
 namespace {

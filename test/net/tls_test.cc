@@ -1,4 +1,4 @@
-#include "net/tls.h"
+#include "snow/net/tls.h"
 
 #include <linux/sockios.h>
 #include <sys/ioctl.h>
@@ -10,11 +10,11 @@
 #include <functional>
 #include <string>
 
-#include "core/snow.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
-#include "net/tcp.h"
-#include "test/testing/co_test.h"
+#include "snow/core/snow.h"
+#include "snow/net/tcp.h"
+#include "snow/test/testing/co_test.h"
 
 namespace snow::net {
 namespace {

@@ -1,4 +1,4 @@
-#include "test/testing/co_test.h"
+#include "snow/test/testing/co_test.h"
 
 namespace snow::testing {
 

@@ -19,9 +19,9 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
-#include "core/snow.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "snow/core/snow.h"
 
 namespace snow::testing {
 

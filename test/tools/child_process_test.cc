@@ -1,6 +1,6 @@
 // ChildProcess with /bin/sh as the child: output by lines and in full, exit statuses, the
 // destructor's signal, CPU confinement and a program that cannot run.
-#include "tools/child_process/child_process.h"
+#include "snow/tools/child_process/child_process.h"
 
 #include <signal.h>
 #include <sys/wait.h>

@@ -1,6 +1,6 @@
 // The typed path: every supported C++ type round-trips, nested and empty, at its extremes; views
 // decode without copying; encode-side refusals; the Codec customisation point.
-#include "wire/codec.h"
+#include "snow/wire/codec.h"
 
 #include <array>
 #include <cmath>
@@ -22,8 +22,8 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/container/flat_hash_set.h"
 #include "gtest/gtest.h"
-#include "test/wire/test_util.h"
-#include "wire/term.h"
+#include "snow/test/wire/test_util.h"
+#include "snow/wire/term.h"
 
 namespace snow::wire {
 namespace {

@@ -1,13 +1,13 @@
 // The type-erased path: what cannot cross the wire is a clear run-time status there, because a
 // type-erased holder cannot be checked at compile time.
-#include "wire/erased.h"
+#include "snow/wire/erased.h"
 
 #include <functional>
 #include <string>
 
 #include "gtest/gtest.h"
-#include "test/wire/test_util.h"
-#include "wire/term.h"
+#include "snow/test/wire/test_util.h"
+#include "snow/wire/term.h"
 
 namespace snow::wire {
 namespace {

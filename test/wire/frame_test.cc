@@ -1,13 +1,13 @@
 // Framing: frames split at every possible position, many frames per chunk, oversize lengths
 // rejected before buffering, empty frames, truncated streams.
-#include "wire/frame.h"
+#include "snow/wire/frame.h"
 
 #include <string>
 #include <vector>
 
 #include "gtest/gtest.h"
-#include "test/wire/test_util.h"
-#include "wire/term.h"
+#include "snow/test/wire/test_util.h"
+#include "snow/wire/term.h"
 
 namespace snow::wire {
 namespace {

@@ -10,8 +10,8 @@
 #include <vector>
 
 #include "gtest/gtest.h"
-#include "test/wire/test_util.h"
-#include "wire/wire.h"
+#include "snow/test/wire/test_util.h"
+#include "snow/wire/wire.h"
 
 // Largest single operator-new request since the last reset: proves forged lengths and counts are
 // rejected before anything is sized by them.

@@ -13,8 +13,8 @@
 #include <vector>
 
 #include "gtest/gtest.h"
-#include "test/wire/test_util.h"
-#include "wire/wire.h"
+#include "snow/test/wire/test_util.h"
+#include "snow/wire/wire.h"
 
 namespace snow::wire {
 namespace {

@@ -1,6 +1,6 @@
 // Term: construction, access, equality, text form, encode/decode round trips and the encoder's
 // refusals on the dynamic path.
-#include "wire/term.h"
+#include "snow/wire/term.h"
 
 #include <cmath>
 #include <cstdint>
@@ -9,7 +9,7 @@
 #include <vector>
 
 #include "gtest/gtest.h"
-#include "test/wire/test_util.h"
+#include "snow/test/wire/test_util.h"
 
 namespace snow::wire {
 namespace {

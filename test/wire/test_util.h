@@ -12,7 +12,7 @@
 #include "absl/status/status.h"
 #include "absl/strings/str_format.h"
 #include "gtest/gtest.h"
-#include "wire/byte_buffer.h"
+#include "snow/wire/byte_buffer.h"
 
 namespace snow::wire::testing {
 

@@ -1,4 +1,4 @@
-#include "tools/child_process/child_process.h"
+#include "snow/tools/child_process/child_process.h"
 
 #include <fcntl.h>
 #include <poll.h>

@@ -4,9 +4,9 @@
 #include <cstdio>
 #include <string>
 
-#include "core/snow.h"
-#include "net/server.h"
-#include "net/tcp.h"
+#include "snow/core/snow.h"
+#include "snow/net/server.h"
+#include "snow/net/tcp.h"
 
 using snow::Self;
 using snow::Task;

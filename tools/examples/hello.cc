@@ -2,7 +2,7 @@
 #include <cstdio>
 #include <string>
 
-#include "core/snow.h"
+#include "snow/core/snow.h"
 
 using snow::Pid;
 using snow::Self;

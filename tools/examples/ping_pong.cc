@@ -3,7 +3,7 @@
 #include <chrono>
 #include <cstdio>
 
-#include "core/snow.h"
+#include "snow/core/snow.h"
 
 using snow::Pid;
 using snow::Self;

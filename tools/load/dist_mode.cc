@@ -1,4 +1,4 @@
-#include "tools/load/dist_mode.h"
+#include "snow/tools/load/dist_mode.h"
 
 #include <cinttypes>
 #include <cstdio>
@@ -9,10 +9,10 @@
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
-#include "core/status.h"
-#include "dist/node.h"
-#include "tools/load/load.h"
-#include "tools/node/services.h"
+#include "snow/core/status.h"
+#include "snow/dist/node.h"
+#include "snow/tools/load/load.h"
+#include "snow/tools/node/services.h"
 
 namespace snow::load {
 

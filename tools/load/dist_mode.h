@@ -20,8 +20,8 @@
 #include <string>
 
 #include "absl/status/statusor.h"
-#include "core/snow.h"
-#include "tools/load/histogram.h"
+#include "snow/core/snow.h"
+#include "snow/tools/load/histogram.h"
 
 namespace snow::load {
 

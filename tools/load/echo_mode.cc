@@ -3,9 +3,9 @@
 #include <string>
 
 #include "absl/strings/str_cat.h"
-#include "net/tcp.h"
-#include "net/tls.h"
-#include "tools/load/load.h"
+#include "snow/net/tcp.h"
+#include "snow/net/tls.h"
+#include "snow/tools/load/load.h"
 
 namespace snow::load {
 namespace {

@@ -1,4 +1,4 @@
-#include "tools/load/histogram.h"
+#include "snow/tools/load/histogram.h"
 
 #include <algorithm>
 #include <cmath>

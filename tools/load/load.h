@@ -21,10 +21,10 @@
 
 #include "absl/status/status.h"
 #include "absl/time/time.h"
-#include "core/snow.h"
-#include "net/socket_address.h"
-#include "net/tls.h"
-#include "tools/load/histogram.h"
+#include "snow/core/snow.h"
+#include "snow/net/socket_address.h"
+#include "snow/net/tls.h"
+#include "snow/tools/load/histogram.h"
 
 namespace snow::load {
 

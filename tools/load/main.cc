@@ -19,9 +19,9 @@
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
-#include "core/snow.h"
-#include "tools/load/dist_mode.h"
-#include "tools/load/load.h"
+#include "snow/core/snow.h"
+#include "snow/tools/load/dist_mode.h"
+#include "snow/tools/load/load.h"
 
 namespace snow::load {
 

@@ -1,10 +1,10 @@
-#include "tools/node/node_process.h"
+#include "snow/tools/node/node_process.h"
 
 #include <signal.h>
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
-#include "core/status.h"
+#include "snow/core/status.h"
 
 namespace snow::node_services {
 

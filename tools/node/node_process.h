@@ -22,7 +22,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
-#include "tools/child_process/child_process.h"
+#include "snow/tools/child_process/child_process.h"
 
 namespace snow::node_services {
 

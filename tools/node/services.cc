@@ -1,10 +1,10 @@
-#include "tools/node/services.h"
+#include "snow/tools/node/services.h"
 
 #include <mutex>
 
 #include "absl/container/flat_hash_map.h"
-#include "core/runtime.h"
-#include "core/status.h"
+#include "snow/core/runtime.h"
+#include "snow/core/status.h"
 
 namespace snow::node_services {
 namespace {

@@ -16,11 +16,11 @@
 #include <string_view>
 
 #include "absl/status/status.h"
-#include "core/actor.h"
-#include "core/pid.h"
-#include "core/task.h"
-#include "dist/message.h"
-#include "wire/codec.h"
+#include "snow/core/actor.h"
+#include "snow/core/pid.h"
+#include "snow/core/task.h"
+#include "snow/dist/message.h"
+#include "snow/wire/codec.h"
 
 namespace snow::node_services {
 

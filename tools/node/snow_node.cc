@@ -16,9 +16,9 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
-#include "core/snow.h"
-#include "dist/node.h"
-#include "tools/node/services.h"
+#include "snow/core/snow.h"
+#include "snow/dist/node.h"
+#include "snow/tools/node/services.h"
 
 namespace {
 

@@ -1,4 +1,4 @@
-#include "wire/internal/utf8.h"
+#include "snow/wire/internal/utf8.h"
 
 namespace snow::wire_internal {
 

@@ -1,7 +1,7 @@
 // Must not compile: a capture-less lambda actor with a reference parameter.
 #include <string>
 
-#include "core/snow.h"
+#include "snow/core/snow.h"
 
 namespace {
 

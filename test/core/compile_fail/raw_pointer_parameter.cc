@@ -2,7 +2,7 @@
 // spawner's local long gone by the time the actor runs.
 #include <memory>
 
-#include "core/snow.h"
+#include "snow/core/snow.h"
 
 namespace {
 

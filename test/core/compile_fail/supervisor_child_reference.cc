@@ -4,7 +4,7 @@
 #include <string_view>
 #include <vector>
 
-#include "core/snow.h"
+#include "snow/core/snow.h"
 
 namespace {
 

@@ -3,8 +3,8 @@
 #include <string>
 #include <string_view>
 
-#include "core/snow.h"
-#include "net/server.h"
+#include "snow/core/snow.h"
+#include "snow/net/server.h"
 
 namespace {
 

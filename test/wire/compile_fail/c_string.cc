@@ -1,5 +1,5 @@
 // Must not compile: a const char* is a raw pointer, not a string.
-#include "wire/codec.h"
+#include "snow/wire/codec.h"
 
 struct Greeting {
   static constexpr std::string_view kWireName = "test.Greeting";

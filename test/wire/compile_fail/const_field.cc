@@ -1,5 +1,5 @@
 // Must not compile: decoding into a const field.
-#include "wire/codec.h"
+#include "snow/wire/codec.h"
 
 struct Frozen {
   static constexpr std::string_view kWireName = "test.Frozen";

@@ -1,5 +1,5 @@
 // Must not compile: a function pointer field, on the decode side.
-#include "wire/codec.h"
+#include "snow/wire/codec.h"
 
 int Callback(int x) { return x; }
 

@@ -1,5 +1,5 @@
 // Must not compile: a closure sent on the typed path.
-#include "wire/codec.h"
+#include "snow/wire/codec.h"
 
 int main() {
   snow::wire::ByteBuffer buf;

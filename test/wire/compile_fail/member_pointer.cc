@@ -1,5 +1,5 @@
 // Must not compile: a pointer to member.
-#include "wire/codec.h"
+#include "snow/wire/codec.h"
 
 struct S {
   int a = 0;

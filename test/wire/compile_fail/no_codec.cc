@@ -1,5 +1,5 @@
 // Must not compile: a struct that did not opt in.
-#include "wire/codec.h"
+#include "snow/wire/codec.h"
 
 struct Plain {
   int a = 0;

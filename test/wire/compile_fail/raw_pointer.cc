@@ -1,7 +1,7 @@
 // Must not compile: raw pointers, even nested in a container.
 #include <vector>
 
-#include "wire/codec.h"
+#include "snow/wire/codec.h"
 
 int main() {
   snow::wire::ByteBuffer buf;

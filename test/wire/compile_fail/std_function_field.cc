@@ -1,7 +1,7 @@
 // Must not compile: a struct with a std::function field.
 #include <functional>
 
-#include "wire/codec.h"
+#include "snow/wire/codec.h"
 
 struct Job {
   static constexpr std::string_view kWireName = "test.Job";

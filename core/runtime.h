@@ -78,6 +78,8 @@ class RemoteRouter {
   // On `shard`'s thread: takes `e`, whose e->to is a PID of another node. Delivers it, forwards
   // it, or answers for it with shard.Undeliverable.
   virtual void Route(core_internal::Envelope* e, core_internal::Shard& shard) = 0;
+  // Any thread: the text of `pid` with its node's name, for logs ("<a@host:4370.0.6>").
+  virtual std::string PidText(Pid pid) const = 0;
 };
 
 struct RuntimeStats {
@@ -127,6 +129,12 @@ class Runtime {
   void Stop(absl::Status reason);
 
   RuntimeStats stats() const;
+  // Any thread: `pid` as logs print it: <0.S.N>, or with the node's name once the runtime is a
+  // node of a cluster (<a@host:4370.S.N>), so that lines from several nodes can be told apart.
+  std::string PidText(Pid pid) const {
+    RemoteRouter* router = remote();
+    return router != nullptr ? router->PidText(pid) : pid.ToString();
+  }
   // How the shards' io_uring rings were set up: "single_issuer+defer_taskrun" where the kernel
   // has it, else "coop_taskrun" or "plain".
   const char* io_uring_mode() const { return shards_.front()->reactor().setup_mode(); }

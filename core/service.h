@@ -26,8 +26,10 @@
 //   kNotFound          the server was dead or unknown (noproc);
 //   the server's exit reason (its code, with the message prefixed) when it ended before
 //                      replying — at once, not at the timeout (Call monitors the server);
-//   kUnavailable       the server's node is unreachable (noconnection);
-//   kInvalidArgument   a call to oneself, which could never be answered.
+//   kInvalidArgument   a call to oneself, which could never be answered;
+//   kUnimplemented     a call to a PID on another node: replies have no wire form yet, so such a
+//                      call fails at once instead of waiting out its timeout. Send a request
+//                      that carries your PID, and receive the answer, instead.
 // A reply that comes after Call gave up never lands in the caller's mailbox: it is dropped
 // (and counted in RuntimeStats::messages_dropped).
 #pragma once
@@ -46,6 +48,7 @@
 #include "snow/core/internal/shard.h"
 #include "snow/core/pid.h"
 #include "snow/core/ref.h"
+#include "snow/core/runtime.h"
 #include "snow/core/task.h"
 
 namespace snow {
@@ -136,6 +139,12 @@ Task<absl::StatusOr<typename Req::Reply>> Call(Self self, Pid server, Req reques
   if (server == self.pid()) {
     co_return absl::InvalidArgumentError(
         absl::StrCat("Call from ", self.pid().ToString(), " to itself would never be answered"));
+  }
+  if (!server.is_local()) {
+    co_return absl::UnimplementedError(absl::StrCat(
+        "Call to ", self.runtime().PidText(server),
+        ", a PID on another node: remote Call is not built yet; send a request carrying your "
+        "PID and receive the reply instead"));
   }
   Ref ref = self.Monitor(server);  // also marks the mailbox: the reply can only come after it
   self.Send(server, Request<Req>{std::move(request), ReplyTo<R>{self.pid(), ref}});

@@ -54,8 +54,8 @@ struct Child {
   uint64_t key;  // identifies the child across restarts (ids are empty under kSimpleOneForOne)
 };
 
-std::string Describe(const Child& c) {
-  if (c.spec.id.empty()) return c.pid ? c.pid.ToString() : std::string("(anonymous)");
+std::string Describe(const Child& c, const Runtime& runtime) {
+  if (c.spec.id.empty()) return c.pid ? runtime.PidText(c.pid) : std::string("(anonymous)");
   return absl::StrCat("\"", c.spec.id, "\"");
 }
 
@@ -89,7 +89,8 @@ class SupervisorRun {
       absl::Status started = StartOne(children_[i]);
       if (started.ok()) continue;
       std::string why =
-          absl::StrCat("failed to start child ", Describe(children_[i]), ": ", started.ToString());
+          absl::StrCat("failed to start child ", Describe(children_[i], self_.runtime()), ": ",
+                       started.ToString());
       co_await StopAll();
       co_return ShutdownBecause(why);
     }
@@ -262,7 +263,7 @@ class SupervisorRun {
     if (static_cast<int>(restarts_.size()) <= intensity_) return true;
     if (log_) {
       std::fprintf(stderr, "snow: supervisor %s: more than %d restarts in %s, shutting down\n",
-                   self_.pid().ToString().c_str(), intensity_,
+                   self_.runtime().PidText(self_.pid()).c_str(), intensity_,
                    absl::FormatDuration(period_).c_str());
     }
     exit_reason_ = ShutdownReason();
@@ -363,8 +364,9 @@ class SupervisorRun {
 
   void Report(const Child& c, const char* what, const absl::Status& reason) const {
     if (!log_) return;
-    std::fprintf(stderr, "snow: supervisor %s: child %s %s: %s\n", self_.pid().ToString().c_str(),
-                 Describe(c).c_str(), what, reason.ToString().c_str());
+    std::fprintf(stderr, "snow: supervisor %s: child %s %s: %s\n",
+                 self_.runtime().PidText(self_.pid()).c_str(), Describe(c, self_.runtime()).c_str(),
+                 what, reason.ToString().c_str());
   }
 
   std::size_t IndexOf(Pid pid) const {

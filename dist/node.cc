@@ -100,6 +100,20 @@ void Node::Log(const std::string& line) const {
   std::fprintf(stderr, "snow dist %s: %s\n", options_.name.c_str(), line.c_str());
 }
 
+void Node::LogNodeDown(const std::string& peer, const absl::Status& why) const {
+  // A program that monitors nodes hears of it as NodeDown and decides what to say.
+  if (!node_monitors_.empty()) return;
+  Log(absl::StrCat("node down: ", peer, ": ", why.ToString()));
+}
+
+std::string Node::PidText(Pid pid) const {
+  if (pid.is_local())
+    return absl::StrCat("<", options_.name, ".", pid.shard(), ".", pid.serial(), ">");
+  const Slot* known = slot(pid.node());
+  if (known == nullptr) return pid.ToString();
+  return absl::StrCat("<", known->name, ".", pid.shard(), ".", pid.serial(), ">");
+}
+
 absl::StatusOr<Peer*> Node::PeerFor(std::string_view name) {
   if (name == options_.name) {
     return absl::InvalidArgumentError(absl::StrCat(AbslView(name), " is this node"));
@@ -295,7 +309,7 @@ absl::Status Node::Claim(Session* session) {
         peer->session_actor, core_internal::SignalKind::kExit, Pid(), 0, replaced);
     peer->owner.store(-1, std::memory_order_release);
     peer->creation.store(0, std::memory_order_release);
-    Log(absl::StrCat("node down: ", peer->name, ": ", replaced.ToString()));
+    LogNodeDown(peer->name, replaced);
     NotifyNodes(peer->name, /*up=*/false, replaced);
   } else if (peer->state == Peer::State::kConnecting && options_.name < peer->name) {
     // Both dialled: the connection opened by the node whose name sorts first is kept.
@@ -354,7 +368,7 @@ void Node::Release(Session* session, const absl::Status& reason) {
   peer->owner.store(-1, std::memory_order_release);
   peer->creation.store(0, std::memory_order_release);
   if (was_up) {
-    Log(absl::StrCat("node down: ", peer->name, ": ", why.ToString()));
+    LogNodeDown(peer->name, why);
     NotifyNodes(peer->name, /*up=*/false, why);
   } else {
     NotifyWaiters(peer, why);
@@ -521,7 +535,9 @@ absl::StatusOr<std::string> ReadCookie(const NodeOptions& options) {
   }
   if (options.cookie_file.empty()) {
     return absl::InvalidArgumentError(
-        "no cookie: set NodeOptions::cookie, SNOW_COOKIE or NodeOptions::cookie_file");
+        "no cookie. Give one with --snow-cookie=C or --snow-cookie-file=F on the command line "
+        "(snow-node: --cookie=C or --cookie-file=F), the SNOW_COOKIE environment variable, or "
+        "NodeOptions::cookie or NodeOptions::cookie_file in code");
   }
   struct stat st;
   if (stat(options.cookie_file.c_str(), &st) != 0) {
@@ -649,12 +665,7 @@ std::string NodeOf(Self self, Pid pid) {
   return slot != nullptr ? slot->name : std::string();
 }
 
-std::string PidToString(Self self, Pid pid) {
-  if (pid.is_local()) return pid.ToString();
-  std::string node = NodeOf(self, pid);
-  if (node.empty()) return pid.ToString();
-  return absl::StrCat("<", node, ".", pid.shard(), ".", pid.serial(), ">");
-}
+std::string PidToString(Self self, Pid pid) { return self.runtime().PidText(pid); }
 
 absl::StatusOr<Pid> ParsePid(Self self, std::string_view text) {
   if (!text.starts_with('<') || !text.ends_with('>') || text.find('@') == std::string_view::npos) {

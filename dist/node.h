@@ -120,7 +120,8 @@ std::string SelfNode(Self self);
 std::vector<std::string> Nodes(Self self);
 // The node `pid` lives on ("" if unknown); SelfNode() for local PIDs.
 std::string NodeOf(Self self, Pid pid);
-// Text form of a PID with its node: <node.S.N> for remote PIDs, <0.S.N> for local ones.
+// Text form of a PID with its node: <node.S.N>, this node's name for local PIDs (<0.S.N> when
+// the runtime is not a node). Runtime::PidText gives the same from any thread.
 std::string PidToString(Self self, Pid pid);
 // The inverse of PidToString. The text carries no creation (as in Erlang): a remote PID parses
 // to the incarnation of that node connected now; kUnavailable if it is not connected.

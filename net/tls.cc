@@ -103,6 +103,11 @@ class TlsSession {
   TlsSession& operator=(const TlsSession&) = delete;
 
   absl::Status Init();
+  // For a stream destroyed without Close (its actor killed, the runtime stopping): queues a
+  // close_notify behind whatever whole records wait and sends them with one non-blocking send,
+  // so that the peer sees an orderly end rather than a truncated stream. Nothing happens if a
+  // send is in flight, the stream has failed, or the socket buffer has no room.
+  void NotifyCloseNow();
 
   bool has_output() const { return out_end_ > out_begin_; }
   // Sends what `out_` holds. Only one flush runs at a time: a caller that finds one running
@@ -147,6 +152,16 @@ struct FlagGuard {
   bool& flag;
 };
 }  // namespace
+
+void TlsSession::NotifyCloseNow() {
+  if (sent_close_notify_ || closing_ || flushing_ || !io_error_.ok() || !tcp_.is_open()) return;
+  sent_close_notify_ = true;
+  int rc = wolfSSL_shutdown(ssl_);
+  if ((rc != WOLFSSL_SUCCESS && rc != WOLFSSL_SHUTDOWN_NOT_DONE) || !has_output()) return;
+  // MSG_DONTWAIT: a destructor on a shard never blocks; what does not fit is not sent.
+  (void)::send(tcp_.fd(), out_.get() + out_begin_, out_end_ - out_begin_,
+               MSG_DONTWAIT | MSG_NOSIGNAL);
+}
 
 absl::Status TlsSession::Init() {
   ssl_ = wolfSSL_new(context_->ctx);
@@ -566,7 +581,9 @@ TlsStream::TlsStream() = default;
 TlsStream::TlsStream(std::unique_ptr<TlsSession> session) : session_(std::move(session)) {}
 TlsStream::TlsStream(TlsStream&&) noexcept = default;
 TlsStream& TlsStream::operator=(TlsStream&&) noexcept = default;
-TlsStream::~TlsStream() = default;
+TlsStream::~TlsStream() {
+  if (session_ != nullptr) session_->NotifyCloseNow();
+}
 
 Task<absl::StatusOr<TlsStream>> TlsStream::Handshake(TlsContext context, TcpStream stream) {
   if (context.impl_ == nullptr) co_return absl::FailedPreconditionError("no TLS context");

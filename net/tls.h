@@ -133,7 +133,10 @@ class TlsStream {
   TlsStream();
   TlsStream(TlsStream&&) noexcept;
   TlsStream& operator=(TlsStream&&) noexcept;
-  // Without Close: the socket is closed synchronously and no close_notify is sent.
+  // Without Close (the owning actor killed, the runtime stopping): a close_notify is sent if it
+  // fits in the socket's buffer at once (a non-blocking send), then the socket is closed
+  // synchronously, so the peer sees an orderly end. Not while another coroutine still uses the
+  // stream: Close is the way to end a stream that others read or write.
   ~TlsStream();
 
   // Runs the handshake as `context`'s role over `stream`, within the context's handshake

@@ -268,7 +268,8 @@ void ActorRootDone(void* context, std::coroutine_handle<> finished) {
   if (outcome.crashed) {
     ShardCounters::Add(shard->counters_.actors_crashed, 1);
     if (shard->options_.log_crashes) {
-      std::fprintf(stderr, "snow: actor %s crashed: %s\n", cell->pid.ToString().c_str(),
+      std::fprintf(stderr, "snow: actor %s crashed: %s\n",
+                   shard->runtime().PidText(cell->pid).c_str(),
                    std::string(outcome.reason.message()).c_str());
     }
   }

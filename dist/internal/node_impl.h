@@ -103,6 +103,8 @@ class Node final : public RemoteRouter {
 
   // --- RemoteRouter: core hands over every envelope addressed to another node ---
   void Route(core_internal::Envelope* e, core_internal::Shard& shard) override;
+  // <node.S.N>, with this node's name for local PIDs.
+  std::string PidText(Pid pid) const override;
 
   const dist::NodeOptions& options() const { return options_; }
   const std::string& name() const { return options_.name; }
@@ -160,6 +162,9 @@ class Node final : public RemoteRouter {
   void Log(const std::string& line) const;
 
  private:
+  // Logs a lost peer, unless an actor monitors nodes (it hears NodeDown instead).
+  void LogNodeDown(const std::string& peer, const absl::Status& why) const
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_);
   void NotifyNodes(const std::string& name, bool up, const absl::Status& reason)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_);
   static void NotifyWaiters(Peer* peer, const absl::Status& status)

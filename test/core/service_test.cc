@@ -169,5 +169,14 @@ SNOW_CO_TEST(ServiceTest, ConcurrentCallsFromChildrenOfOneActorEachGetTheirReply
   co_return absl::OkStatus();
 }
 
+SNOW_CO_TEST(ServiceTest, CallToAPidOfAnotherNodeFailsAtOnce) {
+  Pid remote = Pid::FromParts(/*node=*/3, /*shard=*/0, /*serial=*/42);
+  absl::Duration start = MonotonicNow();
+  absl::StatusOr<int> count = co_await Call(self, remote, GetCount{}, absl::Seconds(5));
+  EXPECT_THAT(count, StatusIs(absl::StatusCode::kUnimplemented, "remote Call is not built yet"));
+  EXPECT_EQ(MonotonicNow() - start, absl::ZeroDuration());
+  co_return absl::OkStatus();
+}
+
 }  // namespace
 }  // namespace snow

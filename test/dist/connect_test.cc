@@ -204,5 +204,46 @@ TEST(DistConnectTest, ANodeReplacedByItsNextIncarnationGoesDownBeforeItComesUp) 
   EXPECT_THAT(RunAsNode(ReplacedIncarnation, std::ref(a)), IsOk());
 }
 
+// Disconnect ends the TLS connection with close_notify: the peer hears an orderly end, not a
+// connection cut short ("without close_notify" reads like an attack in a log).
+Task<absl::Status> DisconnectsInOrder(Self self, std::reference_wrapper<NodeProcess> a_ref) {
+  NodeProcess& a = a_ref.get();
+  SNOW_CO_RETURN_IF_ERROR(dist::Start(self, TestNodeOptions()));
+  std::string me = dist::SelfNode(self);
+  SNOW_CO_RETURN_IF_ERROR(co_await dist::Connect(self, a.name()));
+  absl::StatusOr<std::string> up = co_await WaitForLineOffShard(a, "nodeup " + me, kReplyTimeout);
+  SNOW_CO_RETURN_IF_ERROR(up.status());
+  dist::Disconnect(self, a.name());
+  absl::StatusOr<std::string> down =
+      co_await WaitForLineOffShard(a, "nodedown " + me, kReplyTimeout);
+  SNOW_CO_RETURN_IF_ERROR(down.status());
+  EXPECT_THAT(*down, ::testing::HasSubstr("connection closed by the peer"));
+  EXPECT_THAT(*down, ::testing::Not(::testing::HasSubstr("close_notify")));
+  co_return absl::OkStatus();
+}
+
+TEST(DistConnectTest, DisconnectEndsTheConnectionInOrderOnThePeer) {
+  NodeProcess a = StartChild({.name = "a@127.0.0.1:0"});
+  EXPECT_THAT(RunAsNode(DisconnectsInOrder, std::ref(a)), IsOk());
+}
+
+// Once the runtime is a node, PIDs print with its name, local ones too (logs of several nodes
+// side by side), and the text parses back to the same PID.
+Task<absl::Status> PrintsPidsWithTheNodesName(Self self) {
+  SNOW_CO_RETURN_IF_ERROR(dist::Start(self, TestNodeOptions()));
+  std::string me = dist::SelfNode(self);
+  std::string text = dist::PidToString(self, self.pid());
+  EXPECT_EQ(text, absl::StrCat("<", me, ".", self.pid().shard(), ".", self.pid().serial(), ">"));
+  EXPECT_EQ(self.runtime().PidText(self.pid()), text);
+  absl::StatusOr<Pid> parsed = dist::ParsePid(self, text);
+  EXPECT_THAT(parsed, IsOk());
+  EXPECT_EQ(parsed.value_or(Pid()), self.pid());
+  co_return absl::OkStatus();
+}
+
+TEST(DistConnectTest, PidsPrintWithTheNodesName) {
+  EXPECT_THAT(RunAsNode(PrintsPidsWithTheNodesName), IsOk());
+}
+
 }  // namespace
 }  // namespace snow::dist_testing

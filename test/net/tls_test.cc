@@ -470,6 +470,42 @@ struct WriteEnded {
 };
 struct Go {};
 
+// ---- A stream destroyed without Close ----
+
+struct Holding {};
+
+// Connects, then waits for a message that never comes, until it is killed.
+Task<absl::Status> HoldsATlsStream(Self self, SocketAddress address, Pid main) {
+  TlsOptions client;
+  absl::StatusOr<TlsStream> tls = co_await ConnectTls(address, client);
+  SNOW_CO_RETURN_IF_ERROR(tls.status());
+  self.Send(main, Holding{});
+  co_await self.Receive<Go>();
+  co_return absl::OkStatus();
+}
+
+// A killed actor never reaches Close; its stream still ends with close_notify, so the peer sees
+// an orderly end of stream, not a truncation.
+Task<absl::Status> KilledHolderEndsTheStreamInOrder(Self self, Pki pki) {
+  SNOW_CO_ASSIGN_OR_RETURN(SocketAddress address, StartServer(self, {.role = TlsRole::kServer,
+                                                                     .certificate = pki.server}));
+  Pid holder = self.Spawn(HoldsATlsStream, address, self.pid());
+  absl::StatusOr<HandshakeDone> done = co_await self.ReceiveFor<HandshakeDone>(kTimeout);
+  SNOW_CO_RETURN_IF_ERROR(done.status());
+  absl::StatusOr<Holding> holding = co_await self.ReceiveFor<Holding>(kTimeout);
+  SNOW_CO_RETURN_IF_ERROR(holding.status());
+  self.SendExit(holder, KillReason());
+  absl::StatusOr<EchoEnded> ended = co_await self.ReceiveFor<EchoEnded>(kTimeout);
+  SNOW_CO_RETURN_IF_ERROR(ended.status());
+  EXPECT_THAT(ended->status, IsOk());  // the server read 0: close_notify
+  co_return absl::OkStatus();
+}
+
+TEST(TlsTest, AStreamDestroyedWithoutCloseStillSendsCloseNotify) {
+  EXPECT_THAT(RunOnTestRuntime(RealRuntimeOptions(1), KilledHolderEndsTheStreamInOrder, MakePki()),
+              IsOk());
+}
+
 Task<absl::Status> ReadOnce(Self self, std::reference_wrapper<TlsStream> tls_ref, Pid report) {
   TlsStream* tls = &tls_ref.get();
   std::array<char, 256> buffer;

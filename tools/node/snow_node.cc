@@ -29,17 +29,23 @@ struct Args {
   std::vector<std::string> connect;
 };
 
-void Usage() {
-  std::fprintf(stderr,
+void Usage(FILE* out) {
+  std::fprintf(out,
                "usage: snow-node --name=NAME@HOST:PORT [--cookie=C | --cookie-file=F] "
-               "[--connect=NODE]... [--tick-ms=N] [--no-tls] [--no-mesh] [--snow-shards=N]\n"
-               "  the cookie may also come from the SNOW_COOKIE environment variable\n");
+               "[--connect=NODE]... [--tick-ms=N] [--no-tls] [--no-mesh]\n"
+               "Hosts a Snow node with the test services (echo, counter, sink); prints up, "
+               "nodeup and nodedown lines.\n"
+               "  the cookie may also come from the SNOW_COOKIE environment variable\n%s",
+               RuntimeOptions::kUsage);
 }
 
-bool Parse(int argc, char** argv, Args* args) {
+enum class Parsed { kRun, kHelp, kBad };
+
+Parsed Parse(int argc, char** argv, Args* args) {
   for (int i = 1; i < argc; ++i) {
     std::string_view a = argv[i];
     auto value = [&](std::string_view prefix) { return std::string(a.substr(prefix.size())); };
+    if (a == "--help" || a == "-h") return Parsed::kHelp;
     if (a.starts_with("--name=")) {
       args->node.name = value("--name=");
     } else if (a.starts_with("--cookie=")) {
@@ -50,7 +56,7 @@ bool Parse(int argc, char** argv, Args* args) {
       args->connect.push_back(value("--connect="));
     } else if (a.starts_with("--tick-ms=")) {
       int ms = std::atoi(value("--tick-ms=").c_str());
-      if (ms < 100) return false;
+      if (ms < 100) return Parsed::kBad;
       args->node.tick = absl::Milliseconds(ms);
     } else if (a == "--no-tls") {
       args->node.tls = false;
@@ -60,10 +66,14 @@ bool Parse(int argc, char** argv, Args* args) {
       // runtime options, read by RuntimeOptions::FromArgs
     } else {
       std::fprintf(stderr, "snow-node: unknown argument %s\n", argv[i]);
-      return false;
+      return Parsed::kBad;
     }
   }
-  return !args->node.name.empty();
+  if (args->node.name.empty()) {
+    std::fprintf(stderr, "snow-node: --name is required\n");
+    return Parsed::kBad;
+  }
+  return Parsed::kRun;
 }
 
 void Say(const std::string& line) {
@@ -97,9 +107,15 @@ Task<absl::Status> Main(Self self, Args args) {
 
 int main(int argc, char** argv) {
   Args args;
-  if (!Parse(argc, argv, &args)) {
-    Usage();
-    return 2;
+  switch (Parse(argc, argv, &args)) {
+    case Parsed::kHelp:
+      Usage(stdout);
+      return 0;
+    case Parsed::kBad:
+      Usage(stderr);
+      return 2;
+    case Parsed::kRun:
+      break;
   }
   RuntimeOptions options = RuntimeOptions::FromArgs(argc, argv);
   return snow::Run(options, Main, std::move(args));

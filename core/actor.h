@@ -363,7 +363,7 @@ class Self {
     return {pid, ref};
   }
 
-  // --- Links, monitors and exit signals (DESIGN.md §3; reasons in core/exit_reason.h) ---
+  // --- Links, monitors and exit signals (docs/actors.md; reasons in core/exit_reason.h) ---
 
   // Links this actor and `other` both ways: when either ends abnormally, the other is killed
   // with the same reason, or, if it traps exits, receives Exit{from, reason}. Linking to a
@@ -476,7 +476,7 @@ Pid SpawnActor(Shard* origin, Runtime& runtime, const SpawnOptions& options,
                 "an actor is a function Task<absl::Status>(Self, Args...)");
   static_assert(std::is_pointer_v<Fn> || std::is_empty_v<Fn>,
                 "spawn a function or a capture-less lambda: a capturing lambda's captures would "
-                "dangle once the actor outlives the lambda (STYLE.md rule 21)");
+                "dangle once the actor outlives the lambda (docs/pitfalls.md)");
   CheckActorFunction<Fn>();
   ShardId target = ChooseShard(origin, runtime, options);
   uint64_t serial = origin != nullptr ? origin->NextSerial() : ExternalSerial(runtime);

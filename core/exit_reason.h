@@ -3,8 +3,8 @@
 // Exit reasons and the two messages the runtime itself sends: Exit (a linked actor ended, for
 // an actor that traps exits) and Down (a monitored actor ended).
 //
-// A reason is an absl::Status (STYLE.md rule 13), so it prints, compares and, in dist/,
-// serializes like any other status:
+// A reason is an absl::Status (docs/actors.md, "Exit reasons"), so it prints, compares and, in
+// dist/, serializes like any other status:
 //
 //   OK                          normal      ends quietly; does not kill linked actors
 //   kAborted    "kill"          kill        untrappable; sent with Self::SendExit

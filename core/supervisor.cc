@@ -410,7 +410,7 @@ class SupervisorRun {
 }  // namespace
 
 // Every request below is built in a named local before the co_await: g++ 12 bit-copies a
-// braced temporary passed by value to a coroutine inside a co_await expression (STYLE.md rule 23).
+// braced temporary passed by value to a coroutine inside a co_await expression (docs/pitfalls.md).
 
 Task<absl::Status> Supervise(Self self, SupervisorSpec spec) {
   SupervisorRun run(self, std::move(spec));

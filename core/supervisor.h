@@ -32,7 +32,7 @@
 // A child's start is its spawn: children are spawned in order, but there is no init handshake
 // (OTP's proc_lib init_ack), so a child on another shard may run after the next one started.
 //
-// Build a spec in a named local before passing it to a co_await-ed call (STYLE.md rule 23):
+// Build a spec in a named local before passing it to a co_await-ed call (docs/pitfalls.md):
 // g++ 12 frees a braced temporary inside a co_await expression wrongly.
 //   ChildSpec spec{.id = "w", .start = Start(Worker)};
 //   absl::StatusOr<Pid> pid = co_await StartChild(self, sup, std::move(spec));

@@ -13,7 +13,7 @@
 //
 // Coroutine frames come from the per-thread pool (core/internal/pool.h).
 // Coroutine parameters must be values or owning handles, never references or views
-// (STYLE.md rule 20): the frame may outlive the caller's objects.
+// (docs/coroutines.md): the frame may outlive the caller's objects.
 #pragma once
 
 #include <coroutine>

@@ -21,8 +21,8 @@
 // resolving blocks, and Snow's shards never block). The port is where the node listens.
 //
 // What is not here yet: remote spawn, the global registry, process groups and remote
-// supervision (DESIGN.md §6) build on this. Links and monitors to remote PIDs work
-// (core's Self::Link / Self::Monitor): a lost connection fires them with noconnection.
+// supervision (docs/erlang.md lists what is not built) build on this. Links and monitors to remote
+// PIDs work (core's Self::Link / Self::Monitor): a lost connection fires them with noconnection.
 #pragma once
 
 #include <cstddef>

@@ -1,8 +1,8 @@
 // File: perf/floors.h
 //
-// The floors BENCHMARKS.md compares Snow with, measured in the same run: plain blocking sockets
-// between two threads pinned to CPUs 0 and 1, no runtime. Call them outside any runtime (they
-// block and pin the calling thread, then unpin it).
+// The floors docs/benchmarks.md compares Snow with, measured in the same run: plain blocking
+// sockets between two threads pinned to CPUs 0 and 1, no runtime. Call them outside any runtime
+// (they block and pin the calling thread, then unpin it).
 #pragma once
 
 #include <cstddef>

@@ -1,4 +1,4 @@
-// net_bench: the net/ figures (BENCHMARKS.md W6-style, on loopback), each against a floor
+// net_bench: the net/ figures (docs/benchmarks.md, W6-style, on loopback), each against a floor
 // measured in the same run. Prints one line per run and a median line per figure.
 //
 //   net_bench [--runs=5] [W6 W6c64 W8bulk ACCEPT]

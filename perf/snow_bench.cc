@@ -1,4 +1,4 @@
-// snow_bench: runs the BENCHMARKS.md workloads and prints one line per workload.
+// snow_bench: runs the docs/benchmarks.md workloads and prints one line per workload.
 //
 //   snow_bench            # every workload
 //   snow_bench W1 W3      # just these

@@ -1,6 +1,6 @@
 // File: perf/workloads.h
 //
-// The workloads of shared/docs/BENCHMARKS.md, each printing one line
+// The workloads of docs/benchmarks.md, each printing one line
 // `W<id> snow key=value ...` on stdout. Each builds its own runtime.
 #pragma once
 

@@ -1,4 +1,4 @@
-// W1–W5 of BENCHMARKS.md on the core runtime.
+// W1–W5 of docs/benchmarks.md on the core runtime.
 #include <sys/mman.h>
 #include <time.h>
 #include <unistd.h>

@@ -1,4 +1,4 @@
-// W6-W10 of BENCHMARKS.md, and W7c (small messages while a 64 MiB one is in flight), plain and
+// W6-W10 of docs/benchmarks.md, and W7c (small messages while a 64 MiB one is in flight), plain and
 // TLS. snow_bench is itself a node (one shard, CPU 0) and starts snow-node processes (one shard,
 // pinned to CPU 1) that serve echo and sink (tools/node/services.h). The measurements themselves
 // are tools/load/dist_mode.h, shared with `snow-load dist`; the floors are perf/floors.h.

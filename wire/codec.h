@@ -9,7 +9,7 @@
 // std::variant, absl::Status and absl::StatusOr<T> (as results), and Term (term.h).
 //
 // A user struct opts in with one short declaration — a stable wire name and one ADL hook that
-// names its fields, used for both directions (STYLE.md rule 15; no macros, no type-id table):
+// names its fields, used for both directions (no macros, no type-id table):
 //
 //   struct Ping {
 //     static constexpr std::string_view kWireName = "demo.Ping";
@@ -52,7 +52,7 @@
 // node table: dist/ passes that table as a CodecContext (EncodeOptions::context, the `context`
 // argument of Decode), and its codec writes and reads the wire Pid form. Reading into a PidView
 // allocates nothing. What an unknown node or an old creation means is the codec's decision
-// (DESIGN.md §4: a pid of an earlier incarnation is a dead pid, not bad input):
+// (ARCHITECTURE.md, "PIDs": a pid of an earlier incarnation is a dead pid, not bad input):
 //
 //   template <> struct snow::wire::Codec<snow::Pid> {
 //     static constexpr KindMask kKinds = KindBit(Kind::kPid);

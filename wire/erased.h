@@ -5,7 +5,7 @@
 // Where the typed path rejects closures, function pointers and raw pointers at compile time, a
 // type-erased holder cannot: ErasedCodecFor<T>() accepts any T and records "not wireable", and
 // EncodeErased then fails with kInvalidArgument naming the type, so the sender gets a clear status
-// (and dist/ can count the undeliverable message, DESIGN.md §7) instead of a crash.
+// (and dist/ can count the undeliverable message: nothing is lost silently) instead of a crash.
 //
 //   constexpr snow::wire::ErasedCodec kCodec = snow::wire::ErasedCodecFor<Ping>();
 //   absl::Status s = snow::wire::EncodeErased(kCodec, &ping, buf);  // OK

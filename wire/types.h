@@ -95,7 +95,7 @@ struct NodeName {
 };
 
 // A process id as it crosses the wire. `creation` tells incarnations of one node apart; `shard`
-// and `serial` are the process's place on that node (DESIGN.md §4).
+// and `serial` are the process's place on that node (ARCHITECTURE.md, "PIDs").
 struct Pid {
   std::string node;
   uint32_t creation = 0;

@@ -3,7 +3,7 @@
 // Signals: what links and monitors exchange between actors. A signal is a control item that
 // travels exactly like a message from the same sender (delivered at once on the same shard,
 // through the same per-target outbox across shards), so a message sent before a signal is
-// always handled before it (DESIGN.md §3, ordering). It is handled by the target's shard
+// always handled before it (docs/actors.md, "Ordering"). It is handled by the target's shard
 // (Shard::HandleSignal), not queued in a mailbox.
 #pragma once
 

@@ -155,7 +155,8 @@ class Session final : public PidContext {
   wire::ByteBuffer reassembly_;
   uint64_t reassembly_expected_ = 0;  // announced by the first fragment
 
-  // What a lost connection must answer for (DESIGN.md §6).
+  // What a lost connection must answer for: every link fires noconnection, every monitor a Down
+  // with noconnection (docs/distribution.md).
   absl::flat_hash_set<std::pair<uint64_t, uint64_t>> links_;  // {local pid, remote pid}
   // Monitors by local actors of remote ones: ref -> {watcher, target}.
   absl::flat_hash_map<uint64_t, std::pair<Pid, Pid>> monitors_out_;

@@ -3,8 +3,9 @@
 // The awaitables behind TcpStream's buffer operations.
 //
 // Immediate<T>: wraps the Task of a buffer operation so that it can only be awaited where it
-// is created. Buffer I/O takes spans (STYLE.md rule 20's exception): the caller's buffer must
-// outlive the operation, which holds when the operation is awaited in the same statement.
+// is created. Buffer I/O takes spans, the one exception to the rule that coroutine parameters
+// are values (docs/coroutines.md): the caller's buffer must outlive the operation, which holds
+// when the operation is awaited in the same statement.
 //
 //   absl::Status s = co_await stream.WriteAll(bytes);   // GOOD: awaited at once
 //   auto pending = stream.WriteAll(bytes);              // BAD: nothing runs until it is awaited,

@@ -1,4 +1,4 @@
-// Links and exit signals: DESIGN.md §3, one test per rule.
+// Links and exit signals: docs/actors.md, one test per rule.
 #include <stdexcept>
 #include <string>
 #include <variant>

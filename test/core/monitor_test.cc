@@ -1,4 +1,4 @@
-// Monitors: DESIGN.md §3, one test per rule.
+// Monitors: docs/actors.md, one test per rule.
 #include <stdexcept>
 #include <string>
 

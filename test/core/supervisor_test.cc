@@ -187,7 +187,7 @@ SNOW_CO_TEST(SupervisorTest, SimpleOneForOneStartsChildrenOnDemand) {
   std::vector<Pid> pids;
   std::vector<std::string> names = {"x", "y", "z"};
   for (const std::string& name : names) {
-    // A named spec: no braced temporary inside a co_await expression (STYLE.md rule 23; g++ 12
+    // A named spec: no braced temporary inside a co_await expression (docs/pitfalls.md; g++ 12
     // mis-handles it).
     ChildSpec spec{.start = Start(Worker, probe, name, Mode::kObedient)};
     absl::StatusOr<Pid> pid = co_await StartChild(self, sup, std::move(spec));

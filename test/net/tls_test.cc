@@ -212,7 +212,7 @@ TEST(TlsTest, EchoRoundTrip) {
 Task<absl::Status> ExportsEqualKeyingMaterial(Self self, Pki pki) {
   SNOW_CO_ASSIGN_OR_RETURN(SocketAddress address, StartServer(self, {.role = TlsRole::kServer,
                                                                      .certificate = pki.server}));
-  TlsOptions client;  // a named local: no braced temporaries in a co_await statement (STYLE 23)
+  TlsOptions client;  // a named local, not a braced temporary in a co_await (docs/pitfalls.md)
   absl::StatusOr<TlsStream> tls = co_await ConnectTls(address, client);
   SNOW_CO_RETURN_IF_ERROR(tls.status());
   absl::StatusOr<HandshakeDone> server_side = co_await self.ReceiveFor<HandshakeDone>(kTimeout);
@@ -409,7 +409,7 @@ Task<absl::Status> HalfClosesTls(Self self, Pki pki) {
   SNOW_CO_ASSIGN_OR_RETURN(TcpListener listener, TcpListener::Bind(SocketAddress::Loopback()));
   SocketAddress address = listener.local_address();
   self.Spawn(HalfCloseServer, std::move(listener), server, self.pid());
-  TlsOptions client;  // a named local: no braced temporaries in a co_await statement (STYLE 23)
+  TlsOptions client;  // a named local, not a braced temporary in a co_await (docs/pitfalls.md)
   absl::StatusOr<TlsStream> tls = co_await ConnectTls(address, client);
   SNOW_CO_RETURN_IF_ERROR(tls.status());
   absl::Status written = co_await tls->WriteAll(std::string("question"));
@@ -442,7 +442,7 @@ TEST(TlsTest, HalfCloseWithCloseNotify) {
 Task<absl::Status> TruncationIsReported(Self self, Pki pki) {
   SNOW_CO_ASSIGN_OR_RETURN(SocketAddress address, StartServer(self, {.role = TlsRole::kServer,
                                                                      .certificate = pki.server}));
-  TlsOptions client;  // a named local: no braced temporaries in a co_await statement (STYLE 23)
+  TlsOptions client;  // a named local, not a braced temporary in a co_await (docs/pitfalls.md)
   absl::StatusOr<TlsStream> tls = co_await ConnectTls(address, client);
   SNOW_CO_RETURN_IF_ERROR(tls.status());
   absl::StatusOr<HandshakeDone> done = co_await self.ReceiveFor<HandshakeDone>(kTimeout);
@@ -706,7 +706,7 @@ TEST(TlsTest, AWriterKilledMidRecordEndsTheStreamInsteadOfResendingBytes) {
 Task<absl::Status> EndsWhileTlsReadersBlock(Self self, Pki pki) {
   SNOW_CO_ASSIGN_OR_RETURN(SocketAddress address, StartServer(self, {.role = TlsRole::kServer,
                                                                      .certificate = pki.server}));
-  TlsOptions client;  // a named local: no braced temporaries in a co_await statement (STYLE 23)
+  TlsOptions client;  // a named local, not a braced temporary in a co_await (docs/pitfalls.md)
   absl::StatusOr<TlsStream> tls = co_await ConnectTls(address, client);
   SNOW_CO_RETURN_IF_ERROR(tls.status());
   absl::StatusOr<HandshakeDone> done = co_await self.ReceiveFor<HandshakeDone>(kTimeout);

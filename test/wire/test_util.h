@@ -1,5 +1,5 @@
 // test/wire/test_util.h — helpers for the wire tests: hex dumps and parsing, and status
-// assertions by code and message (STYLE.md rule 34: errors are asserted by code).
+// assertions by code and message (errors are asserted by their code, not their text).
 //
 //   EXPECT_EQ(Hex(buf), "01 9f");
 //   ExpectError(DecodeTerm(FromHex("01 1a")).status(), absl::StatusCode::kDataLoss, "offset 1");

@@ -12,6 +12,7 @@ using snow::Self;
 using snow::Task;
 namespace net = snow::net;
 
+// [snippet connection]
 // One connection: echo until the peer closes its side.
 Task<absl::Status> EchoConnection(Self, net::TcpStream stream) {
   std::array<char, 16384> buffer;
@@ -24,12 +25,15 @@ Task<absl::Status> EchoConnection(Self, net::TcpStream stream) {
   absl::Status closed = co_await stream.Close();
   co_return closed;
 }
+// [end connection]
 
 Task<absl::Status> Main(Self self) {
+  // [snippet start]
   // A listener per shard on one port (SO_REUSEPORT); each connection gets its own actor.
   SNOW_CO_ASSIGN_OR_RETURN(
       net::TcpServer server,
       net::TcpServer::Start(self, net::SocketAddress::Loopback(0), {}, EchoConnection));
+  // [end start]
   std::printf("echo server on %s\n", server.address().ToString().c_str());
 
   absl::StatusOr<net::TcpStream> client =

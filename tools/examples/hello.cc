@@ -1,29 +1,27 @@
 // The smallest Snow program: a main actor that spawns a greeter and waits for its answer.
+// README.md and docs/tutorial.md show the region below.
+// [snippet hello]
 #include <cstdio>
 #include <string>
 
 #include "snow/core/snow.h"
 
-using snow::Pid;
-using snow::Self;
-using snow::Task;
-
 struct Greet {
-  Pid from;
+  snow::Pid from;
   std::string name;
 };
 
-Task<absl::Status> Greeter(Self self) {
-  Greet greet = co_await self.Receive<Greet>();
-  self.Send(greet.from, "hello, " + greet.name + "!");
-  co_return absl::OkStatus();
+snow::Task<absl::Status> Greeter(snow::Self self) {
+  Greet greet = co_await self.Receive<Greet>();         // selective: other messages stay queued
+  self.Send(greet.from, "hello, " + greet.name + "!");  // never blocks, never fails
+  co_return absl::OkStatus();                           // OK = normal exit
 }
 
-Task<absl::Status> Main(Self self) {
-  Pid greeter = self.Spawn(Greeter);
+snow::Task<absl::Status> Main(snow::Self self) {
+  snow::Pid greeter = self.Spawn(Greeter);  // arguments are copied into the actor
   self.Send(greeter, Greet{self.pid(), "world"});
   absl::StatusOr<std::string> reply = co_await self.ReceiveFor<std::string>(absl::Seconds(1));
-  if (!reply.ok()) co_return reply.status();
+  if (!reply.ok()) co_return reply.status();  // kDeadlineExceeded after 1 s
   std::printf("%s says: %s\n", greeter.ToString().c_str(), reply->c_str());
   co_return absl::OkStatus();
 }
@@ -31,3 +29,4 @@ Task<absl::Status> Main(Self self) {
 int main(int argc, char** argv) {
   return snow::Run(snow::RuntimeOptions::FromArgs(argc, argv), Main);
 }
+// [end hello]

@@ -1,8 +1,8 @@
 // File: tools/load/dist_mode.h
 //
-// The dist/ measurements (BENCHMARKS.md W6, W7, W7b, W8 and the W7c latency-under-bulk figure),
-// written once and driven from two places: snow_bench (perf/workloads_dist.cc), which starts its
-// own snow-node processes, and `snow-load dist`, which measures a node already running.
+// The dist/ measurements (docs/benchmarks.md: W6, W7, W7b, W8 and the W7c latency-under-bulk
+// figure), written once and driven from two places: snow_bench (perf/workloads_dist.cc), which
+// starts its own snow-node processes, and `snow-load dist`, which measures a node already running.
 //
 // Each function runs in an actor of a runtime that is already a node (dist::Start) and talks to
 // the built-in services of tools/node/services.h on the peer:

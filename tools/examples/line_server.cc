@@ -26,6 +26,8 @@ using snow::Self;
 using snow::Task;
 namespace net = snow::net;
 
+namespace {
+
 constexpr absl::Duration kTimeout = absl::Seconds(5);
 
 // [snippet store]
@@ -171,6 +173,8 @@ Task<absl::Status> Main(Self self, uint16_t port, bool self_test) {
   server.Stop();
   co_return refused;
 }
+
+}  // namespace
 
 int main(int argc, char** argv) {
   int port = 7070;

@@ -1,11 +1,11 @@
 // Tutorial, step 4: a line-based TCP server. Every shard accepts; each connection is an actor
 // that answers each line with its number of words. The main actor connects as a client.
-#include <array>
 #include <cstdio>
 #include <sstream>
 #include <string>
 
 #include "snow/core/snow.h"
+#include "snow/net/line_reader.h"
 #include "snow/net/server.h"
 #include "snow/net/tcp.h"
 
@@ -14,26 +14,22 @@ using snow::Task;
 namespace net = snow::net;
 
 // [snippet connection]
-// One connection. net/ has no line reader yet, so the actor frames lines itself: bytes are
-// appended to `pending` and every complete line is answered.
+// One connection: a LineReader takes the stream and hands out whole lines, however the bytes
+// arrive; each line is answered with its number of words.
 Task<absl::Status> WordCountConnection(Self, net::TcpStream stream) {
-  std::array<char, 4096> buffer;
-  std::string pending;
+  net::LineReader reader(std::move(stream));
   for (;;) {
-    absl::StatusOr<size_t> n = co_await stream.ReadSome(buffer);
-    if (!n.ok() || *n == 0) break;  // an error, or the client closed its side
-    pending.append(buffer.data(), *n);
-    for (size_t end; (end = pending.find('\n')) != std::string::npos;) {
-      std::istringstream words(pending.substr(0, end));
-      pending.erase(0, end + 1);
-      int count = 0;
-      for (std::string word; words >> word;) ++count;
-      std::string answer = std::to_string(count) + "\n";
-      absl::Status sent = co_await stream.WriteAll(answer);
-      if (!sent.ok()) co_return sent;
-    }
+    absl::StatusOr<std::string> line = co_await reader.ReadLine(absl::Minutes(5));
+    if (absl::IsOutOfRange(line.status())) break;  // the client closed its side
+    if (!line.ok()) co_return line.status();       // too long, timed out, reset...
+    std::istringstream words(*line);
+    int count = 0;
+    for (std::string word; words >> word;) ++count;
+    std::string answer = std::to_string(count) + "\n";
+    absl::Status sent = co_await reader.stream().WriteAll(answer);
+    if (!sent.ok()) co_return sent;
   }
-  absl::Status closed = co_await stream.Close();
+  absl::Status closed = co_await reader.stream().Close();
   co_return closed;
 }
 // [end connection]

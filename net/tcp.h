@@ -151,6 +151,12 @@ class TcpStream {
     return net_internal::Immediate<absl::Status>(
         WriteAllImpl(fd_, data.data(), data.size(), timeout));
   }
+  template <std::size_t N>
+  net_internal::Immediate<absl::Status> WriteAll(
+      const char (&data)[N], absl::Duration timeout = absl::InfiniteDuration()) {
+    net_internal::RejectCharArrayWrite<N>();
+    return WriteAll(std::span<const char>(data, N), timeout);
+  }
 
   // Half-close: no more writes from this side (the peer reads end of stream); reads go on.
   Task<absl::Status> Shutdown();

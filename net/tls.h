@@ -155,6 +155,12 @@ class TlsStream {
   // Encrypts and sends all of `data` before it returns.
   net_internal::Immediate<absl::Status> WriteAll(std::span<const char> data,
                                                  absl::Duration timeout = absl::InfiniteDuration());
+  template <std::size_t N>
+  net_internal::Immediate<absl::Status> WriteAll(
+      const char (&data)[N], absl::Duration timeout = absl::InfiniteDuration()) {
+    net_internal::RejectCharArrayWrite<N>();
+    return WriteAll(std::span<const char>(data, N), timeout);
+  }
 
   // Sends close_notify: the peer reads end of stream; this side may go on reading.
   Task<absl::Status> Shutdown();

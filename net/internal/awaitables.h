@@ -61,4 +61,14 @@ class [[nodiscard]] ReadSomeAwaitable {
   bool closed_;
 };
 
+// WriteAll(const char (&)[N]): a string literal's array ends with its terminating NUL, which
+// would go on the wire with the text. The streams reject it at compile time.
+template <std::size_t N>
+constexpr void RejectCharArrayWrite() {
+  static_assert(N == 0,
+                "WriteAll of a char array (a string literal) would also send its terminating NUL: "
+                "pass std::string_view(\"...\") or a std::string, or std::span(array) to send "
+                "every byte of a buffer");
+}
+
 }  // namespace snow::net_internal

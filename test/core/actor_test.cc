@@ -8,6 +8,7 @@
 
 #include "snow/core/snow.h"
 #include "snow/test/testing/co_test.h"
+#include "snow/test/testing/counted.h"
 
 namespace snow {
 namespace {
@@ -335,15 +336,8 @@ SNOW_CO_TEST(ActorTest, ReceiveReplyFindsTheTaggedReplyBehindOtherMessages) {
   co_return absl::OkStatus();
 }
 
-// Counts live instances across threads: proves every message and argument is destroyed once.
-struct Counted {
-  static std::atomic<int> live;
-  Counted() { ++live; }
-  Counted(const Counted&) { ++live; }
-  Counted(Counted&&) noexcept { ++live; }
-  ~Counted() { --live; }
-};
-std::atomic<int> Counted::live{0};
+// Proves that every message and argument is destroyed once.
+struct Counted : testing::Counted<Counted> {};
 
 Task<absl::Status> HoldsCounted(Self self, Counted) {
   co_await self.Receive<Stop>();

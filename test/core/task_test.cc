@@ -9,6 +9,7 @@
 #include "absl/strings/str_cat.h"
 #include "snow/core/snow.h"
 #include "snow/test/testing/co_test.h"
+#include "snow/test/testing/counted.h"
 
 namespace snow {
 namespace {
@@ -96,13 +97,7 @@ SNOW_CO_TEST(StatusMacroTest, AssignOrReturnTakesACoAwaitAndReturnsTheFirstError
 
 // The form docs/pitfalls.md recommends for g++ 12: an aggregate argument of a coroutine built
 // in a named local, then moved into the call inside the co_await. Each object is destroyed once.
-struct Tracked {
-  static inline int live = 0;
-  Tracked() { ++live; }
-  Tracked(const Tracked&) { ++live; }
-  Tracked(Tracked&&) noexcept { ++live; }
-  ~Tracked() { --live; }
-};
+struct Tracked : testing::Counted<Tracked> {};
 struct Order {
   std::string item;  // long enough to live on the heap: a double free would show under ASan
   Tracked tracked = {};
@@ -119,7 +114,7 @@ SNOW_CO_TEST(StatusMacroTest, AnAggregateBuiltInANamedLocalIsDestroyedOnce) {
     SNOW_CO_ASSIGN_OR_RETURN(size_t placed, co_await Place(std::move(order)));
     EXPECT_EQ(placed, 100u);
   }
-  EXPECT_EQ(Tracked::live, 0);
+  EXPECT_EQ(Tracked::live.load(), 0);
   co_return absl::OkStatus();
 }
 

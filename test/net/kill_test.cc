@@ -16,6 +16,7 @@
 #include "snow/net/tcp.h"
 #include "snow/net/tls.h"
 #include "snow/test/testing/co_test.h"
+#include "snow/test/testing/counted.h"
 
 namespace snow {
 namespace {
@@ -32,15 +33,8 @@ using ::snow::testing::StatusIs;
 constexpr absl::Duration kForever = absl::Hours(1);
 constexpr absl::Duration kConnectTimeout = absl::Seconds(10);
 
-// Counts live instances across shards: each blocked actor's frame holds one.
-struct Counted {
-  static std::atomic<int> live;
-  Counted() { ++live; }
-  Counted(const Counted&) { ++live; }
-  Counted(Counted&&) noexcept { ++live; }
-  ~Counted() { --live; }
-};
-std::atomic<int> Counted::live{0};
+// Each blocked actor's frame holds one.
+struct Counted : testing::Counted<Counted> {};
 
 // Sent by each blocked actor just before the await it blocks in. The await begins in the same
 // run of the actor, so by the time the main actor reads this, the actor is suspended there.

@@ -563,10 +563,17 @@ Task<absl::Status> StalledServer(Self self, TcpListener listener, TlsContext con
   co_return absl::OkStatus();
 }
 
-// A writer blocked in its send (the peer does not read, and small socket buffers hold less
-// than one of the writer's flushes) when Close runs: Close gives up on the close_notify after
-// its timeout, and the writer must end instead of waiting on a freed session.
-Task<absl::Status> ClosesUnderAWriter(Self self, Pki pki) {
+// A TLS connection to `server_fn` (given the listener) with 4 KiB socket buffers on the way
+// (the client's send buffer, the server's receive buffer), so that a writer soon blocks in its
+// send while the server does not read.
+struct SmallBufferedTls {
+  TlsStream tls;
+  Pid server;
+};
+using TlsServerFn = Task<absl::Status> (*)(Self, TcpListener, TlsContext, Pid);
+
+Task<absl::StatusOr<SmallBufferedTls>> ConnectWithSmallBuffers(Self self, Pki pki,
+                                                               TlsServerFn server_fn) {
   SNOW_CO_ASSIGN_OR_RETURN(
       TlsContext server, TlsContext::Create({.role = TlsRole::kServer, .certificate = pki.server}));
   ListenOptions listen;
@@ -574,7 +581,7 @@ Task<absl::Status> ClosesUnderAWriter(Self self, Pki pki) {
   SNOW_CO_ASSIGN_OR_RETURN(TcpListener listener,
                            TcpListener::Bind(SocketAddress::Loopback(), listen));
   SocketAddress address = listener.local_address();
-  Pid stalled = self.Spawn(StalledServer, std::move(listener), server, self.pid());
+  Pid peer = self.Spawn(server_fn, std::move(listener), server, self.pid());
   SNOW_CO_ASSIGN_OR_RETURN(TlsContext client, TlsContext::Create({}));
   TcpOptions small;
   small.send_buffer_bytes = 4096;
@@ -585,6 +592,18 @@ Task<absl::Status> ClosesUnderAWriter(Self self, Pki pki) {
   absl::StatusOr<HandshakeDone> done = co_await self.ReceiveFor<HandshakeDone>(kTimeout);
   SNOW_CO_RETURN_IF_ERROR(done.status());
   SNOW_CO_RETURN_IF_ERROR(done->status);
+  co_return SmallBufferedTls{std::move(*tls), peer};
+}
+
+// A writer blocked in its send (the peer does not read, and small socket buffers hold less
+// than one of the writer's flushes) when Close runs: Close gives up on the close_notify after
+// its timeout, and the writer must end instead of waiting on a freed session.
+Task<absl::Status> ClosesUnderAWriter(Self self, Pki pki) {
+  absl::StatusOr<SmallBufferedTls> connected =
+      co_await ConnectWithSmallBuffers(self, pki, StalledServer);
+  SNOW_CO_RETURN_IF_ERROR(connected.status());
+  Pid stalled = connected->server;
+  absl::StatusOr<TlsStream> tls = std::move(connected->tls);
   self.Spawn(WriteLots, std::ref(*tls), self.pid());
   absl::Status closed = co_await tls->Close();
   EXPECT_FALSE(closed.ok()) << "close_notify cannot have gone out behind bytes nobody reads";
@@ -654,24 +673,11 @@ Task<absl::Status> StallThenDrain(Self self, TcpListener listener, TlsContext co
 // cannot go on after that: a later write must not send those bytes again (the peer would read
 // a corrupt record).
 Task<absl::Status> KillsAWriterMidRecord(Self self, Pki pki) {
-  SNOW_CO_ASSIGN_OR_RETURN(
-      TlsContext server, TlsContext::Create({.role = TlsRole::kServer, .certificate = pki.server}));
-  ListenOptions listen;
-  listen.stream.receive_buffer_bytes = 4096;
-  SNOW_CO_ASSIGN_OR_RETURN(TcpListener listener,
-                           TcpListener::Bind(SocketAddress::Loopback(), listen));
-  SocketAddress address = listener.local_address();
-  Pid peer = self.Spawn(StallThenDrain, std::move(listener), server, self.pid());
-  SNOW_CO_ASSIGN_OR_RETURN(TlsContext client, TlsContext::Create({}));
-  TcpOptions small;
-  small.send_buffer_bytes = 4096;
-  absl::StatusOr<TcpStream> tcp = co_await TcpStream::Connect(address, kTimeout, small);
-  SNOW_CO_RETURN_IF_ERROR(tcp.status());
-  absl::StatusOr<TlsStream> tls = co_await TlsStream::Handshake(client, std::move(*tcp));
-  SNOW_CO_RETURN_IF_ERROR(tls.status());
-  absl::StatusOr<HandshakeDone> done = co_await self.ReceiveFor<HandshakeDone>(kTimeout);
-  SNOW_CO_RETURN_IF_ERROR(done.status());
-  SNOW_CO_RETURN_IF_ERROR(done->status);
+  absl::StatusOr<SmallBufferedTls> connected =
+      co_await ConnectWithSmallBuffers(self, pki, StallThenDrain);
+  SNOW_CO_RETURN_IF_ERROR(connected.status());
+  Pid peer = connected->server;
+  absl::StatusOr<TlsStream> tls = std::move(connected->tls);
 
   Pid writer = self.Spawn(WriteLots, std::ref(*tls), self.pid());
   Ref watch = self.Monitor(writer);

@@ -13,6 +13,8 @@ using snow::Self;
 using snow::Task;
 namespace dist = snow::dist;
 
+namespace {
+
 // [snippet messages]
 // A message that crosses nodes names itself (kWireName) and its fields (WireFields), and is
 // registered on both nodes. Types are matched by these names, never by C++ layout.
@@ -100,6 +102,8 @@ Task<absl::Status> NodeA(Self self, std::string b) {
   co_return absl::OkStatus();
 }
 // [end node_a]
+
+}  // namespace
 
 int main(int argc, char** argv) {
   snow::RuntimeOptions options = snow::RuntimeOptions::FromArgs(argc, argv);

@@ -16,6 +16,8 @@ using snow::Self;
 using snow::Task;
 namespace dist = snow::dist;
 
+namespace {
+
 // [snippet messages]
 struct Put {  // one-way
   static constexpr std::string_view kWireName = "kv.Put";
@@ -144,6 +146,8 @@ Task<absl::Status> ClientNode(Self self, std::string store) {
   co_return gone.status();
 }
 // [end client]
+
+}  // namespace
 
 int main(int argc, char** argv) {
   snow::RuntimeOptions options = snow::RuntimeOptions::FromArgs(argc, argv);

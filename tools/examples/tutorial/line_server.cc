@@ -13,6 +13,8 @@ using snow::Self;
 using snow::Task;
 namespace net = snow::net;
 
+namespace {
+
 // [snippet connection]
 // One connection: a LineReader takes the stream and hands out whole lines, however the bytes
 // arrive; each line is answered with its number of words.
@@ -57,6 +59,8 @@ Task<absl::Status> Main(Self self) {
   co_return closed;
 }
 // [end main]
+
+}  // namespace
 
 int main(int argc, char** argv) {
   return snow::Run(snow::RuntimeOptions::FromArgs(argc, argv), Main);

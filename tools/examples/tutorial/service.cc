@@ -9,6 +9,8 @@ using snow::Pid;
 using snow::Self;
 using snow::Task;
 
+namespace {
+
 // [snippet service]
 // A request type names its reply type: the server cannot answer with the wrong one.
 struct Lookup {
@@ -59,6 +61,8 @@ Task<absl::Status> Main(Self self) {
   co_return absl::OkStatus();
 }
 // [end client]
+
+}  // namespace
 
 int main(int argc, char** argv) {
   return snow::Run(snow::RuntimeOptions::FromArgs(argc, argv), Main);

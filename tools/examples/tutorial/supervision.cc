@@ -10,6 +10,8 @@ using snow::Pid;
 using snow::Self;
 using snow::Task;
 
+namespace {
+
 // [snippet worker]
 struct Work {
   Pid from;
@@ -65,6 +67,8 @@ Task<absl::Status> Main(Self self) {
   co_return absl::OkStatus();  // the supervisor is linked to Main and stops with it
 }
 // [end main]
+
+}  // namespace
 
 int main(int argc, char** argv) {
   return snow::Run(snow::RuntimeOptions::FromArgs(argc, argv), Main);

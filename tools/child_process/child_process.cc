@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <sched.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -33,6 +34,7 @@ absl::StatusOr<ChildProcess> ChildProcess::Start(Options options) {
   }
   // fork rather than posix_spawn: only the child can set its own CPU set without touching the
   // calling thread's (which may be a pinned shard).
+  const pid_t parent = getpid();
   pid_t pid = fork();
   if (pid < 0) {
     int error = errno;
@@ -41,6 +43,10 @@ absl::StatusOr<ChildProcess> ChildProcess::Start(Options options) {
   }
   if (pid == 0) {
     // Async-signal-safe calls only until exec: the parent may have other threads.
+    // A child never outlives a parent that crashed: it would hold the parent's stderr (a test
+    // runner's pipe) open, and the runner would wait for it until its timeout.
+    prctl(PR_SET_PDEATHSIG, SIGKILL);
+    if (getppid() != parent) _exit(127);  // the parent died before the line above
     dup2(out[1], STDOUT_FILENO);
     // The parent may block SIGINT/SIGTERM (snow::Run does); the child must get them.
     sigset_t none;

@@ -4,6 +4,9 @@
 // benchmarks and demo that run Snow's own binaries (snow-echo, snow-load, snow-node). The child
 // starts with no signals blocked, optionally confined to one CPU; the destructor sends a child
 // still running `kill_signal` and reaps it, so a failed test or benchmark leaves none behind.
+// A parent that crashes takes its children with it (PR_SET_PDEATHSIG): the kernel kills a
+// child when the thread that started it ends, so start children from a thread that lives as
+// long as they should (a test's thread, main, a shard).
 //
 //   absl::StatusOr<ChildProcess> echo = ChildProcess::Start(
 //       {.argv = {SNOW_ECHO_PATH, "--listen=127.0.0.1:0"}, .cpu = 1, .kill_signal = SIGTERM});

@@ -4,19 +4,26 @@
 #include <memory>
 
 namespace snow::core_internal {
+namespace {
+
+// Takes one member out of `queue`; with one receive left, that one waits alone again, tested
+// through its own taker.
+void RemoveMember(WaiterQueue* queue, std::vector<ReceiveWaiter*>::iterator member) {
+  queue->members.erase(member);
+  if (queue->members.size() == 1) {
+    queue->cell->waiter = queue->members.front();
+    queue->members.clear();
+  }
+}
+
+}  // namespace
 
 ReceiveWaiter* WaiterQueue::Take(ReceiveWaiter* self, Envelope* e) {
   auto* queue = static_cast<WaiterQueue*>(self);
-  std::vector<ReceiveWaiter*>& members = queue->members;
-  for (auto it = members.begin(); it != members.end(); ++it) {
+  for (auto it = queue->members.begin(); it != queue->members.end(); ++it) {
     ReceiveWaiter* member = *it;
     if (member->taker(member, e) != member) continue;
-    members.erase(it);
-    if (members.size() == 1) {
-      // One receive left: it waits alone again, tested through its own taker.
-      queue->cell->waiter = members.front();
-      members.clear();
-    }
+    RemoveMember(queue, it);
     return member;
   }
   return nullptr;
@@ -43,14 +50,8 @@ void ActorCell::WaitBeside(ReceiveWaiter* w) {
 void ActorCell::WithdrawFromQueue(ReceiveWaiter* w) {
   WaiterQueue* queue = extras != nullptr ? extras->waiters.get() : nullptr;
   if (queue == nullptr || waiter != queue) return;
-  std::vector<ReceiveWaiter*>& members = queue->members;
-  auto it = std::find(members.begin(), members.end(), w);
-  if (it == members.end()) return;
-  members.erase(it);
-  if (members.size() == 1) {
-    waiter = members.front();
-    members.clear();
-  }
+  auto it = std::find(queue->members.begin(), queue->members.end(), w);
+  if (it != queue->members.end()) RemoveMember(queue, it);
 }
 
 }  // namespace snow::core_internal

@@ -460,6 +460,18 @@ TEST(TlsTest, ConnectionClosedWithoutCloseNotifyIsAnError) {
   EXPECT_THAT(RunOnTestRuntime(RealRuntimeOptions(1), TruncationIsReported, MakePki()), IsOk());
 }
 
+// Starts a TLS echo server, connects to it and waits until the server has seen the handshake.
+Task<absl::StatusOr<TlsStream>> ConnectToEchoServer(Self self, Pki pki) {
+  SNOW_CO_ASSIGN_OR_RETURN(SocketAddress address, StartServer(self, {.role = TlsRole::kServer,
+                                                                     .certificate = pki.server}));
+  TlsOptions client;  // a named local: no braced temporaries in a co_await statement
+  absl::StatusOr<TlsStream> tls = co_await ConnectTls(address, client);
+  SNOW_CO_RETURN_IF_ERROR(tls.status());
+  absl::StatusOr<HandshakeDone> done = co_await self.ReceiveFor<HandshakeDone>(kTimeout);
+  SNOW_CO_RETURN_IF_ERROR(done.status());
+  co_return tls;
+}
+
 // ---- Closing while another coroutine reads or writes ----
 
 struct ReadEnded {
@@ -525,13 +537,8 @@ Task<absl::Status> WriteLots(Self self, std::reference_wrapper<TlsStream> tls_re
 // The echo server sends its close_notify once it reads ours: that completes the reader's recv,
 // which must not land in a freed session (ASan: heap-use-after-free in TlsSession::Fill).
 Task<absl::Status> ClosesUnderAReader(Self self, Pki pki) {
-  SNOW_CO_ASSIGN_OR_RETURN(SocketAddress address, StartServer(self, {.role = TlsRole::kServer,
-                                                                     .certificate = pki.server}));
-  TlsOptions client;  // a named local: no braced temporaries in a co_await statement
-  absl::StatusOr<TlsStream> tls = co_await ConnectTls(address, client);
+  absl::StatusOr<TlsStream> tls = co_await ConnectToEchoServer(self, pki);
   SNOW_CO_RETURN_IF_ERROR(tls.status());
-  absl::StatusOr<HandshakeDone> done = co_await self.ReceiveFor<HandshakeDone>(kTimeout);
-  SNOW_CO_RETURN_IF_ERROR(done.status());
   // One shard: the reader runs until its recv is in the kernel before Spawn returns.
   self.Spawn(ReadOnce, std::ref(*tls), self.pid());
   absl::Status closed = co_await tls->Close();
@@ -623,13 +630,8 @@ TEST(TlsTest, CloseWhileAnotherCoroutineIsBlockedWritingEndsThatWriteWithCancell
 // A writer between records when Close runs stops there: the close_notify follows its last
 // record, and Close succeeds.
 Task<absl::Status> ClosesBetweenAWritersRecords(Self self, Pki pki) {
-  SNOW_CO_ASSIGN_OR_RETURN(SocketAddress address, StartServer(self, {.role = TlsRole::kServer,
-                                                                     .certificate = pki.server}));
-  TlsOptions client;  // a named local: no braced temporaries in a co_await statement
-  absl::StatusOr<TlsStream> tls = co_await ConnectTls(address, client);
+  absl::StatusOr<TlsStream> tls = co_await ConnectToEchoServer(self, pki);
   SNOW_CO_RETURN_IF_ERROR(tls.status());
-  absl::StatusOr<HandshakeDone> done = co_await self.ReceiveFor<HandshakeDone>(kTimeout);
-  SNOW_CO_RETURN_IF_ERROR(done.status());
   self.Spawn(WriteLots, std::ref(*tls), self.pid());
   absl::Status closed = co_await tls->Close();
   EXPECT_THAT(closed, IsOk());

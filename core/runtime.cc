@@ -17,6 +17,7 @@
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "snow/core/remote.h"
 #include "snow/core/status.h"
 
 namespace snow {
@@ -138,17 +139,70 @@ absl::StatusOr<std::unique_ptr<Runtime>> Runtime::Create(RuntimeOptions options)
 
 Runtime::~Runtime() {
   StopAndJoin();
-  remote_.store(nullptr);
-  remote_owner_.reset();
+  transport_.store(nullptr);
+  transport_owner_.reset();
   if (done_fd_ >= 0) close(done_fd_);
 }
 
-absl::Status Runtime::SetRemote(std::unique_ptr<RemoteRouter> router) {
+absl::Status Runtime::SetTransport(std::unique_ptr<Transport> transport) {
   absl::MutexLock lock(&stop_mutex_);
-  if (remote_owner_ != nullptr) return absl::AlreadyExistsError("this runtime is already a node");
-  remote_owner_ = std::move(router);
-  remote_.store(remote_owner_.get(), std::memory_order_release);
+  if (transport_owner_ != nullptr) {
+    return absl::AlreadyExistsError("this runtime is already a node");
+  }
+  transport_owner_ = std::move(transport);
+  transport_.store(transport_owner_.get(), std::memory_order_release);
   return absl::OkStatus();
+}
+
+std::string Runtime::PidText(Pid pid) const {
+  Transport* t = transport();
+  return t != nullptr ? t->PidText(pid) : pid.ToString();
+}
+
+namespace {
+
+// A function run on another shard (Runtime::SubmitTo), as a control item.
+struct Submitted final : core_internal::Envelope {
+  absl::AnyInvocable<void()> fn;
+};
+
+void FreeSubmitted(Submitted* item) {
+  item->~Submitted();
+  core_internal::PoolFree(item, sizeof(Submitted));
+}
+
+void DestroySubmitted(core_internal::Envelope* e) noexcept {
+  FreeSubmitted(static_cast<Submitted*>(e));
+}
+
+void RunSubmitted(core_internal::Envelope* e, core_internal::Shard&) {
+  auto* item = static_cast<Submitted*>(e);
+  std::move(item->fn)();
+  FreeSubmitted(item);
+}
+
+const char* SubmittedName() { return "submitted function"; }
+
+constinit const core_internal::MessageType kSubmittedType = {&DestroySubmitted, &RunSubmitted,
+                                                             &SubmittedName, nullptr};
+
+}  // namespace
+
+void Runtime::SubmitTo(ShardId target, absl::AnyInvocable<void()> fn) {
+  core_internal::Shard* current = core_internal::Shard::Current();
+  SNOW_CHECK(current != nullptr && target < shard_count(),
+             "SubmitTo: call it on a shard's thread, with a shard of this runtime");
+  auto* item = new (core_internal::PoolAllocate(sizeof(Submitted))) Submitted();
+  item->type = &kSubmittedType;
+  // A local PID on the target shard: the item rides that shard's inbox, behind this shard's
+  // earlier sends there, and runs when it is taken.
+  item->to = Pid::FromParts(0, target, 0);
+  item->fn = std::move(fn);
+  if (target == current->id()) {
+    RunSubmitted(item, *current);
+  } else {
+    current->Forward(item, target);
+  }
 }
 
 void Runtime::Stop(absl::Status reason) {

@@ -32,6 +32,7 @@
 #include "snow/core/actor.h"
 #include "snow/core/internal/shard.h"
 #include "snow/core/pid.h"
+#include "snow/core/remote.h"
 
 namespace snow {
 
@@ -69,17 +70,6 @@ struct RuntimeOptions {
       "  --snow-shards=N    shards (threads, one io_uring each); default: one per allowed CPU\n"
       "  --snow-spin-us=N   how long an idle shard polls before it sleeps (default 50)\n"
       "  --snow-no-pin      do not pin shard threads to CPUs\n";
-};
-
-// What dist/ installs to carry envelopes addressed to PIDs of other nodes (Runtime::SetRemote).
-class RemoteRouter {
- public:
-  virtual ~RemoteRouter() = default;
-  // On `shard`'s thread: takes `e`, whose e->to is a PID of another node. Delivers it, forwards
-  // it, or answers for it with shard.Undeliverable.
-  virtual void Route(core_internal::Envelope* e, core_internal::Shard& shard) = 0;
-  // Any thread: the text of `pid` with its node's name, for logs ("<a@host:4370.0.6>").
-  virtual std::string PidText(Pid pid) const = 0;
 };
 
 struct RuntimeStats {
@@ -131,10 +121,7 @@ class Runtime {
   RuntimeStats stats() const;
   // Any thread: `pid` as logs print it: <0.S.N>, or with the node's name once the runtime is a
   // node of a cluster (<a@host:4370.S.N>), so that lines from several nodes can be told apart.
-  std::string PidText(Pid pid) const {
-    RemoteRouter* router = remote();
-    return router != nullptr ? router->PidText(pid) : pid.ToString();
-  }
+  std::string PidText(Pid pid) const;
   // How the shards' io_uring rings were set up: "single_issuer+defer_taskrun" where the kernel
   // has it, else "coop_taskrun" or "plain".
   const char* io_uring_mode() const { return shards_.front()->reactor().setup_mode(); }
@@ -147,16 +134,14 @@ class Runtime {
   core_internal::Shard& shard(ShardId id) { return *shards_[id]; }
   void ReleaseName(std::string_view name, Pid pid);
   void OnMainExit(absl::Status reason) { Stop(std::move(reason)); }
-  // dist/ installs a router for PIDs of other nodes, once; the runtime owns it and destroys it
-  // after every shard has stopped. Without one, such PIDs are unreachable (noconnection).
-  absl::Status SetRemote(std::unique_ptr<RemoteRouter> router);
-  RemoteRouter* remote() const { return remote_.load(std::memory_order_acquire); }
-  bool RouteRemote(core_internal::Envelope* e, core_internal::Shard& shard) {
-    RemoteRouter* router = remote();
-    if (router == nullptr) return false;
-    router->Route(e, shard);
-    return true;
-  }
+  // A transport for PIDs of other nodes (core/remote.h; dist::Start installs one), once; the
+  // runtime owns it and destroys it after every shard has stopped. Without one, such PIDs are
+  // unreachable (noconnection).
+  absl::Status SetTransport(std::unique_ptr<Transport> transport);
+  Transport* transport() const { return transport_.load(std::memory_order_acquire); }
+  // From a shard's thread: runs `fn` on shard `target`'s thread, after what this shard already
+  // sent there (the way a transport hands work to the shard that owns a connection).
+  void SubmitTo(ShardId target, absl::AnyInvocable<void()> fn);
   uint64_t NextExternalSerial();
   ShardId NextRoundRobin() {
     return round_robin_.fetch_add(1, std::memory_order_relaxed) % shard_count();
@@ -180,8 +165,8 @@ class Runtime {
   absl::Mutex stop_mutex_;
   std::optional<absl::Status> stop_reason_ ABSL_GUARDED_BY(stop_mutex_);
   bool joined_ = false;
-  std::atomic<RemoteRouter*> remote_{nullptr};
-  std::unique_ptr<RemoteRouter> remote_owner_;
+  std::atomic<Transport*> transport_{nullptr};
+  std::unique_ptr<Transport> transport_owner_;
 
   // The registry takes a lock: registration is rare and lookups are short; the per-message
   // path (Send to a PID) never touches it.

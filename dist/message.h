@@ -29,8 +29,8 @@
 #include <type_traits>
 
 #include "absl/status/status.h"
-#include "snow/core/internal/envelope.h"
 #include "snow/core/pid.h"
+#include "snow/core/remote.h"
 #include "snow/wire/codec.h"
 #include "snow/wire/erased.h"
 
@@ -40,13 +40,12 @@ namespace snow::dist {
 struct RemoteType {
   std::string wire_name;
   wire::ErasedCodec codec;
-  // The value inside a message envelope of this type.
-  const void* (*value_of)(const core_internal::Envelope* e) = nullptr;
-  // Decodes `bytes` (version byte + term) into a new message envelope addressed to `to`, or
-  // returns nullptr with the reason in *error.
-  core_internal::Envelope* (*decode)(wire::ByteSpan bytes, Pid to, wire::CodecContext* context,
-                                     const wire::DecodeLimits& limits,
-                                     absl::Status* error) = nullptr;
+  // The value inside a message of this type.
+  const void* (*value_of)(const RemoteEnvelope& e) = nullptr;
+  // Decodes `bytes` (version byte + term) straight into a new message addressed to `to`, or
+  // returns an empty envelope with the reason in *error.
+  RemoteEnvelope (*decode)(wire::ByteSpan bytes, Pid to, wire::CodecContext* context,
+                           const wire::DecodeLimits& limits, absl::Status* error) = nullptr;
 };
 
 }  // namespace snow::dist
@@ -55,9 +54,10 @@ namespace snow::dist_internal {
 
 using dist::RemoteType;
 
-// Records `type` for `message_type` and under its wire name. A second registration of the same
-// C++ type is ignored; the same wire name for two types is a programming error (checked).
-void Register(const core_internal::MessageType* message_type, RemoteType type);
+// Records `type` in the codec slot of its C++ type and under its wire name. A second
+// registration of the same C++ type is ignored; the same wire name for two types is a
+// programming error (checked).
+void Register(std::atomic<const void*>& codec_slot, RemoteType type);
 // The type registered under `wire_name`, or nullptr.
 const RemoteType* FindRemoteType(std::string_view wire_name);
 
@@ -98,21 +98,20 @@ constexpr std::string_view BuiltinWireName() {
 }
 
 template <class T>
-const void* ValueOf(const core_internal::Envelope* e) {
-  return &static_cast<const core_internal::Boxed<T>*>(e)->value;
+const void* ValueOf(const RemoteEnvelope& e) {
+  return &e.value<T>();
 }
 
 template <class T>
-core_internal::Envelope* DecodeBoxed(wire::ByteSpan bytes, Pid to, wire::CodecContext* context,
-                                     const wire::DecodeLimits& limits, absl::Status* error) {
-  core_internal::Boxed<T>* boxed = core_internal::Box<T>(to);
-  absl::Status s = wire::DecodeInto(bytes, boxed->value, limits, context);
+RemoteEnvelope DecodeMessage(wire::ByteSpan bytes, Pid to, wire::CodecContext* context,
+                             const wire::DecodeLimits& limits, absl::Status* error) {
+  RemoteEnvelope e = RemoteEnvelope::Emplace<T>(to);
+  absl::Status s = wire::DecodeInto(bytes, e.mutable_value<T>(), limits, context);
   if (!s.ok()) {
-    core_internal::Destroy(boxed);
     *error = std::move(s);
-    return nullptr;
+    return RemoteEnvelope();
   }
-  return boxed;
+  return e;
 }
 
 // What Codec<snow::Pid> asks of the connection it is encoding for (dist/ implements it).
@@ -141,16 +140,15 @@ void RegisterMessage(std::string_view wire_name = {}) {
     }
   }
   SNOW_CHECK(!wire_name.empty(), "RegisterMessage: this type needs a wire name");
-  dist_internal::Register(core_internal::TypeOf<T>(),
+  dist_internal::Register(RemoteCodecSlot<T>(),
                           RemoteType{std::string(wire_name), wire::ErasedCodecFor<T>(),
-                                     &dist_internal::ValueOf<T>, &dist_internal::DecodeBoxed<T>});
+                                     &dist_internal::ValueOf<T>, &dist_internal::DecodeMessage<T>});
 }
 
 // The registration of T, or nullptr.
 template <class T>
 const RemoteType* RemoteTypeOf() {
-  return static_cast<const RemoteType*>(
-      core_internal::TypeOf<T>()->remote.load(std::memory_order_acquire));
+  return static_cast<const RemoteType*>(RemoteCodecSlot<T>().load(std::memory_order_acquire));
 }
 
 }  // namespace snow::dist

@@ -39,17 +39,17 @@ TypeRegistry& Registry() {
 
 }  // namespace
 
-void Register(const core_internal::MessageType* message_type, RemoteType type) {
+void Register(std::atomic<const void*>& codec_slot, RemoteType type) {
   TypeRegistry& registry = Registry();
   absl::MutexLock lock(&registry.mutex);
-  if (message_type->remote.load(std::memory_order_acquire) != nullptr) return;
+  if (codec_slot.load(std::memory_order_acquire) != nullptr) return;
   auto it = registry.by_name.find(type.wire_name);
   SNOW_CHECK(it == registry.by_name.end(),
              "RegisterMessage: two C++ types registered under one wire name");
   // Registrations live as long as the program, as the types do.
   auto* stored = new RemoteType(std::move(type));
   registry.by_name.emplace(stored->wire_name, stored);
-  message_type->remote.store(stored, std::memory_order_release);
+  codec_slot.store(stored, std::memory_order_release);
 }
 
 const RemoteType* FindRemoteType(std::string_view wire_name) {
@@ -203,70 +203,69 @@ std::vector<std::string> Node::ConnectedNames() {
   return names;
 }
 
-void Node::Route(core_internal::Envelope* e, core_internal::Shard& shard) {
-  const Slot* slot = this->slot(e->to.node());
+void Node::Route(RemoteEnvelope e) {
+  const Slot* slot = this->slot(e.to().node());
   if (slot == nullptr) {
-    shard.Undeliverable(e, NoConnectionReason());
+    remote::Undeliverable(std::move(e), NoConnectionReason());
     return;
   }
   Peer* peer = slot->peer;
   if (peer == nullptr) {
-    shard.Undeliverable(e, NoProcReason());  // an earlier incarnation of this node
+    remote::Undeliverable(std::move(e), NoProcReason());  // an earlier incarnation of this node
     return;
   }
+  const ShardId shard = remote::ThisShard();
   int32_t owner = peer->owner.load(std::memory_order_acquire);
   uint32_t live = peer->creation.load(std::memory_order_acquire);
   if (owner < 0 || live == 0) {
-    if (e->type->run == nullptr) ShardStats::Add(stats_[shard.id()].dropped_no_connection, 1);
-    shard.Undeliverable(e, NoConnectionReason());
+    if (!e.is_signal()) ShardStats::Add(stats_[shard].dropped_no_connection, 1);
+    remote::Undeliverable(std::move(e), NoConnectionReason());
     return;
   }
   if (live != slot->creation) {
-    shard.Undeliverable(e, NoProcReason());  // an earlier incarnation of that node
+    remote::Undeliverable(std::move(e), NoProcReason());  // an earlier incarnation of that node
     return;
   }
-  if (static_cast<ShardId>(owner) != shard.id()) {
-    shard.Forward(e, static_cast<ShardId>(owner));
+  if (static_cast<ShardId>(owner) != shard) {
+    remote::Forward(std::move(e), static_cast<ShardId>(owner));
     return;
   }
-  Session* session = peer->local[shard.id()];
+  Session* session = peer->local[shard];
   if (session == nullptr || !session->up()) {
-    if (e->type->run == nullptr) ShardStats::Add(stats_[shard.id()].dropped_no_connection, 1);
-    shard.Undeliverable(e, NoConnectionReason());
+    if (!e.is_signal()) ShardStats::Add(stats_[shard].dropped_no_connection, 1);
+    remote::Undeliverable(std::move(e), NoConnectionReason());
     return;
   }
-  session->Enqueue(e);
+  session->Enqueue(std::move(e));
 }
 
 void Node::NotifyWaiters(Peer* peer, const absl::Status& status) {
-  core_internal::Shard* shard = core_internal::Shard::Current();
   for (const auto& [pid, ref] : peer->waiters) {
-    shard->Route(core_internal::Box<ConnectResult>(pid, ConnectResult{ref, status}));
+    remote::Deliver(RemoteEnvelope::Message(pid, ConnectResult{ref, status}));
   }
   peer->waiters.clear();
 }
 
 void Node::NotifyNodes(const std::string& name, bool up, const absl::Status& reason) {
-  core_internal::Shard* shard = core_internal::Shard::Current();
   std::vector<Pid> monitors(node_monitors_.begin(), node_monitors_.end());
   std::sort(monitors.begin(), monitors.end());
   for (Pid pid : monitors) {
     if (up) {
-      shard->Route(core_internal::Box<dist::NodeUp>(pid, dist::NodeUp{name}));
+      remote::Deliver(RemoteEnvelope::Message(pid, dist::NodeUp{name}));
     } else {
-      shard->Route(core_internal::Box<dist::NodeDown>(pid, dist::NodeDown{name, reason}));
+      remote::Deliver(RemoteEnvelope::Message(pid, dist::NodeDown{name, reason}));
     }
   }
 }
 
-void Node::EnsureConnecting(Peer* peer, core_internal::Shard& shard, Pid waiter, uint64_t ref) {
+void Node::EnsureConnecting(Peer* peer, Pid waiter, uint64_t ref) {
+  const ShardId shard = remote::ThisShard();
   std::shared_ptr<Session> session;
   {
     absl::MutexLock lock(&mutex_);
     if (peer->state == Peer::State::kUp) {
       if (waiter) {
-        shard.Route(
-            core_internal::Box<ConnectResult>(waiter, ConnectResult{ref, absl::OkStatus()}));
+        remote::Deliver(RemoteEnvelope::Message(waiter, ConnectResult{ref, absl::OkStatus()}));
       }
       return;
     }
@@ -274,7 +273,7 @@ void Node::EnsureConnecting(Peer* peer, core_internal::Shard& shard, Pid waiter,
     if (peer->state == Peer::State::kConnecting) return;
     peer->state = Peer::State::kConnecting;
     peer->disconnecting = false;
-    peer->owner.store(static_cast<int32_t>(shard.id()), std::memory_order_release);
+    peer->owner.store(static_cast<int32_t>(shard), std::memory_order_release);
     session = std::make_shared<Session>(this, shard, peer, /*outgoing=*/true);
     peer->session = session.get();
     peer->session_actor = Pid();
@@ -283,14 +282,11 @@ void Node::EnsureConnecting(Peer* peer, core_internal::Shard& shard, Pid waiter,
   // fails before it suspends (socket() out of fds) ends the session, which releases the peer,
   // inside this call. `session` keeps the object alive, so the comparison below cannot be
   // fooled by a new session at the same address.
-  Pid reader = StartOutgoing(this, session, shard);
+  Pid reader = StartOutgoing(this, session);
   absl::MutexLock lock(&mutex_);
   if (peer->session != session.get()) return;  // it already ended
   peer->session_actor = reader;
-  if (peer->disconnecting) {
-    shard.SendSignal(reader, core_internal::SignalKind::kExit, Pid(), 0,
-                     absl::UnavailableError("disconnect"));
-  }
+  if (peer->disconnecting) EndSessionActor(reader, absl::UnavailableError("disconnect"));
 }
 
 absl::Status Node::Claim(Session* session) {
@@ -305,8 +301,7 @@ absl::Status Node::Claim(Session* session) {
     // That incarnation is down now, whatever becomes of this handshake, and its monitors hear
     // it here: the old session's release comes after it lost the peer, and says nothing.
     absl::Status replaced = absl::UnavailableError("replaced by a new incarnation of the node");
-    core_internal::Shard::Current()->SendSignal(
-        peer->session_actor, core_internal::SignalKind::kExit, Pid(), 0, replaced);
+    EndSessionActor(peer->session_actor, replaced);
     peer->owner.store(-1, std::memory_order_release);
     peer->creation.store(0, std::memory_order_release);
     LogNodeDown(peer->name, replaced);
@@ -352,11 +347,7 @@ void Node::Release(Session* session, const absl::Status& reason) {
   absl::MutexLock lock(&mutex_);
   if (peer->session != session) {
     // Another connection is (or will be) the live one: hand it what waited here.
-    if (!orphans.empty()) {
-      core_internal::Shard* shard = core_internal::Shard::Current();
-      NamedFrame* item = MakeNamedFrame(this, peer, std::move(orphans));
-      item->type->run(item, *shard);
-    }
+    if (!orphans.empty()) SendNamedFrame(peer, std::move(orphans));
     return;
   }
   bool was_up = peer->state == Peer::State::kUp;
@@ -383,9 +374,7 @@ void Node::Disconnect(std::string_view name) {
   // A dial whose reader is still being spawned has no PID yet: EnsureConnecting ends it when it
   // records one.
   if (!it->second->session_actor) return;
-  core_internal::Shard::Current()->SendSignal(it->second->session_actor,
-                                              core_internal::SignalKind::kExit, Pid(), 0,
-                                              absl::UnavailableError("disconnect"));
+  EndSessionActor(it->second->session_actor, absl::UnavailableError("disconnect"));
 }
 
 void Node::MonitorNodes(Pid pid, bool on) {
@@ -397,7 +386,7 @@ void Node::MonitorNodes(Pid pid, bool on) {
   }
 }
 
-void Node::LearnPeers(const std::vector<std::string>& names, core_internal::Shard& shard) {
+void Node::LearnPeers(const std::vector<std::string>& names) {
   for (const std::string& name : names) {
     if (name == options_.name) continue;
     absl::StatusOr<Peer*> peer = PeerFor(name);
@@ -407,7 +396,7 @@ void Node::LearnPeers(const std::vector<std::string>& names, core_internal::Shar
       absl::MutexLock lock(&mutex_);
       idle = (*peer)->state == Peer::State::kIdle;
     }
-    if (idle) EnsureConnecting(*peer, shard);
+    if (idle) EnsureConnecting(*peer);
   }
 }
 
@@ -439,17 +428,20 @@ dist::DistStats Node::TotalStats() const {
   return t;
 }
 
-Node* NodeOf(Runtime& runtime) { return static_cast<Node*>(runtime.remote()); }
+Node* NodeOf(Runtime& runtime) { return static_cast<Node*>(runtime.transport()); }
+
+void EndSessionActor(Pid actor, absl::Status reason) {
+  remote::Deliver(RemoteEnvelope::Signal(actor, SignalKind::kExit, Pid(), 0, std::move(reason)));
+}
 
 // --- Actors and control items ---
 
 namespace {
 
-// The node outlives its acceptor: the runtime destroys its router after every shard stopped.
+// The node outlives its acceptor: the runtime destroys its transport after every shard stopped.
 Task<absl::Status> Acceptor(Self self, std::reference_wrapper<Node> node_ref,
                             std::shared_ptr<net::TcpListener> listener) {
   Node* node = &node_ref.get();
-  core_internal::Shard& shard = *core_internal::Shard::Current();
   for (;;) {
     absl::StatusOr<net::TcpStream> tcp = co_await listener->Accept();
     if (!tcp.ok()) {
@@ -462,62 +454,43 @@ Task<absl::Status> Acceptor(Self self, std::reference_wrapper<Node> node_ref,
       tcp->Reset();
       continue;
     }
-    auto session = std::make_shared<Session>(node, shard, nullptr, /*outgoing=*/false);
+    auto session = std::make_shared<Session>(node, self.shard(), nullptr, /*outgoing=*/false);
     session->channel() = Channel(std::move(*tcp));
     self.Spawn(SessionReader, session, std::optional<net::SocketAddress>());
   }
 }
 
-void RunNamedFrame(core_internal::Envelope* e, core_internal::Shard& shard) {
-  auto* item = static_cast<NamedFrame*>(e);
-  Peer* peer = item->peer;
-  int32_t owner = peer->owner.load(std::memory_order_acquire);
-  if (owner >= 0 && static_cast<ShardId>(owner) != shard.id()) {
-    shard.Forward(item, static_cast<ShardId>(owner));
-    return;
-  }
-  Session* session = owner >= 0 ? peer->local[shard.id()] : nullptr;
-  if (session != nullptr) {
-    session->AppendFrame(item->frame.view());
-  } else {
-    ShardStats::Add(item->node->stats(shard.id()).dropped_no_connection, 1);
-  }
-  item->~NamedFrame();
-  core_internal::PoolFree(item, sizeof(NamedFrame));
-}
-
-void DestroyNamedFrame(core_internal::Envelope* e) noexcept {
-  auto* item = static_cast<NamedFrame*>(e);
-  item->~NamedFrame();
-  core_internal::PoolFree(item, sizeof(NamedFrame));
-}
-
-const char* NamedFrameName() { return "dist named send"; }
-
-constinit const core_internal::MessageType kNamedFrameType = {&DestroyNamedFrame, &RunNamedFrame,
-                                                              &NamedFrameName, nullptr};
-
 }  // namespace
 
-NamedFrame* MakeNamedFrame(Node* node, Peer* peer, wire::ByteBuffer frame) {
-  auto* item = new (core_internal::PoolAllocate(sizeof(NamedFrame))) NamedFrame();
-  item->type = &kNamedFrameType;
-  item->peer = peer;
-  item->frame = std::move(frame);
-  item->node = node;
-  return item;
+void Node::SendNamedFrame(Peer* peer, wire::ByteBuffer frame) {
+  const ShardId shard = remote::ThisShard();
+  int32_t owner = peer->owner.load(std::memory_order_acquire);
+  if (owner >= 0 && static_cast<ShardId>(owner) != shard) {
+    runtime_.SubmitTo(static_cast<ShardId>(owner),
+                      [this, peer, frame = std::move(frame)]() mutable {
+                        SendNamedFrame(peer, std::move(frame));
+                      });
+    return;
+  }
+  Session* session = owner >= 0 ? peer->local[shard] : nullptr;
+  if (session != nullptr) {
+    session->AppendFrame(frame.view());
+  } else {
+    ShardStats::Add(stats_[shard].dropped_no_connection, 1);
+  }
 }
 
 void StartAcceptor(Self self, Node* node, net::TcpListener listener) {
   self.Spawn(Acceptor, std::ref(*node), std::make_shared<net::TcpListener>(std::move(listener)));
 }
 
-Pid StartOutgoing(Node* node, std::shared_ptr<Session> session, core_internal::Shard& shard) {
+Pid StartOutgoing(Node* node, std::shared_ptr<Session> session) {
   Peer* peer = session->peer();
-  peer->local[shard.id()] = session.get();
-  return core_internal::SpawnActor(
-      &shard, node->runtime(), SpawnOptions{.placement = Placement::kShard, .shard = shard.id()},
-      {}, SessionReader, std::move(session), std::optional<net::SocketAddress>(peer->address));
+  const ShardId shard = remote::ThisShard();
+  peer->local[shard] = session.get();
+  return node->runtime().Spawn(SpawnOptions{.placement = Placement::kShard, .shard = shard},
+                               SessionReader, std::move(session),
+                               std::optional<net::SocketAddress>(peer->address));
 }
 
 }  // namespace snow::dist_internal
@@ -642,7 +615,7 @@ absl::Status Start(Self self, NodeOptions options) {
   auto node = std::make_unique<Node>(self.runtime(), std::move(options), std::move(cookie),
                                      creation, std::move(server_tls), std::move(client_tls));
   Node* raw = node.get();
-  SNOW_RETURN_IF_ERROR(self.runtime().SetRemote(std::move(node)));
+  SNOW_RETURN_IF_ERROR(self.runtime().SetTransport(std::move(node)));
   dist_internal::StartAcceptor(self, raw, std::move(listener));
   return absl::OkStatus();
 }
@@ -704,7 +677,7 @@ Task<absl::Status> Connect(Self self, std::string node_name) {
   if (!peer.ok()) co_return peer.status();
   Ref ref = self.MakeRef();
   uint64_t bits = ref.bits();
-  node->EnsureConnecting(*peer, *core_internal::Shard::Current(), self.pid(), bits);
+  node->EnsureConnecting(*peer, self.pid(), bits);
   absl::Duration limit = node->options().handshake_timeout + absl::Seconds(2);
   auto is_ours = [bits](const dist_internal::ConnectResult& r) { return r.ref == bits; };
   absl::StatusOr<dist_internal::ConnectResult> result =
@@ -761,10 +734,8 @@ absl::Status SendNamedEncoded(Self self, std::string_view name, std::string_view
     return absl::ResourceExhaustedError(
         "a named send is limited to 256 KiB; send large messages to a PID");
   }
-  core_internal::Shard& shard = *core_internal::Shard::Current();
-  node->EnsureConnecting(peer, shard);
-  auto* item = MakeNamedFrame(node, peer, std::move(frame));
-  item->type->run(item, shard);
+  node->EnsureConnecting(peer);
+  node->SendNamedFrame(peer, std::move(frame));
   return absl::OkStatus();
 }
 

@@ -20,10 +20,6 @@ namespace {
 static_assert(std::endian::native == std::endian::little,
               "the frame fields are written little-endian with memcpy");
 
-using core_internal::Envelope;
-using core_internal::Signal;
-using core_internal::SignalKind;
-
 constexpr size_t kReadBufferBytes = 256 * 1024;
 constexpr uint8_t kLastFragment = 1;
 constexpr uint8_t kFirstFragment = 2;
@@ -135,12 +131,8 @@ void Channel::Reset() {
 
 // --- Session ---
 
-Session::Session(Node* node, core_internal::Shard& shard, Peer* peer, bool outgoing)
-    : node_(node),
-      shard_(&shard),
-      stats_(&node->stats(shard.id())),
-      peer_(peer),
-      outgoing_(outgoing) {}
+Session::Session(Node* node, ShardId shard, Peer* peer, bool outgoing)
+    : node_(node), shard_(shard), stats_(&node->stats(shard)), peer_(peer), outgoing_(outgoing) {}
 
 Session::~Session() = default;
 
@@ -169,7 +161,7 @@ Task<absl::Status> Session::SecureChannel(bool client) {
 
 Task<absl::StatusOr<std::string>> Session::ReadFrame(int64_t deadline_ns) {
   auto remaining = [&] {
-    return absl::Nanoseconds(std::max<int64_t>(deadline_ns - shard_->NowNanos(), 1));
+    return absl::Nanoseconds(std::max<int64_t>(deadline_ns - remote::NowNanos(), 1));
   };
   char header[4];
   absl::Status s = co_await channel_.ReadExactly(header, remaining());
@@ -197,7 +189,7 @@ Task<void> Session::SendReject(RejectCode code, std::string reason) {
 
 Task<absl::Status> Session::HandshakeAsClient() {
   int64_t deadline =
-      shard_->NowNanos() + absl::ToInt64Nanoseconds(node_->options().handshake_timeout);
+      remote::NowNanos() + absl::ToInt64Nanoseconds(node_->options().handshake_timeout);
   SNOW_CO_RETURN_IF_ERROR(co_await SecureChannel(/*client=*/true));
 
   Hello hello;
@@ -261,7 +253,7 @@ Task<absl::Status> Session::HandshakeAsClient() {
 
 Task<absl::Status> Session::HandshakeAsServer() {
   int64_t deadline =
-      shard_->NowNanos() + absl::ToInt64Nanoseconds(node_->options().handshake_timeout);
+      remote::NowNanos() + absl::ToInt64Nanoseconds(node_->options().handshake_timeout);
   SNOW_CO_RETURN_IF_ERROR(co_await SecureChannel(/*client=*/false));
 
   absl::StatusOr<std::string> hello_payload = co_await ReadFrame(deadline);
@@ -385,7 +377,7 @@ void Session::BecomeUp() {
 void Session::Kick() {
   if (writer_waiting_ && !kicked_) {
     kicked_ = true;
-    shard_->Route(core_internal::Box<WriterKick>(writer_));
+    remote::Deliver(RemoteEnvelope::Message(writer_, WriterKick{}));
   }
 }
 
@@ -441,58 +433,47 @@ void Session::EndFrame(wire::ByteBuffer& out, size_t start, uint64_t to) {
   ++bulk_destinations_[to];
 }
 
-void Session::Enqueue(Envelope* e) {
-  const uint64_t to = LocalBits(e->to);
-  if (queued_bytes_ > node_->options().max_queue_bytes && !core_internal::IsSignal(e)) {
+void Session::Enqueue(RemoteEnvelope e) {
+  const uint64_t to = LocalBits(e.to());
+  if (queued_bytes_ > node_->options().max_queue_bytes && !e.is_signal()) {
     // Signals still go: a link or monitor that silently failed would be worse than memory.
     ShardStats::Add(stats_->dropped_queue_full, 1);
-    core_internal::Destroy(e);
     return;
   }
-  if (core_internal::IsSignal(e)) {
-    auto* s = static_cast<Signal*>(e);
-    if (!s->from.is_local()) {
-      core_internal::Destroy(e);
-      return;
-    }
-    uint64_t ref = s->ref;
-    if (s->kind == SignalKind::kDown) {
+  if (e.is_signal()) {
+    if (!e.from().is_local()) return;
+    uint64_t ref = e.ref();
+    if (e.signal_kind() == SignalKind::kDown) {
       // Answering a monitor the peer set: give it back its own ref.
       auto it = monitor_ref_to_peer_.find(ref);
-      if (it == monitor_ref_to_peer_.end()) {
-        core_internal::Destroy(e);
-        return;
-      }
+      if (it == monitor_ref_to_peer_.end()) return;
       ref = it->second.peer_ref;
       monitor_ref_from_peer_.erase(ref);
       monitor_ref_to_peer_.erase(it);
     } else {
-      TrackOutgoingSignal(*s);
+      TrackOutgoingSignal(e);
     }
     size_t start;
     wire::ByteBuffer& out = BeginFrame(to, &start);
     out.push_back(static_cast<uint8_t>(FrameKind::kSignal));
-    out.push_back(static_cast<uint8_t>(s->kind));
-    Put(out, LocalBits(s->from));
+    out.push_back(static_cast<uint8_t>(e.signal_kind()));
+    Put(out, LocalBits(e.from()));
     Put(out, to);
     Put(out, ref);
-    out.push_back(static_cast<uint8_t>(s->reason.code()));
-    std::string_view message(s->reason.message().data(), s->reason.message().size());
+    out.push_back(static_cast<uint8_t>(e.reason().code()));
+    std::string_view message(e.reason().message().data(), e.reason().message().size());
     message = message.substr(0, 4096);
     Put(out, static_cast<uint32_t>(message.size()));
     out.Append(message);
     EndFrame(out, start, to);
-    core_internal::Destroy(e);
     Kick();
     return;
   }
-  const auto* type =
-      static_cast<const RemoteType*>(e->type->remote.load(std::memory_order_acquire));
+  const auto* type = static_cast<const RemoteType*>(e.codec());
   if (type == nullptr) [[unlikely]] {
     ShardStats::Add(stats_->dropped_not_registered, 1);
-    node_->Log(absl::StrCat("dropped a message of type ", e->type->name(), " to ", Describe(),
+    node_->Log(absl::StrCat("dropped a message of type ", e.type_name(), " to ", Describe(),
                             ": the type is not registered (dist::RegisterMessage)"));
-    core_internal::Destroy(e);
     return;
   }
   uint16_t id = OutTypeId(type);
@@ -511,12 +492,10 @@ void Session::Enqueue(Envelope* e) {
     ShardStats::Add(stats_->dropped_encode_failed, 1);
     node_->Log(
         absl::StrCat("dropped a ", type->wire_name, " to ", Describe(), ": ", status.ToString()));
-    core_internal::Destroy(e);
     return;
   }
   EndFrame(out, start, to);
   ShardStats::Add(stats_->messages_sent, 1);
-  core_internal::Destroy(e);
   Kick();
 }
 
@@ -531,9 +510,9 @@ void Session::AppendFrame(wire::ByteSpan frame) {
   Kick();
 }
 
-void Session::TrackOutgoingSignal(const Signal& s) {
-  std::pair<uint64_t, uint64_t> link{s.from.bits(), s.to.bits()};
-  switch (s.kind) {
+void Session::TrackOutgoingSignal(const RemoteEnvelope& s) {
+  std::pair<uint64_t, uint64_t> link{s.from().bits(), s.to().bits()};
+  switch (s.signal_kind()) {
     case SignalKind::kLink:
       links_.insert(link);
       break;
@@ -542,10 +521,10 @@ void Session::TrackOutgoingSignal(const Signal& s) {
       links_.erase(link);
       break;
     case SignalKind::kMonitor:
-      monitors_out_[s.ref] = {s.from, s.to};
+      monitors_out_[s.ref()] = {s.from(), s.to()};
       break;
     case SignalKind::kDemonitor:
-      monitors_out_.erase(s.ref);
+      monitors_out_.erase(s.ref());
       break;
     case SignalKind::kExit:
     case SignalKind::kDown:
@@ -747,7 +726,7 @@ absl::Status Session::HandlePayload(wire::ByteSpan payload) {
         if (!f.Name(&name)) return ProtocolError("short peer list");
         if (CheckNodeName(name).ok()) names.emplace_back(name);
       }
-      if (node_->options().mesh) node_->LearnPeers(names, *shard_);
+      if (node_->options().mesh) node_->LearnPeers(names);
       return absl::OkStatus();
     }
     case FrameKind::kFragment:
@@ -761,8 +740,8 @@ absl::Status Session::DeliverMessage(const RemoteType& type, wire::ByteSpan term
   limits.max_input_bytes = node_->options().max_message_bytes;
   limits.max_string_bytes = node_->options().max_message_bytes;
   absl::Status error;
-  Envelope* e = type.decode(term, to, this, limits, &error);
-  if (e == nullptr) {
+  RemoteEnvelope e = type.decode(term, to, this, limits, &error);
+  if (!e) {
     // The framing is intact, so only this message is lost, not the connection.
     ShardStats::Add(stats_->dropped_decode_failed, 1);
     node_->Log(absl::StrCat("dropped a ", type.wire_name, " from ", Describe(),
@@ -770,7 +749,7 @@ absl::Status Session::DeliverMessage(const RemoteType& type, wire::ByteSpan term
     return absl::OkStatus();
   }
   ShardStats::Add(stats_->messages_received, 1);
-  shard_->Route(e);
+  remote::Deliver(std::move(e));
   return absl::OkStatus();
 }
 
@@ -804,7 +783,7 @@ absl::Status Session::DeliverSignal(wire::ByteSpan body) {
       links_.erase(link);
       break;
     case SignalKind::kMonitor: {
-      uint64_t local = shard_->NextRef();
+      uint64_t local = remote::NewRef();
       monitor_ref_to_peer_[local] = MonitorIn{ref, to};
       monitor_ref_from_peer_[ref] = local;
       ref = local;
@@ -824,7 +803,7 @@ absl::Status Session::DeliverSignal(wire::ByteSpan body) {
     case SignalKind::kExit:
       break;
   }
-  shard_->SendSignal(to, kind, from, ref, std::move(reason));
+  remote::Deliver(RemoteEnvelope::Signal(to, kind, from, ref, std::move(reason)));
   return absl::OkStatus();
 }
 
@@ -862,11 +841,12 @@ void Session::Close(const absl::Status& reason) {
   bool was_up = up_;
   up_ = false;
   node_->Release(this, reason);
-  if (peer_ != nullptr && peer_->local[shard_->id()] == this) peer_->local[shard_->id()] = nullptr;
+  if (peer_ != nullptr && peer_->local[shard_] == this) peer_->local[shard_] = nullptr;
   if (!was_up) return;
   absl::Status lost = NoConnectionReason();
-  for (const auto& [local, remote] : links_) {
-    shard_->SendSignal(Pid::FromBits(local), SignalKind::kLinkExit, Pid::FromBits(remote), 0, lost);
+  for (const auto& [local, remote_pid] : links_) {
+    remote::Deliver(RemoteEnvelope::Signal(Pid::FromBits(local), SignalKind::kLinkExit,
+                                           Pid::FromBits(remote_pid), 0, lost));
   }
   links_.clear();
   std::vector<std::pair<uint64_t, std::pair<Pid, Pid>>> monitors(monitors_out_.begin(),
@@ -874,13 +854,14 @@ void Session::Close(const absl::Status& reason) {
   std::sort(monitors.begin(), monitors.end(),
             [](const auto& a, const auto& b) { return a.first < b.first; });
   for (const auto& [ref, who] : monitors) {
-    shard_->SendSignal(who.first, SignalKind::kDown, who.second, ref, lost);
+    remote::Deliver(RemoteEnvelope::Signal(who.first, SignalKind::kDown, who.second, ref, lost));
   }
   monitors_out_.clear();
   // The peer's monitors of local actors die with the connection (its side fired them with
   // noconnection): drop them from their targets now, not when each target ends.
   for (const auto& [local_ref, in] : monitor_ref_to_peer_) {
-    shard_->SendSignal(in.target, SignalKind::kDemonitor, Pid(), local_ref, absl::OkStatus());
+    remote::Deliver(RemoteEnvelope::Signal(in.target, SignalKind::kDemonitor, Pid(), local_ref,
+                                           absl::OkStatus()));
   }
   monitor_ref_to_peer_.clear();
   monitor_ref_from_peer_.clear();

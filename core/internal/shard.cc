@@ -11,6 +11,7 @@
 #include "absl/strings/str_cat.h"
 #include "snow/core/exit_reason.h"
 #include "snow/core/internal/exit.h"
+#include "snow/core/remote.h"
 #include "snow/core/runtime.h"
 #include "snow/core/status.h"
 #include "snow/core/task.h"
@@ -97,7 +98,11 @@ void Shard::RouteAway(Envelope* e) {
   ShardId target = e->to.shard();
   if (!e->to.is_local()) {
     // Remote PIDs need dist/, which installs its router in the runtime.
-    if (!runtime_->RouteRemote(e, *this)) Undeliverable(e, NoConnectionReason());
+    if (Transport* transport = runtime_->transport()) {
+      transport->Route(RemoteEnvelopeAccess::Adopt(e));
+    } else {
+      Undeliverable(e, NoConnectionReason());
+    }
     return;
   }
   if (target >= shard_count_) [[unlikely]] {

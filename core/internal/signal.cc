@@ -38,12 +38,10 @@ void SignalUndeliverable(Envelope* e, Shard& shard, const absl::Status& reason) 
 
 const char* SignalName() { return "signal"; }
 
-constinit const MessageType kSignalType = {&DestroySignal, &RunSignal, &SignalName,
-                                           &SignalUndeliverable};
-
 }  // namespace
 
-bool IsSignal(const Envelope* e) { return e->type == &kSignalType; }
+constinit const MessageType kSignalType = {&DestroySignal, &RunSignal, &SignalName,
+                                           &SignalUndeliverable};
 
 Signal* MakeSignal(Pid to, SignalKind kind, Pid from, uint64_t ref, absl::Status reason) {
   auto* s = new (PoolAllocate(sizeof(Signal))) Signal();

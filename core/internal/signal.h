@@ -12,18 +12,14 @@
 #include "absl/status/status.h"
 #include "snow/core/internal/envelope.h"
 #include "snow/core/pid.h"
+#include "snow/core/signal_kind.h"
 
 namespace snow::core_internal {
 
-enum class SignalKind : uint8_t {
-  kLink,       // `from` linked itself to the target
-  kUnlink,     // `from` removed its link
-  kLinkExit,   // linked actor `from` ended with `reason`
-  kExit,       // `from` sent an exit signal (Self::SendExit)
-  kMonitor,    // `from` monitors the target under `ref`
-  kDemonitor,  // `from` dropped monitor `ref`
-  kDown,       // the actor `from`, monitored under `ref`, ended with `reason`
-};
+using snow::SignalKind;
+
+// The one type of every signal envelope.
+extern const MessageType kSignalType;
 
 struct Signal final : Envelope {
   SignalKind kind;
@@ -32,8 +28,8 @@ struct Signal final : Envelope {
   absl::Status reason;
 };
 
-// True if `e` is a signal (dist/ forwards signals to other nodes).
-bool IsSignal(const Envelope* e);
+// True if `e` is a signal (a transport carries signals to other nodes).
+inline bool IsSignal(const Envelope* e) { return e->type == &kSignalType; }
 
 // Makes a signal envelope addressed to `to`; the caller routes it (Shard::RouteSignal).
 Signal* MakeSignal(Pid to, SignalKind kind, Pid from, uint64_t ref, absl::Status reason);

@@ -20,8 +20,7 @@
 #include "absl/container/flat_hash_set.h"
 #include "absl/status/status.h"
 #include "absl/synchronization/mutex.h"
-#include "snow/core/internal/envelope.h"
-#include "snow/core/internal/shard.h"
+#include "snow/core/remote.h"
 #include "snow/core/runtime.h"
 #include "snow/dist/message.h"
 #include "snow/dist/node.h"
@@ -95,14 +94,14 @@ struct alignas(64) ShardStats {
   }
 };
 
-class Node final : public RemoteRouter {
+class Node final : public Transport {
  public:
   Node(Runtime& runtime, dist::NodeOptions options, std::string cookie, uint32_t creation,
        net::TlsContext server_tls, net::TlsContext client_tls);
   ~Node() override;
 
-  // --- RemoteRouter: core hands over every envelope addressed to another node ---
-  void Route(core_internal::Envelope* e, core_internal::Shard& shard) override;
+  // --- Transport: core hands over every envelope addressed to another node ---
+  void Route(RemoteEnvelope e) override;
   // <node.S.N>, with this node's name for local PIDs.
   std::string PidText(Pid pid) const override;
 
@@ -135,10 +134,12 @@ class Node final : public RemoteRouter {
   void WritePid(wire::Writer& w, Pid pid) const;
 
   // --- Connection life cycle (the session and Connect call these) ---
-  // Starts a connection to `peer` from `shard` unless one exists; with `waiter`, that actor gets
-  // a ConnectResult{ref} when it is up or has failed (at once if already up).
-  void EnsureConnecting(Peer* peer, core_internal::Shard& shard, Pid waiter = Pid(),
-                        uint64_t ref = 0);
+  // Starts a connection to `peer` from this shard unless one exists; with `waiter`, that actor
+  // gets a ConnectResult{ref} when it is up or has failed (at once if already up).
+  void EnsureConnecting(Peer* peer, Pid waiter = Pid(), uint64_t ref = 0);
+  // Appends an encoded kSendNamed frame (with its header) to `peer`'s session, on the shard that
+  // owns it; dropped and counted when there is none.
+  void SendNamedFrame(Peer* peer, wire::ByteBuffer frame);
   // An accepted session proved the cookie: it becomes the peer's connecting session (so
   // ACCEPT may be sent), or is told why not (our own dial to that node wins: kAborted; already
   // connected: kAlreadyExists). Nothing is announced yet.
@@ -153,7 +154,7 @@ class Node final : public RemoteRouter {
   void Disconnect(std::string_view name);
   void MonitorNodes(Pid pid, bool on);
   // Connects to each named node not yet known (mesh).
-  void LearnPeers(const std::vector<std::string>& names, core_internal::Shard& shard);
+  void LearnPeers(const std::vector<std::string>& names);
 
   // Pending handshakes on the listener (bounded by options().max_pending_handshakes).
   bool TryStartHandshake();
@@ -227,16 +228,10 @@ Node* NodeOf(Runtime& runtime);
 
 // Starts the actor that accepts connections on `listener`.
 void StartAcceptor(Self self, Node* node, net::TcpListener listener);
-// Starts the reader of outgoing `session` on `shard` (returns its actor). The reader runs at
+// Starts the reader of outgoing `session` on this shard (returns its actor). The reader runs at
 // once: call without Node's mutex.
-Pid StartOutgoing(Node* node, std::shared_ptr<Session> session, core_internal::Shard& shard);
-
-// Named sends travel to the owning shard as this control item: one encoded kSendNamed frame.
-struct NamedFrame final : core_internal::Envelope {
-  Peer* peer = nullptr;
-  wire::ByteBuffer frame;  // with its 4-byte length
-  Node* node = nullptr;
-};
-NamedFrame* MakeNamedFrame(Node* node, Peer* peer, wire::ByteBuffer frame);
+Pid StartOutgoing(Node* node, std::shared_ptr<Session> session);
+// Ends a session's reader (and, through their link, its writer) with `reason`.
+void EndSessionActor(Pid actor, absl::Status reason);
 
 }  // namespace snow::dist_internal

@@ -24,7 +24,7 @@
 #include "absl/container/flat_hash_set.h"
 #include "absl/status/status.h"
 #include "snow/core/actor.h"
-#include "snow/core/internal/signal.h"
+#include "snow/core/remote.h"
 #include "snow/core/task.h"
 #include "snow/dist/internal/handshake.h"
 #include "snow/dist/internal/node_impl.h"
@@ -56,14 +56,14 @@ class Channel {
 
 class Session final : public PidContext {
  public:
-  Session(Node* node, core_internal::Shard& shard, Peer* peer, bool outgoing);
+  Session(Node* node, ShardId shard, Peer* peer, bool outgoing);
   ~Session() override;
   Session(const Session&) = delete;
   Session& operator=(const Session&) = delete;
 
   Node* node() const { return node_; }
   Peer* peer() const { return peer_; }
-  ShardId shard_id() const { return shard_->id(); }
+  ShardId shard_id() const { return shard_; }
   bool outgoing() const { return outgoing_; }
   bool up() const { return up_; }
   uint32_t peer_creation() const { return peer_creation_; }
@@ -82,7 +82,7 @@ class Session final : public PidContext {
 
   // --- Outgoing traffic (this shard's thread) ---
   // Takes a message or signal envelope addressed to the peer.
-  void Enqueue(core_internal::Envelope* e);
+  void Enqueue(RemoteEnvelope e);
   // Appends a complete frame (a named send, a peer list).
   void AppendFrame(wire::ByteSpan frame);
   // Frames queued before the session was up, handed on when another connection won.
@@ -119,13 +119,13 @@ class Session final : public PidContext {
   // Starts a frame in the right lane for `to`; returns the buffer and where the frame starts.
   wire::ByteBuffer& BeginFrame(uint64_t to, size_t* start);
   void EndFrame(wire::ByteBuffer& out, size_t start, uint64_t to);
-  void TrackOutgoingSignal(const core_internal::Signal& s);
+  void TrackOutgoingSignal(const RemoteEnvelope& s);
   void Kick();
   void BecomeUp();
   std::string Describe() const;
 
   Node* node_;
-  core_internal::Shard* shard_;
+  ShardId shard_;
   ShardStats* stats_;
   Peer* peer_;
   bool outgoing_;

@@ -31,6 +31,7 @@
 #include "absl/status/status.h"
 #include "snow/core/pid.h"
 #include "snow/core/remote.h"
+#include "snow/core/status.h"
 #include "snow/wire/codec.h"
 #include "snow/wire/erased.h"
 

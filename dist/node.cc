@@ -16,6 +16,7 @@
 #include "snow/core/exit_reason.h"
 #include "snow/core/status.h"
 #include "snow/core/time.h"
+#include "snow/dist/internal/fields.h"
 #include "snow/dist/internal/handshake.h"
 #include "snow/dist/internal/node_impl.h"
 #include "snow/dist/internal/session.h"
@@ -174,10 +175,13 @@ absl::StatusOr<uint32_t> Node::LiveSlotOf(std::string_view name) {
   return it->second->slot;
 }
 
-bool Node::LiveElsewhere(Session* session) {
+bool Node::AwaitOtherConnection(Session* session, Pid waiter, uint64_t ref) {
   absl::MutexLock lock(&mutex_);
   Peer* peer = session->peer();
-  return peer != nullptr && peer->state == Peer::State::kUp && peer->session != session;
+  if (peer == nullptr) return true;
+  if (peer->state == Peer::State::kUp && peer->session != session) return true;
+  peer->waiters.emplace_back(waiter, ref);
+  return false;
 }
 
 void Node::WritePid(wire::Writer& w, Pid pid) const {
@@ -343,7 +347,7 @@ absl::Status Node::Publish(Session* session) {
 void Node::Release(Session* session, const absl::Status& reason) {
   Peer* peer = session->peer();
   if (peer == nullptr) return;
-  wire::ByteBuffer orphans = session->TakeQueuedNamedFrames();
+  wire::ByteBuffer orphans = session->TakeHeldFrames();
   absl::MutexLock lock(&mutex_);
   if (peer->session != session) {
     // Another connection is (or will be) the live one: hand it what waited here.
@@ -455,7 +459,7 @@ Task<absl::Status> Acceptor(Self self, std::reference_wrapper<Node> node_ref,
       continue;
     }
     auto session = std::make_shared<Session>(node, self.shard(), nullptr, /*outgoing=*/false);
-    session->channel() = Channel(std::move(*tcp));
+    session->stream() = net::Stream(std::move(*tcp));
     self.Spawn(SessionReader, session, std::optional<net::SocketAddress>());
   }
 }
@@ -720,17 +724,16 @@ absl::Status SendNamedEncoded(Self self, std::string_view name, std::string_view
   }
   SNOW_ASSIGN_OR_RETURN(Peer * peer, node->PeerFor(node_name));
   wire::ByteBuffer frame;
-  frame.AppendUninitialized(wire::kFrameHeaderBytes);
-  frame.push_back(static_cast<uint8_t>(FrameKind::kSendNamed));
-  frame.push_back(static_cast<uint8_t>(name.size()));
-  frame.Append(name);
-  frame.push_back(static_cast<uint8_t>(type->wire_name.size()));
-  frame.Append(type->wire_name);
+  const size_t start = wire::BeginFrame(frame);
+  FieldWriter w(frame);
+  w.U8(static_cast<uint8_t>(FrameKind::kSendNamed));
+  w.Name(name);
+  w.Name(type->wire_name);
   // PIDs in a named send are written by the node table alone: the peer's session is not known
   // here (and may not exist yet).
   NamedSendPids pids(node);
   SNOW_RETURN_IF_ERROR(EncodeMessage(*type, value, pids, frame));
-  if (!wire_internal::PatchFrameHeader(frame, 0, kFragmentBytes).ok()) {
+  if (!wire::EndFrame(frame, start, kFragmentBytes).ok()) {
     return absl::ResourceExhaustedError(
         "a named send is limited to 256 KiB; send large messages to a PID");
   }

@@ -4,11 +4,20 @@
 
 #include "absl/strings/str_format.h"
 
-namespace snow::wire_internal {
+namespace snow::wire {
+namespace {
 
-absl::Status PatchFrameHeader(wire::ByteBuffer& out, size_t start, uint32_t max_frame_bytes) {
-  const size_t payload = out.size() - start - wire::kFrameHeaderBytes;
+// A buffer that once held a huge frame gives the memory back rather than keeping it per
+// connection forever.
+constexpr size_t kKeepCapacity = 1 << 20;
+
+}  // namespace
+
+absl::Status EndFrame(ByteBuffer& out, size_t start, uint32_t max_frame_bytes,
+                      size_t trailing_bytes) {
+  const size_t payload = out.size() - start - kFrameHeaderBytes + trailing_bytes;
   if (payload > max_frame_bytes) {
+    out.Truncate(start);
     return absl::ResourceExhaustedError(absl::StrFormat(
         "stf frame: payload of %d bytes exceeds max_frame_bytes %d", payload, max_frame_bytes));
   }
@@ -20,28 +29,20 @@ absl::Status PatchFrameHeader(wire::ByteBuffer& out, size_t start, uint32_t max_
   return absl::OkStatus();
 }
 
-}  // namespace snow::wire_internal
-
-namespace snow::wire {
-namespace {
-
-uint32_t ReadBigEndian32(const uint8_t* p) {
-  return (uint32_t{p[0]} << 24) | (uint32_t{p[1]} << 16) | (uint32_t{p[2]} << 8) | uint32_t{p[3]};
+uint32_t FrameLength(std::span<const uint8_t, kFrameHeaderBytes> header) {
+  return (uint32_t{header[0]} << 24) | (uint32_t{header[1]} << 16) | (uint32_t{header[2]} << 8) |
+         uint32_t{header[3]};
 }
 
-// A buffer that once held a huge frame gives the memory back rather than keeping it per
-// connection forever.
-constexpr size_t kKeepCapacity = 1 << 20;
-
-}  // namespace
+uint32_t FrameLength(std::span<const char, kFrameHeaderBytes> header) {
+  return FrameLength(std::span<const uint8_t, kFrameHeaderBytes>(
+      reinterpret_cast<const uint8_t*>(header.data()), kFrameHeaderBytes));
+}
 
 absl::Status AppendFrame(ByteSpan payload, ByteBuffer& out, uint32_t max_frame_bytes) {
-  const size_t start = out.size();
-  out.AppendUninitialized(kFrameHeaderBytes);
+  const size_t start = BeginFrame(out);
   out.Append(payload);
-  absl::Status s = wire_internal::PatchFrameHeader(out, start, max_frame_bytes);
-  if (!s.ok()) out.Truncate(start);
-  return s;
+  return EndFrame(out, start, max_frame_bytes);
 }
 
 absl::Status FrameDecoder::Deliver(ByteSpan frame,
@@ -61,7 +62,8 @@ absl::Status FrameDecoder::Feed(ByteSpan chunk,
       const size_t header_at = stream_offset_ - buffer_.size();
       uint32_t length;
       if (buffer_.empty() && chunk.size() >= kFrameHeaderBytes) {
-        length = ReadBigEndian32(chunk.data());
+        length = FrameLength(
+            std::span<const uint8_t, kFrameHeaderBytes>(chunk.data(), kFrameHeaderBytes));
         chunk.remove_prefix(kFrameHeaderBytes);
         stream_offset_ += kFrameHeaderBytes;
       } else {
@@ -70,7 +72,8 @@ absl::Status FrameDecoder::Feed(ByteSpan chunk,
         chunk.remove_prefix(take);
         stream_offset_ += take;
         if (buffer_.size() < kFrameHeaderBytes) return absl::OkStatus();
-        length = ReadBigEndian32(buffer_.data());
+        length = FrameLength(
+            std::span<const uint8_t, kFrameHeaderBytes>(buffer_.data(), kFrameHeaderBytes));
         buffer_.clear();
       }
       if (length > max_frame_bytes_) {

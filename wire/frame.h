@@ -19,6 +19,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <span>
 
 #include "absl/functional/function_ref.h"
 #include "absl/status/status.h"
@@ -30,14 +31,27 @@ namespace snow::wire {
 
 inline constexpr size_t kFrameHeaderBytes = 4;
 
-}  // namespace snow::wire
-
-namespace snow::wire_internal {
-// Writes the big-endian length of the frame starting at `start`; kResourceExhausted if too big.
-absl::Status PatchFrameHeader(wire::ByteBuffer& out, size_t start, uint32_t max_frame_bytes);
-}  // namespace snow::wire_internal
-
-namespace snow::wire {
+// Frames built in place, for a payload written piece by piece (a kind byte, fields, a term):
+//
+//   size_t start = wire::BeginFrame(out);
+//   out.push_back(kind); ...                                  // the payload
+//   absl::Status s = wire::EndFrame(out, start, max_frame_bytes);
+//
+// Starts a frame at the end of `out` by reserving its header; returns where the frame starts.
+inline size_t BeginFrame(ByteBuffer& out) {
+  const size_t start = out.size();
+  out.AppendUninitialized(kFrameHeaderBytes);
+  return start;
+}
+// Ends the frame begun at `start`: its length is what was appended since, plus `trailing_bytes`
+// that the caller sends right after `out` from a buffer of its own (a large payload is not
+// copied into the frame). kResourceExhausted if that exceeds max_frame_bytes; the frame is then
+// taken off `out`.
+absl::Status EndFrame(ByteBuffer& out, size_t start, uint32_t max_frame_bytes,
+                      size_t trailing_bytes = 0);
+// The payload length a frame header announces.
+uint32_t FrameLength(std::span<const uint8_t, kFrameHeaderBytes> header);
+uint32_t FrameLength(std::span<const char, kFrameHeaderBytes> header);
 
 // Appends header + payload. kResourceExhausted if the payload exceeds max_frame_bytes (nothing
 // is appended then).
@@ -51,12 +65,13 @@ template <class T>
 absl::Status EncodeFrame(const T& value, ByteBuffer& out,
                          uint32_t max_frame_bytes = kDefaultMaxFrameBytes,
                          const EncodeOptions& options = {}) {
-  const size_t start = out.size();
-  out.AppendUninitialized(kFrameHeaderBytes);
+  const size_t start = BeginFrame(out);
   absl::Status s = Encode(value, out, options);
-  if (s.ok()) s = wire_internal::PatchFrameHeader(out, start, max_frame_bytes);
-  if (!s.ok()) out.Truncate(start);
-  return s;
+  if (!s.ok()) {
+    out.Truncate(start);
+    return s;
+  }
+  return EndFrame(out, start, max_frame_bytes);
 }
 
 class FrameDecoder {

@@ -11,35 +11,10 @@
 #include <string_view>
 
 #include "absl/status/statusor.h"
+#include "snow/dist/internal/protocol.h"
 #include "snow/net/crypto.h"
 
 namespace snow::dist_internal {
-
-inline constexpr uint16_t kProtocolVersion = 1;
-inline constexpr std::string_view kMagic = "SNOWDIST";
-inline constexpr size_t kNonceBytes = 32;
-inline constexpr size_t kMaxHandshakeFrame = 1024;
-inline constexpr std::string_view kExporterLabel = "EXPORTER-snow-dist-1";
-// Capability bits (none are optional yet; the field lets later versions negotiate).
-inline constexpr uint64_t kCapFragments = 1;
-inline constexpr uint64_t kCapabilities = kCapFragments;
-
-enum class HandshakeKind : uint8_t {
-  kHello = 1,      // client -> server
-  kChallenge = 2,  // server -> client
-  kProof = 3,      // client -> server
-  kAccept = 4,     // server -> client
-  kReject = 5,     // either way, then close
-};
-
-enum class RejectCode : uint8_t {
-  kVersion = 1,       // no common protocol version
-  kCookie = 2,        // a proof did not verify
-  kName = 3,          // name clash, already connected, or not the node that was dialed
-  kBusy = 4,          // too many handshakes in progress
-  kMalformed = 5,     // a message did not parse
-  kSimultaneous = 6,  // both nodes connected at once; the other connection is kept
-};
 
 struct Hello {
   uint16_t min_version = kProtocolVersion;

@@ -22,6 +22,8 @@
 #include "absl/synchronization/mutex.h"
 #include "snow/core/remote.h"
 #include "snow/core/runtime.h"
+#include "snow/dist/internal/protocol.h"
+#include "snow/dist/internal/stats.h"
 #include "snow/dist/message.h"
 #include "snow/dist/node.h"
 #include "snow/net/socket_address.h"
@@ -36,20 +38,6 @@ namespace snow::dist_internal {
 class Session;
 class Node;
 using dist::NodeOptions;
-
-// Frame kinds after the handshake (PROTOCOL.md §4).
-enum class FrameKind : uint8_t {
-  kSend = 1,        // type id u16, to u64, term
-  kSendNamed = 2,   // name, type name, term
-  kDefineType = 3,  // type id u16, type name
-  kSignal = 4,      // link / monitor / exit signal
-  kPeers = 5,       // names of the nodes the sender is connected to
-  kFragment = 6,    // a piece of one large frame
-};
-
-inline constexpr size_t kBulkThreshold = 64 * 1024;  // larger frames are fragmented
-inline constexpr size_t kFragmentBytes = 256 * 1024;
-inline constexpr uint32_t kMaxWireFrame = kFragmentBytes + 64 * 1024;
 
 // A node we know by name. Lives as long as the Node.
 struct Peer {
@@ -82,16 +70,6 @@ struct Slot {
 struct ConnectResult {
   uint64_t ref = 0;
   absl::Status status;
-};
-
-// Counters of one shard, written only by that shard.
-struct alignas(64) ShardStats {
-  std::atomic<uint64_t> messages_sent{0}, messages_received{0}, bytes_sent{0}, bytes_received{0},
-      dropped_not_registered{0}, dropped_encode_failed{0}, dropped_decode_failed{0},
-      dropped_queue_full{0}, dropped_no_connection{0}, handshakes_failed{0}, connections_up{0};
-  static void Add(std::atomic<uint64_t>& c, uint64_t n) {
-    c.store(c.load(std::memory_order_relaxed) + n, std::memory_order_relaxed);
-  }
 };
 
 class Node final : public Transport {
@@ -128,8 +106,10 @@ class Node final : public Transport {
   std::vector<std::string> ConnectedNames();
   // The slot of the incarnation of `name` connected now.
   absl::StatusOr<uint32_t> LiveSlotOf(std::string_view name);
-  // True once `session` lost to another connection that is now the peer's live one.
-  bool LiveElsewhere(Session* session);
+  // `session` lost a simultaneous connect. True if the connection kept is already the peer's
+  // live one; otherwise `waiter` gets a ConnectResult{ref} once that connection is up or has
+  // failed (it is one of the peer's Connect waiters).
+  bool AwaitOtherConnection(Session* session, Pid waiter, uint64_t ref);
   // A PID as the wire names it: this node's name or the slot's, with the creation.
   void WritePid(wire::Writer& w, Pid pid) const;
 
@@ -204,24 +184,6 @@ class NamedSendPids final : public PidContext {
  private:
   const Node* node_;
 };
-
-// Appends `value` (a `type`) as one STF term, version byte first, PIDs written by `pids`. On
-// error `out` is left as it was.
-inline absl::Status EncodeMessage(const RemoteType& type, const void* value, PidContext& pids,
-                                  wire::ByteBuffer& out) {
-  const size_t start = out.size();
-  wire::EncodeOptions options;
-  options.context = &pids;
-  absl::Status status;
-  {
-    wire::Writer w(out, options);
-    w.WriteVersion();
-    type.codec.encode(w, value);
-    status = w.Finish();
-  }
-  if (!status.ok()) out.Truncate(start);
-  return status;
-}
 
 // The node a runtime is, or nullptr.
 Node* NodeOf(Runtime& runtime);

@@ -6,72 +6,36 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "snow/core/status.h"
+#include "snow/dist/internal/fields.h"
 
 namespace snow::dist_internal {
 namespace {
 
-// Little-endian fixed-width fields; every read is checked against what is left.
-class Out {
+// A handshake payload: its kind byte, then fields.
+class Payload {
  public:
-  explicit Out(HandshakeKind kind) { s_.push_back(static_cast<char>(kind)); }
-  void U8(uint8_t v) { s_.push_back(static_cast<char>(v)); }
-  template <typename T>
-  void Int(T v) {
-    for (size_t i = 0; i < sizeof(T); ++i) s_.push_back(static_cast<char>((v >> (8 * i)) & 0xff));
-  }
-  void Bytes(std::string_view b) { s_.append(b); }
-  void Name(std::string_view n) {
-    U8(static_cast<uint8_t>(n.size()));
-    Bytes(n);
-  }
-  std::string Take() { return std::move(s_); }
+  explicit Payload(HandshakeKind kind) : fields_(bytes_) { fields_.U8(static_cast<uint8_t>(kind)); }
+  FieldWriter& fields() { return fields_; }
+  std::string Take() const { return std::string(bytes_.chars()); }
 
  private:
-  std::string s_;
+  wire::ByteBuffer bytes_;
+  FieldWriter fields_;
 };
 
-class In {
- public:
-  explicit In(std::string_view s) : s_(s) {}
-  bool U8(uint8_t* v) {
-    if (s_.empty()) return false;
-    *v = static_cast<uint8_t>(s_[0]);
-    s_.remove_prefix(1);
-    return true;
-  }
-  template <typename T>
-  bool Int(T* v) {
-    if (s_.size() < sizeof(T)) return false;
-    T out = 0;
-    for (size_t i = 0; i < sizeof(T); ++i) out |= T(static_cast<uint8_t>(s_[i])) << (8 * i);
-    *v = out;
-    s_.remove_prefix(sizeof(T));
-    return true;
-  }
-  bool Bytes(size_t n, std::string_view* out) {
-    if (s_.size() < n) return false;
-    *out = s_.substr(0, n);
-    s_.remove_prefix(n);
-    return true;
-  }
-  bool Name(std::string* out) {
-    uint8_t n = 0;
-    std::string_view b;
-    if (!U8(&n) || !Bytes(n, &b)) return false;
-    *out = std::string(b);
-    return true;
-  }
-  bool Nonce(std::array<uint8_t, kNonceBytes>* out) {
-    std::string_view b;
-    if (!Bytes(kNonceBytes, &b)) return false;
-    std::memcpy(out->data(), b.data(), kNonceBytes);
-    return true;
-  }
-  bool done() const { return s_.empty(); }
+bool ReadNonce(FieldReader& in, std::array<uint8_t, kNonceBytes>* out) {
+  std::string_view b;
+  if (!in.Bytes(kNonceBytes, &b)) return false;
+  std::memcpy(out->data(), b.data(), kNonceBytes);
+  return true;
+}
 
- private:
-  std::string_view s_;
-};
+bool ReadName(FieldReader& in, std::string* out) {
+  std::string_view b;
+  if (!in.Name(&b)) return false;
+  *out = std::string(b);
+  return true;
+}
 
 absl::Status Malformed(std::string_view what) {
   return absl::InvalidArgumentError(absl::StrCat("malformed handshake ", AbslView(what)));
@@ -90,7 +54,8 @@ std::string_view AsView(const std::array<uint8_t, kNonceBytes>& a) {
 }  // namespace
 
 std::string EncodeHello(const Hello& m) {
-  Out o(HandshakeKind::kHello);
+  Payload p(HandshakeKind::kHello);
+  FieldWriter& o = p.fields();
   o.Bytes(kMagic);
   o.Int(m.min_version);
   o.Int(m.max_version);
@@ -98,38 +63,40 @@ std::string EncodeHello(const Hello& m) {
   o.Int(m.creation);
   o.Bytes(AsView(m.nonce));
   o.Name(m.name);
-  return o.Take();
+  return p.Take();
 }
 
 std::string EncodeChallenge(const Challenge& m) {
-  Out o(HandshakeKind::kChallenge);
+  Payload p(HandshakeKind::kChallenge);
+  FieldWriter& o = p.fields();
   o.Int(m.version);
   o.Int(m.capabilities);
   o.Int(m.creation);
   o.Bytes(AsView(m.nonce));
   o.Name(m.name);
-  return o.Take();
+  return p.Take();
 }
 
 std::string EncodeProof(const net::Sha256Digest& mac) {
-  Out o(HandshakeKind::kProof);
-  o.Bytes(std::string_view(reinterpret_cast<const char*>(mac.data()), mac.size()));
-  return o.Take();
+  Payload p(HandshakeKind::kProof);
+  p.fields().Bytes(std::string_view(reinterpret_cast<const char*>(mac.data()), mac.size()));
+  return p.Take();
 }
 
 std::string EncodeAccept(const net::Sha256Digest& mac) {
-  Out o(HandshakeKind::kAccept);
-  o.Bytes(std::string_view(reinterpret_cast<const char*>(mac.data()), mac.size()));
-  return o.Take();
+  Payload p(HandshakeKind::kAccept);
+  p.fields().Bytes(std::string_view(reinterpret_cast<const char*>(mac.data()), mac.size()));
+  return p.Take();
 }
 
 std::string EncodeReject(const Reject& m) {
-  Out o(HandshakeKind::kReject);
+  Payload p(HandshakeKind::kReject);
+  FieldWriter& o = p.fields();
   o.U8(static_cast<uint8_t>(m.code));
-  std::string_view reason = std::string_view(m.reason).substr(0, 512);
+  std::string_view reason = std::string_view(m.reason).substr(0, kMaxRejectReason);
   o.Int(static_cast<uint16_t>(reason.size()));
   o.Bytes(reason);
-  return o.Take();
+  return p.Take();
 }
 
 absl::StatusOr<HandshakeKind> KindOf(std::string_view payload) {
@@ -140,31 +107,31 @@ absl::StatusOr<HandshakeKind> KindOf(std::string_view payload) {
 }
 
 absl::StatusOr<Hello> ParseHello(std::string_view payload) {
-  In in(AfterKind(payload));
+  FieldReader in(AfterKind(payload));
   Hello m;
   std::string_view magic;
   if (!in.Bytes(kMagic.size(), &magic) || magic != kMagic) {
     return Malformed("hello: not a Snow node (bad magic)");
   }
   if (!in.Int(&m.min_version) || !in.Int(&m.max_version) || !in.Int(&m.capabilities) ||
-      !in.Int(&m.creation) || !in.Nonce(&m.nonce) || !in.Name(&m.name) || !in.done()) {
+      !in.Int(&m.creation) || !ReadNonce(in, &m.nonce) || !ReadName(in, &m.name) || !in.done()) {
     return Malformed("hello");
   }
   return m;
 }
 
 absl::StatusOr<Challenge> ParseChallenge(std::string_view payload) {
-  In in(AfterKind(payload));
+  FieldReader in(AfterKind(payload));
   Challenge m;
   if (!in.Int(&m.version) || !in.Int(&m.capabilities) || !in.Int(&m.creation) ||
-      !in.Nonce(&m.nonce) || !in.Name(&m.name) || !in.done()) {
+      !ReadNonce(in, &m.nonce) || !ReadName(in, &m.name) || !in.done()) {
     return Malformed("challenge");
   }
   return m;
 }
 
 absl::StatusOr<net::Sha256Digest> ParseMac(std::string_view payload, HandshakeKind expected) {
-  if (payload.size() != 1 + 32 || static_cast<HandshakeKind>(payload[0]) != expected) {
+  if (payload.size() != 1 + kMacBytes || static_cast<HandshakeKind>(payload[0]) != expected) {
     return Malformed(expected == HandshakeKind::kProof ? "proof" : "accept");
   }
   net::Sha256Digest mac;
@@ -173,7 +140,7 @@ absl::StatusOr<net::Sha256Digest> ParseMac(std::string_view payload, HandshakeKi
 }
 
 absl::StatusOr<Reject> ParseReject(std::string_view payload) {
-  In in(AfterKind(payload));
+  FieldReader in(AfterKind(payload));
   uint8_t code = 0;
   uint16_t length = 0;
   std::string_view reason;
@@ -207,11 +174,13 @@ net::Sha256Digest Proof(std::string_view cookie, std::string_view role, std::str
                         std::string_view hello_payload, std::string_view challenge_payload) {
   std::string transcript = absl::StrCat("snow-dist-1 ", AbslView(role));
   // Each part is length-prefixed, so no two different transcripts concatenate alike.
+  wire::ByteBuffer parts;
+  FieldWriter w(parts);
   for (std::string_view part : {exporter, hello_payload, challenge_payload}) {
-    uint32_t n = static_cast<uint32_t>(part.size());
-    for (int i = 0; i < 4; ++i) transcript.push_back(static_cast<char>((n >> (8 * i)) & 0xff));
-    transcript.append(part);
+    w.Int(static_cast<uint32_t>(part.size()));
+    w.Bytes(part);
   }
+  transcript.append(parts.chars());
   return net::HmacSha256(cookie, transcript);
 }
 

@@ -1,0 +1,220 @@
+#include "snow/dist/internal/incoming.h"
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "snow/core/remote.h"
+#include "snow/core/status.h"
+#include "snow/dist/internal/fields.h"
+#include "snow/dist/internal/handshake.h"
+#include "snow/dist/internal/protocol.h"
+#include "snow/dist/internal/session.h"
+#include "snow/wire/frame.h"
+
+namespace snow::dist_internal {
+namespace {
+
+constexpr size_t kReadBufferBytes = 256 * 1024;
+// A reassembly buffer that held a huge message gives the memory back.
+constexpr size_t kKeepReassemblyBytes = size_t{1} << 20;
+
+absl::Status ProtocolError(std::string_view what) {
+  return absl::DataLossError(absl::StrCat("protocol error: ", AbslView(what)));
+}
+
+}  // namespace
+
+Task<absl::Status> Incoming::ReadLoop(net::Stream& stream, absl::Duration tick) {
+  std::unique_ptr<char[]> buffer(new char[kReadBufferBytes]);
+  wire::FrameDecoder frames(kMaxWireFrame);
+  ShardStats* stats = session_->stats();
+  for (;;) {
+    absl::StatusOr<size_t> n =
+        co_await stream.ReadSome(std::span<char>(buffer.get(), kReadBufferBytes), tick);
+    if (!n.ok()) {
+      if (absl::IsDeadlineExceeded(n.status())) {
+        co_return absl::UnavailableError(
+            absl::StrCat("heartbeat: nothing heard for ", absl::FormatDuration(tick)));
+      }
+      co_return n.status();
+    }
+    if (*n == 0) co_return absl::UnavailableError("connection closed by the peer");
+    ShardStats::Add(stats->bytes_received, *n);
+    wire::ByteSpan chunk(reinterpret_cast<const uint8_t*>(buffer.get()), *n);
+    absl::Status s = frames.Feed(chunk, [this](wire::ByteSpan f) { return HandleFrame(f); });
+    if (!s.ok()) co_return s;
+    if (session_->closed()) co_return absl::CancelledError("session closed");
+  }
+}
+
+absl::Status Incoming::HandleFrame(wire::ByteSpan frame) {
+  if (frame.empty()) return absl::OkStatus();  // a tick
+  if (static_cast<FrameKind>(frame[0]) == FrameKind::kFragment) {
+    return HandleFragment(frame.subspan(1));
+  }
+  return HandlePayload(frame);
+}
+
+absl::Status Incoming::HandleFragment(wire::ByteSpan body) {
+  FieldReader f(body);
+  uint8_t flags = 0;
+  if (!f.U8(&flags) || (flags & ~(kFirstFragment | kLastFragment)) != 0) {
+    return ProtocolError("bad fragment flags");
+  }
+  if ((flags & kFirstFragment) != 0) {
+    if (!reassembly_.empty()) return ProtocolError("a new message before the last one ended");
+    uint64_t total = 0;
+    if (!f.Int(&total)) return ProtocolError("short first fragment");
+    const uint64_t limit = session_->node()->options().max_message_bytes;
+    if (total > limit) {
+      return absl::ResourceExhaustedError(
+          absl::StrCat("protocol error: a message of ", total,
+                       " bytes, over NodeOptions::max_message_bytes (", limit, ")"));
+    }
+    reassembly_expected_ = total;
+    reassembly_.reserve(total);
+  } else if (reassembly_.empty()) {
+    return ProtocolError("a fragment without a first one");
+  }
+  if (reassembly_.size() + f.rest().size() > reassembly_expected_) {
+    return ProtocolError("fragments longer than announced");
+  }
+  reassembly_.Append(f.rest());
+  if ((flags & kLastFragment) == 0) return absl::OkStatus();
+  if (reassembly_.size() != reassembly_expected_) {
+    return ProtocolError("fragments shorter than announced");
+  }
+  if (!reassembly_.empty() &&
+      static_cast<FrameKind>(reassembly_.data()[0]) == FrameKind::kFragment) {
+    return ProtocolError("a fragment inside a fragment");
+  }
+  absl::Status s = HandlePayload(reassembly_.view());
+  if (reassembly_.capacity() > kKeepReassemblyBytes) {
+    reassembly_ = wire::ByteBuffer();
+  } else {
+    reassembly_.clear();
+  }
+  return s;
+}
+
+absl::Status Incoming::HandlePayload(wire::ByteSpan payload) {
+  if (payload.empty()) return ProtocolError("an empty payload");
+  FieldReader f(payload.subspan(1));
+  Node* node = session_->node();
+  ShardStats* stats = session_->stats();
+  switch (static_cast<FrameKind>(payload[0])) {
+    case FrameKind::kSend: {
+      uint16_t id = 0;
+      uint64_t to_bits = 0;
+      if (!f.Int(&id) || !f.Int(&to_bits)) return ProtocolError("short send");
+      Pid to = Pid::FromBits(to_bits);
+      if (!to.is_local() || to.is_null()) return ProtocolError("send to a PID that is not ours");
+      if (id >= types_.size()) return ProtocolError("send of an undefined type id");
+      const RemoteType* type = types_[id];
+      if (type == nullptr) {
+        ShardStats::Add(stats->dropped_not_registered, 1);
+        return absl::OkStatus();
+      }
+      return DeliverMessage(*type, f.rest(), to);
+    }
+    case FrameKind::kSendNamed: {
+      std::string_view name, type_name;
+      if (!f.Name(&name) || !f.Name(&type_name)) return ProtocolError("short named send");
+      const RemoteType* type = FindRemoteType(type_name);
+      if (type == nullptr) {
+        ShardStats::Add(stats->dropped_not_registered, 1);
+        node->Log(absl::StrCat("dropped a named send of unregistered type ", AbslView(type_name),
+                               " from ", session_->Describe()));
+        return absl::OkStatus();
+      }
+      std::optional<Pid> to = node->runtime().WhereIs(name);
+      if (!to) {
+        ShardStats::Add(stats->dropped_no_connection, 1);
+        node->Log(absl::StrCat("dropped a message from ", session_->Describe(), " to \"",
+                               AbslView(name), "\": no actor is registered under that name"));
+        return absl::OkStatus();
+      }
+      return DeliverMessage(*type, f.rest(), *to);
+    }
+    case FrameKind::kDefineType: {
+      uint16_t id = 0;
+      std::string_view name;
+      if (!f.Int(&id) || !f.Name(&name)) return ProtocolError("short type definition");
+      if (id != types_.size()) return ProtocolError("type ids out of sequence");
+      const RemoteType* type = FindRemoteType(name);
+      if (type == nullptr) {
+        node->Log(absl::StrCat(session_->Describe(), " sends messages of type ", AbslView(name),
+                               ", which this program has not registered; they are dropped"));
+      }
+      types_.push_back(type);
+      return absl::OkStatus();
+    }
+    case FrameKind::kSignal:
+      return DeliverSignal(f.rest());
+    case FrameKind::kPeers: {
+      uint16_t count = 0;
+      if (!f.Int(&count)) return ProtocolError("short peer list");
+      std::vector<std::string> names;
+      for (uint16_t i = 0; i < count; ++i) {
+        std::string_view name;
+        if (!f.Name(&name)) return ProtocolError("short peer list");
+        if (CheckNodeName(name).ok()) names.emplace_back(name);
+      }
+      if (node->options().mesh) node->LearnPeers(names);
+      return absl::OkStatus();
+    }
+    case FrameKind::kFragment:
+      return ProtocolError("a fragment inside a fragment");
+  }
+  return ProtocolError(absl::StrCat("unknown frame kind ", payload[0]));
+}
+
+absl::Status Incoming::DeliverMessage(const RemoteType& type, wire::ByteSpan term, Pid to) {
+  const NodeOptions& options = session_->node()->options();
+  wire::DecodeLimits limits;
+  limits.max_input_bytes = options.max_message_bytes;
+  limits.max_string_bytes = options.max_message_bytes;
+  absl::Status error;
+  RemoteEnvelope e = type.decode(term, to, session_, limits, &error);
+  if (!e) {
+    // The framing is intact, so only this message is lost, not the connection.
+    ShardStats::Add(session_->stats()->dropped_decode_failed, 1);
+    session_->node()->Log(absl::StrCat("dropped a ", type.wire_name, " from ", session_->Describe(),
+                                       " that did not decode: ", error.ToString()));
+    return absl::OkStatus();
+  }
+  ShardStats::Add(session_->stats()->messages_received, 1);
+  remote::Deliver(std::move(e));
+  return absl::OkStatus();
+}
+
+absl::Status Incoming::DeliverSignal(wire::ByteSpan body) {
+  FieldReader f(body);
+  uint8_t kind_code = 0, status_code = 0;
+  uint64_t from_bits = 0, to_bits = 0, ref = 0;
+  uint32_t length = 0;
+  std::string_view message;
+  if (!f.U8(&kind_code) || !f.Int(&from_bits) || !f.Int(&to_bits) || !f.Int(&ref) ||
+      !f.U8(&status_code) || !f.Int(&length) || !f.Bytes(length, &message)) {
+    return ProtocolError("short signal");
+  }
+  std::optional<SignalKind> kind = SignalKindFromWire(kind_code);
+  if (!kind) return ProtocolError("unknown signal");
+  std::optional<absl::StatusCode> code = StatusCodeFromWire(status_code);
+  if (!code) return ProtocolError("unknown status code in a signal");
+  Pid from_local = Pid::FromBits(from_bits);
+  Pid to = Pid::FromBits(to_bits);
+  if (!from_local.is_local() || !to.is_local()) return ProtocolError("signal with a foreign PID");
+  Pid from = Pid::FromParts(session_->peer_slot(), from_local.shard(), from_local.serial());
+  std::optional<uint64_t> local_ref = session_->links().Received(*kind, from, to, ref);
+  if (!local_ref) return absl::OkStatus();
+  remote::Deliver(
+      RemoteEnvelope::Signal(to, *kind, from, *local_ref, absl::Status(*code, AbslView(message))));
+  return absl::OkStatus();
+}
+
+}  // namespace snow::dist_internal

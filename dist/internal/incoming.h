@@ -1,0 +1,52 @@
+// File: dist/internal/incoming.h
+//
+// Incoming: the reading side of one connection after the handshake (PROTOCOL.md §4): frames in,
+// fragments reassembled, messages decoded straight into the envelopes their receivers get,
+// signals checked and delivered, peer lists passed on. Touched only on the connection's shard.
+//
+// A frame that breaks the protocol ends the connection (the status says which rule); a message
+// that fails to decode is dropped and counted, since the framing is intact.
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/time/time.h"
+#include "snow/core/pid.h"
+#include "snow/core/task.h"
+#include "snow/dist/message.h"
+#include "snow/net/stream.h"
+#include "snow/wire/byte_buffer.h"
+
+namespace snow::dist_internal {
+
+class Session;
+
+class Incoming {
+ public:
+  explicit Incoming(Session* session) : session_(session) {}
+  Incoming(const Incoming&) = delete;
+  Incoming& operator=(const Incoming&) = delete;
+
+  // Reads frames from `stream` until it fails, the peer is silent for `tick` (the heartbeat), or
+  // the session closes; returns why.
+  Task<absl::Status> ReadLoop(net::Stream& stream, absl::Duration tick);
+  // One frame's payload (no header), as the stream delivered it.
+  absl::Status HandleFrame(wire::ByteSpan frame);
+
+ private:
+  absl::Status HandlePayload(wire::ByteSpan payload);
+  absl::Status HandleFragment(wire::ByteSpan body);
+  absl::Status DeliverSignal(wire::ByteSpan body);
+  // Decodes a message for local actor `to` and delivers it; one that does not decode is dropped
+  // and counted.
+  absl::Status DeliverMessage(const RemoteType& type, wire::ByteSpan term, Pid to);
+
+  Session* session_;
+  std::vector<const RemoteType*> types_;  // by the peer's type id; nullptr: not registered here
+  wire::ByteBuffer reassembly_;
+  uint64_t reassembly_expected_ = 0;  // announced by the first fragment
+};
+
+}  // namespace snow::dist_internal

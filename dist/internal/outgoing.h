@@ -1,0 +1,97 @@
+// File: dist/internal/outgoing.h
+//
+// Outgoing: what one connection has to write, and the writer that writes it (PROTOCOL.md §5,
+// §7, §10). Touched only on the connection's shard.
+//
+// Small frames are appended to one buffer and leave in the writer's next write, however many
+// there are (coalescing). A payload over kBulkThreshold goes to the bulk lane and leaves in
+// kFragmentBytes pieces, one per write, between the small frames, so a 64 MiB message holds the
+// others back by one fragment at most. Per-pair order holds because a frame for a PID that has a
+// bulk payload queued follows it through the bulk lane. Messages past `max_queue_bytes` are
+// refused (the caller drops and counts them); signals never are.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <deque>
+#include <string>
+#include <vector>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/status/status.h"
+#include "absl/time/time.h"
+#include "snow/core/event.h"
+#include "snow/core/signal_kind.h"
+#include "snow/core/task.h"
+#include "snow/dist/message.h"
+#include "snow/net/stream.h"
+#include "snow/wire/byte_buffer.h"
+
+namespace snow::dist_internal {
+
+struct ShardStats;
+
+// Appends `value` (a `type`) as one STF term, version byte first, PIDs written by `pids`. On
+// error `out` is left as it was.
+absl::Status EncodeMessage(const RemoteType& type, const void* value, PidContext& pids,
+                           wire::ByteBuffer& out);
+
+class Outgoing {
+ public:
+  Outgoing(size_t max_queue_bytes, ShardStats* stats)
+      : max_queue_bytes_(max_queue_bytes), stats_(stats) {}
+  Outgoing(const Outgoing&) = delete;
+  Outgoing& operator=(const Outgoing&) = delete;
+
+  // True when messages must be refused until the writer catches up.
+  bool full() const { return queued_bytes_ > max_queue_bytes_; }
+
+  // Queues SEND of `value` (a `type`) to the peer's actor `to` (its PID in the peer's
+  // numbering), PIDs inside written by `pids`. On an encoding error nothing is queued.
+  absl::Status AddMessage(uint64_t to, const RemoteType& type, const void* value, PidContext& pids);
+  // Queues SIGNAL `kind` from local actor `from` to the peer's actor `to`.
+  void AddSignal(uint64_t to, SignalKind kind, uint64_t from, uint64_t ref,
+                 const absl::Status& reason);
+  // Queues PEERS: the nodes this one is connected to.
+  void AddPeers(const std::vector<std::string>& names);
+  // Queues a complete frame (header included) made elsewhere: a named send.
+  void AddFrame(wire::ByteSpan frame);
+
+  // Writes what is queued, as it comes, until a write fails; returns why. When nothing has been
+  // written for a quarter of `tick`, writes an empty frame: the peer's heartbeat.
+  Task<absl::Status> WriteLoop(net::Stream& stream, absl::Duration tick);
+
+ private:
+  struct BulkItem {
+    wire::ByteBuffer bytes;  // one frame payload at bytes[offset..]
+    size_t offset = 0;
+    uint64_t to = 0;       // destination PID bits
+    bool started = false;  // its first fragment is written
+  };
+
+  uint16_t TypeId(const RemoteType* type);
+  // Starts a frame in the right lane for `to`; returns the buffer and where the frame starts.
+  wire::ByteBuffer& BeginFrame(uint64_t to, size_t* start);
+  // Ends it: a small frame gets its header, a large payload moves to the bulk lane.
+  void EndFrame(wire::ByteBuffer& out, size_t start, uint64_t to);
+  // Takes back a frame begun with BeginFrame.
+  void AbandonFrame(wire::ByteBuffer& out, size_t start, uint64_t to);
+  void NoteBulk(uint64_t to) { ++bulk_destinations_[to]; }
+  void BulkDone(uint64_t to);
+  // Builds the next write: the small frames, and the header of the next bulk fragment if any.
+  // Returns the fragment's bytes (written right after `writing`), empty if none.
+  std::span<const char> NextWrite(wire::ByteBuffer& writing);
+
+  const size_t max_queue_bytes_;
+  ShardStats* stats_;
+  Event work_;  // the writer waits here while nothing is queued
+  wire::ByteBuffer urgent_;
+  std::deque<BulkItem> bulk_;
+  absl::flat_hash_map<uint64_t, uint32_t> bulk_destinations_;
+  size_t queued_bytes_ = 0;
+  absl::flat_hash_map<const RemoteType*, uint16_t> type_ids_;
+  const RemoteType* last_type_ = nullptr;
+  uint16_t last_type_id_ = 0;
+};
+
+}  // namespace snow::dist_internal

@@ -1,0 +1,49 @@
+// File: dist/internal/remote_links.h
+//
+// RemoteLinks: the links and monitors that cross one connection, kept so that losing it can be
+// answered for (every link exits with noconnection, every monitor of a remote actor gets a
+// Down), and the translation of monitor refs: a monitor the peer sets on a local actor gets a
+// ref minted here, since the peer's refs may collide with this node's in the target's table.
+// Touched only on the connection's shard.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <utility>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/container/flat_hash_set.h"
+#include "absl/status/status.h"
+#include "snow/core/pid.h"
+#include "snow/core/signal_kind.h"
+
+namespace snow::dist_internal {
+
+class RemoteLinks {
+ public:
+  // A signal from local actor `from` to remote actor `to` is about to go: records the link or
+  // monitor it sets up or takes down. Returns the ref to write, or nullopt when the signal has
+  // nothing left to answer (a Down for a monitor the peer no longer holds).
+  std::optional<uint64_t> Sending(SignalKind kind, Pid from, Pid to, uint64_t ref);
+  // A signal from remote actor `from` to local actor `to` arrived: records it. Returns the ref
+  // to deliver it with, or nullopt to drop it (a Down or demonitor for a monitor that is gone).
+  std::optional<uint64_t> Received(SignalKind kind, Pid from, Pid to, uint64_t ref);
+  // The connection is lost: links exit and monitors go Down with `reason` (in ref order), and
+  // the peer's monitors are taken off their local targets. Empty afterwards.
+  void ConnectionLost(const absl::Status& reason);
+
+ private:
+  absl::flat_hash_set<std::pair<uint64_t, uint64_t>> links_;  // {local pid, remote pid}
+  // Monitors by local actors of remote ones: ref -> {watcher, target}.
+  absl::flat_hash_map<uint64_t, std::pair<Pid, Pid>> monitors_out_;
+  // Monitors by remote actors of local ones: the ref minted here <-> the peer's ref. The target
+  // is kept so that ConnectionLost can take the monitor off it.
+  struct MonitorIn {
+    uint64_t peer_ref = 0;
+    Pid target;
+  };
+  absl::flat_hash_map<uint64_t, MonitorIn> monitors_in_;
+  absl::flat_hash_map<uint64_t, uint64_t> monitor_ref_from_peer_;
+};
+
+}  // namespace snow::dist_internal

@@ -1,0 +1,216 @@
+#include "snow/dist/internal/outgoing.h"
+
+#include <algorithm>
+#include <utility>
+
+#include "snow/core/status.h"
+#include "snow/dist/internal/fields.h"
+#include "snow/dist/internal/protocol.h"
+#include "snow/dist/internal/stats.h"
+#include "snow/wire/frame.h"
+#include "snow/wire/writer.h"
+
+namespace snow::dist_internal {
+namespace {
+
+// Frames built here are bounded by construction (a small frame is at most kBulkThreshold bytes;
+// larger payloads go out as fragments), so the length always fits.
+void EndSmallFrame(wire::ByteBuffer& out, size_t start, size_t trailing_bytes = 0) {
+  absl::Status s = wire::EndFrame(out, start, kMaxWireFrame, trailing_bytes);
+  SNOW_CHECK(s.ok(), "a dist frame over kMaxWireFrame");
+}
+
+}  // namespace
+
+absl::Status EncodeMessage(const RemoteType& type, const void* value, PidContext& pids,
+                           wire::ByteBuffer& out) {
+  const size_t start = out.size();
+  wire::EncodeOptions options;
+  options.context = &pids;
+  absl::Status status;
+  {
+    wire::Writer w(out, options);
+    w.WriteVersion();
+    type.codec.encode(w, value);
+    status = w.Finish();
+  }
+  if (!status.ok()) out.Truncate(start);
+  return status;
+}
+
+uint16_t Outgoing::TypeId(const RemoteType* type) {
+  if (type == last_type_) return last_type_id_;
+  auto [it, inserted] = type_ids_.try_emplace(type, static_cast<uint16_t>(type_ids_.size()));
+  if (inserted) {
+    SNOW_CHECK(type_ids_.size() < kMaxTypesPerConnection,
+               "more than 65534 message types on one connection");
+    // Defined before first use: DEFINE_TYPE goes ahead of the frame that needs it, in the
+    // urgent lane, which every lane's frames follow.
+    const size_t start = wire::BeginFrame(urgent_);
+    FieldWriter w(urgent_);
+    w.U8(static_cast<uint8_t>(FrameKind::kDefineType));
+    w.Int(it->second);
+    w.Name(type->wire_name);
+    EndSmallFrame(urgent_, start);
+    queued_bytes_ += urgent_.size() - start;
+  }
+  last_type_ = type;
+  last_type_id_ = it->second;
+  return it->second;
+}
+
+wire::ByteBuffer& Outgoing::BeginFrame(uint64_t to, size_t* start) {
+  if (!bulk_.empty() && bulk_destinations_.contains(to)) [[unlikely]] {
+    // Behind a large message to the same actor: keep the order by following it.
+    bulk_.push_back(BulkItem{wire::ByteBuffer(), wire::kFrameHeaderBytes, to});
+    NoteBulk(to);
+    *start = wire::BeginFrame(bulk_.back().bytes);
+    return bulk_.back().bytes;
+  }
+  *start = wire::BeginFrame(urgent_);
+  return urgent_;
+}
+
+void Outgoing::EndFrame(wire::ByteBuffer& out, size_t start, uint64_t to) {
+  const size_t payload = out.size() - start - wire::kFrameHeaderBytes;
+  queued_bytes_ += payload + wire::kFrameHeaderBytes;
+  work_.Notify();
+  if (&out != &urgent_) return;  // already in the bulk lane (its fragments carry the headers)
+  if (payload <= kBulkThreshold) [[likely]] {
+    EndSmallFrame(out, start);
+    return;
+  }
+  if (start == 0) {
+    bulk_.push_back(BulkItem{std::move(urgent_), wire::kFrameHeaderBytes, to});
+    urgent_ = wire::ByteBuffer();
+  } else {
+    wire::ByteBuffer copy;
+    copy.Append(urgent_.view().subspan(start + wire::kFrameHeaderBytes));
+    bulk_.push_back(BulkItem{std::move(copy), 0, to});
+    urgent_.Truncate(start);
+  }
+  NoteBulk(to);
+}
+
+void Outgoing::AbandonFrame(wire::ByteBuffer& out, size_t start, uint64_t to) {
+  out.Truncate(start);
+  if (&out != &urgent_) {
+    bulk_.pop_back();
+    BulkDone(to);
+  }
+}
+
+void Outgoing::BulkDone(uint64_t to) {
+  auto it = bulk_destinations_.find(to);
+  if (it != bulk_destinations_.end() && --it->second == 0) bulk_destinations_.erase(it);
+}
+
+absl::Status Outgoing::AddMessage(uint64_t to, const RemoteType& type, const void* value,
+                                  PidContext& pids) {
+  const uint16_t id = TypeId(&type);
+  size_t start;
+  wire::ByteBuffer& out = BeginFrame(to, &start);
+  FieldWriter w(out);
+  w.U8(static_cast<uint8_t>(FrameKind::kSend));
+  w.Int(id);
+  w.Int(to);
+  absl::Status status = EncodeMessage(type, value, pids, out);
+  if (!status.ok()) [[unlikely]] {
+    AbandonFrame(out, start, to);
+    return status;
+  }
+  EndFrame(out, start, to);
+  return absl::OkStatus();
+}
+
+void Outgoing::AddSignal(uint64_t to, SignalKind kind, uint64_t from, uint64_t ref,
+                         const absl::Status& reason) {
+  size_t start;
+  wire::ByteBuffer& out = BeginFrame(to, &start);
+  FieldWriter w(out);
+  w.U8(static_cast<uint8_t>(FrameKind::kSignal));
+  w.U8(static_cast<uint8_t>(ToWire(kind)));
+  w.Int(from);
+  w.Int(to);
+  w.Int(ref);
+  w.U8(ToWire(reason.code()));
+  std::string_view message(reason.message().data(), reason.message().size());
+  message = message.substr(0, kMaxSignalReason);
+  w.Int(static_cast<uint32_t>(message.size()));
+  w.Bytes(message);
+  EndFrame(out, start, to);
+}
+
+void Outgoing::AddPeers(const std::vector<std::string>& names) {
+  const size_t start = wire::BeginFrame(urgent_);
+  FieldWriter w(urgent_);
+  w.U8(static_cast<uint8_t>(FrameKind::kPeers));
+  w.Int(static_cast<uint16_t>(names.size()));
+  for (const std::string& n : names) w.Name(n);
+  EndSmallFrame(urgent_, start);
+  queued_bytes_ += urgent_.size() - start;
+  work_.Notify();
+}
+
+void Outgoing::AddFrame(wire::ByteSpan frame) {
+  urgent_.Append(frame);
+  queued_bytes_ += frame.size();
+  work_.Notify();
+}
+
+std::span<const char> Outgoing::NextWrite(wire::ByteBuffer& writing) {
+  std::swap(writing, urgent_);
+  if (bulk_.empty()) return {};
+  BulkItem& item = bulk_.front();
+  const size_t left = item.bytes.size() - item.offset;
+  const size_t chunk = std::min(left, kFragmentBytes);
+  const bool first = !item.started;
+  const size_t start = wire::BeginFrame(writing);
+  FieldWriter w(writing);
+  w.U8(static_cast<uint8_t>(FrameKind::kFragment));
+  w.U8(static_cast<uint8_t>((chunk == left ? kLastFragment : 0) | (first ? kFirstFragment : 0)));
+  // The first fragment announces the whole size, so the peer allocates once.
+  if (first) w.Int(uint64_t{left});
+  // The fragment's bytes follow in a second write, from the item's own buffer.
+  EndSmallFrame(writing, start, chunk);
+  item.started = true;
+  return std::span<const char>(reinterpret_cast<const char*>(item.bytes.data()) + item.offset,
+                               chunk);
+}
+
+Task<absl::Status> Outgoing::WriteLoop(net::Stream& stream, absl::Duration tick) {
+  wire::ByteBuffer writing;
+  for (;;) {
+    if (urgent_.empty() && bulk_.empty()) {
+      bool notified = co_await work_.Wait(tick / 4);
+      // Quiet for a quarter of the tick: an empty frame tells the peer we are alive.
+      if (!notified && urgent_.empty() && bulk_.empty()) {
+        const size_t start = wire::BeginFrame(urgent_);
+        EndSmallFrame(urgent_, start);
+      }
+      continue;
+    }
+    const size_t small_bytes = urgent_.size();
+    std::span<const char> piece = NextWrite(writing);
+    absl::Status s = co_await stream.WriteAll(writing.chars(), tick);
+    if (s.ok() && !piece.empty()) {
+      s = co_await stream.WriteAll(piece, tick);
+    }
+    if (!s.ok()) co_return s;
+    if (!piece.empty()) {
+      BulkItem& item = bulk_.front();
+      item.offset += piece.size();
+      if (item.offset == item.bytes.size()) {
+        BulkDone(item.to);
+        bulk_.pop_front();
+      }
+    }
+    const size_t sent = writing.size() + piece.size();
+    // A fragment's own header was never counted as queued.
+    queued_bytes_ -= std::min(queued_bytes_, small_bytes + piece.size());
+    ShardStats::Add(stats_->bytes_sent, sent);
+    writing.clear();
+  }
+}
+
+}  // namespace snow::dist_internal

@@ -1,0 +1,98 @@
+#include "snow/dist/internal/remote_links.h"
+
+#include <algorithm>
+#include <vector>
+
+#include "snow/core/remote.h"
+
+namespace snow::dist_internal {
+
+std::optional<uint64_t> RemoteLinks::Sending(SignalKind kind, Pid from, Pid to, uint64_t ref) {
+  std::pair<uint64_t, uint64_t> link{from.bits(), to.bits()};
+  switch (kind) {
+    case SignalKind::kLink:
+      links_.insert(link);
+      break;
+    case SignalKind::kUnlink:
+    case SignalKind::kLinkExit:
+      links_.erase(link);
+      break;
+    case SignalKind::kMonitor:
+      monitors_out_[ref] = {from, to};
+      break;
+    case SignalKind::kDemonitor:
+      monitors_out_.erase(ref);
+      break;
+    case SignalKind::kDown: {
+      // Answering a monitor the peer set: give it back its own ref.
+      auto it = monitors_in_.find(ref);
+      if (it == monitors_in_.end()) return std::nullopt;
+      const uint64_t peer_ref = it->second.peer_ref;
+      monitor_ref_from_peer_.erase(peer_ref);
+      monitors_in_.erase(it);
+      return peer_ref;
+    }
+    case SignalKind::kExit:
+      break;
+  }
+  return ref;
+}
+
+std::optional<uint64_t> RemoteLinks::Received(SignalKind kind, Pid from, Pid to, uint64_t ref) {
+  std::pair<uint64_t, uint64_t> link{to.bits(), from.bits()};
+  switch (kind) {
+    case SignalKind::kLink:
+      links_.insert(link);
+      break;
+    case SignalKind::kUnlink:
+    case SignalKind::kLinkExit:
+      links_.erase(link);
+      break;
+    case SignalKind::kMonitor: {
+      const uint64_t local = remote::NewRef();
+      monitors_in_[local] = MonitorIn{ref, to};
+      monitor_ref_from_peer_[ref] = local;
+      return local;
+    }
+    case SignalKind::kDemonitor: {
+      auto it = monitor_ref_from_peer_.find(ref);
+      if (it == monitor_ref_from_peer_.end()) return std::nullopt;
+      const uint64_t local = it->second;
+      monitors_in_.erase(local);
+      monitor_ref_from_peer_.erase(it);
+      return local;
+    }
+    case SignalKind::kDown:
+      if (monitors_out_.erase(ref) == 0) return std::nullopt;
+      break;
+    case SignalKind::kExit:
+      break;
+  }
+  return ref;
+}
+
+void RemoteLinks::ConnectionLost(const absl::Status& reason) {
+  for (const auto& [local, remote_pid] : links_) {
+    remote::Deliver(RemoteEnvelope::Signal(Pid::FromBits(local), SignalKind::kLinkExit,
+                                           Pid::FromBits(remote_pid), 0, reason));
+  }
+  links_.clear();
+  std::vector<std::pair<uint64_t, std::pair<Pid, Pid>>> monitors(monitors_out_.begin(),
+                                                                 monitors_out_.end());
+  std::sort(monitors.begin(), monitors.end(),
+            [](const auto& a, const auto& b) { return a.first < b.first; });
+  for (const auto& [ref, who] : monitors) {
+    remote::Deliver(RemoteEnvelope::Signal(who.first, SignalKind::kDown, who.second, ref, reason));
+  }
+  monitors_out_.clear();
+  // The peer's monitors of local actors die with the connection (its side fired them with
+  // noconnection): drop them from their targets now, not when each target ends.
+  for (const auto& [local_ref, in] : monitors_in_) {
+    remote::Deliver(RemoteEnvelope::Signal(in.target, SignalKind::kDemonitor, Pid(), local_ref,
+                                           absl::OkStatus()));
+  }
+  monitors_in_.clear();
+  monitor_ref_from_peer_.clear();
+}
+
+}  // namespace snow::dist_internal

@@ -1,0 +1,217 @@
+// The handshake conversation of a Session (PROTOCOL.md §3): TLS, then HELLO, CHALLENGE, PROOF
+// and ACCEPT (or REJECT), each side checking what it must before it says more. The messages
+// themselves are dist/internal/handshake.h.
+#include <algorithm>
+#include <string>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "snow/core/status.h"
+#include "snow/dist/internal/handshake.h"
+#include "snow/dist/internal/session.h"
+#include "snow/net/crypto.h"
+#include "snow/wire/frame.h"
+
+namespace snow::dist_internal {
+namespace {
+
+absl::Status ProtocolError(std::string_view what) {
+  return absl::DataLossError(absl::StrCat("protocol error: ", AbslView(what)));
+}
+
+// HELLO and CHALLENGE introduce their sender the same way: its creation, its name and a fresh
+// nonce, which the proofs later cover.
+template <typename Introduction>
+absl::Status Introduce(const Node& node, Introduction& introduction) {
+  introduction.creation = node.creation();
+  introduction.name = node.name();
+  return net::RandomBytes(introduction.nonce);
+}
+
+}  // namespace
+
+Task<absl::Status> Session::WriteHandshakeFrame(std::string payload) {
+  wire::ByteBuffer frame;
+  const size_t start = wire::BeginFrame(frame);
+  frame.Append(payload);
+  SNOW_CO_RETURN_IF_ERROR(wire::EndFrame(frame, start, kMaxHandshakeFrame));
+  co_return co_await stream_.WriteAll(frame.chars(), node_->options().handshake_timeout);
+}
+
+Task<absl::StatusOr<std::string>> Session::ReadHandshakeFrame(int64_t deadline_ns) {
+  auto remaining = [&] {
+    return absl::Nanoseconds(std::max<int64_t>(deadline_ns - remote::NowNanos(), 1));
+  };
+  char header[wire::kFrameHeaderBytes];
+  absl::Status s = co_await stream_.ReadExactly(header, remaining());
+  if (!s.ok()) co_return s;
+  const uint32_t n = wire::FrameLength(header);
+  if (n == 0 || n > kMaxHandshakeFrame) {
+    co_return absl::InvalidArgumentError(
+        absl::StrCat("handshake frame of ", n, " bytes (the limit is ", kMaxHandshakeFrame, ")"));
+  }
+  std::string payload(n, '\0');
+  s = co_await stream_.ReadExactly(std::span<char>(payload.data(), n), remaining());
+  if (!s.ok()) co_return s;
+  co_return payload;
+}
+
+Task<void> Session::SendReject(RejectCode code, std::string reason) {
+  Reject reject{code, std::move(reason)};
+  std::string payload = EncodeReject(reject);
+  // Best effort: the connection closes either way.
+  (void)co_await WriteHandshakeFrame(std::move(payload));
+}
+
+Task<absl::Status> Session::SecureStream(bool client) {
+  if (!node_->options().tls) co_return absl::OkStatus();  // no channel to bind to: E is empty
+  net::TlsContext context = client ? node_->client_tls() : node_->server_tls();
+  SNOW_CO_RETURN_IF_ERROR(co_await stream_.StartTls(std::move(context)));
+  SNOW_CO_ASSIGN_OR_RETURN(exporter_, stream_.ExportKeyingMaterial(kExporterLabel, "", 32));
+  co_return absl::OkStatus();
+}
+
+Task<absl::Status> Session::HandshakeAsClient() {
+  const int64_t deadline =
+      remote::NowNanos() + absl::ToInt64Nanoseconds(node_->options().handshake_timeout);
+  SNOW_CO_RETURN_IF_ERROR(co_await SecureStream(/*client=*/true));
+
+  Hello hello;
+  SNOW_CO_RETURN_IF_ERROR(Introduce(*node_, hello));
+  const std::string hello_payload = EncodeHello(hello);
+  SNOW_CO_RETURN_IF_ERROR(co_await WriteHandshakeFrame(hello_payload));
+
+  absl::StatusOr<std::string> challenge_payload = co_await ReadHandshakeFrame(deadline);
+  if (!challenge_payload.ok()) co_return challenge_payload.status();
+  SNOW_CO_ASSIGN_OR_RETURN(HandshakeKind kind, KindOf(*challenge_payload));
+  if (kind == HandshakeKind::kReject) {
+    SNOW_CO_ASSIGN_OR_RETURN(Reject reject, ParseReject(*challenge_payload));
+    co_return RejectStatus(reject);
+  }
+  if (kind != HandshakeKind::kChallenge) co_return ProtocolError("expected a challenge");
+  SNOW_CO_ASSIGN_OR_RETURN(Challenge challenge, ParseChallenge(*challenge_payload));
+  if (challenge.version != kProtocolVersion) {
+    std::string reason = "unsupported protocol version";
+    co_await SendReject(RejectCode::kVersion, reason);
+    co_return absl::FailedPreconditionError(
+        absl::StrCat("the peer chose protocol version ", challenge.version));
+  }
+  if (challenge.name != peer_->name) {
+    std::string why = absl::StrCat("dialed ", peer_->name, " but reached ", challenge.name);
+    co_await SendReject(RejectCode::kName, why);
+    co_return absl::FailedPreconditionError(why);
+  }
+  const net::Sha256Digest proof =
+      Proof(node_->cookie(), "client", exporter_, hello_payload, *challenge_payload);
+  std::string proof_payload = EncodeProof(proof);
+  SNOW_CO_RETURN_IF_ERROR(co_await WriteHandshakeFrame(std::move(proof_payload)));
+
+  absl::StatusOr<std::string> answer = co_await ReadHandshakeFrame(deadline);
+  if (!answer.ok()) co_return answer.status();
+  SNOW_CO_ASSIGN_OR_RETURN(kind, KindOf(*answer));
+  if (kind == HandshakeKind::kReject) {
+    SNOW_CO_ASSIGN_OR_RETURN(Reject reject, ParseReject(*answer));
+    co_return RejectStatus(reject);
+  }
+  SNOW_CO_ASSIGN_OR_RETURN(net::Sha256Digest server_proof,
+                           ParseMac(*answer, HandshakeKind::kAccept));
+  const net::Sha256Digest expected =
+      Proof(node_->cookie(), "server", exporter_, hello_payload, *challenge_payload);
+  if (!net::ConstantTimeEqual(expected, server_proof)) {
+    std::string reason = "the server did not prove the cookie";
+    co_await SendReject(RejectCode::kCookie, reason);
+    co_return absl::UnauthenticatedError(
+        "the peer did not prove the cookie (a different cookie, or a relay in between)");
+  }
+  peer_creation_ = challenge.creation;
+  SNOW_CO_RETURN_IF_ERROR(node_->Publish(this));
+  BecomeUp();
+  co_return absl::OkStatus();
+}
+
+Task<absl::Status> Session::HandshakeAsServer() {
+  const int64_t deadline =
+      remote::NowNanos() + absl::ToInt64Nanoseconds(node_->options().handshake_timeout);
+  SNOW_CO_RETURN_IF_ERROR(co_await SecureStream(/*client=*/false));
+
+  absl::StatusOr<std::string> hello_payload = co_await ReadHandshakeFrame(deadline);
+  if (!hello_payload.ok()) co_return hello_payload.status();
+  absl::StatusOr<HandshakeKind> kind = KindOf(*hello_payload);
+  absl::StatusOr<Hello> hello = kind.ok() && *kind == HandshakeKind::kHello
+                                    ? ParseHello(*hello_payload)
+                                    : absl::StatusOr<Hello>(ProtocolError("expected a hello"));
+  if (!hello.ok()) {
+    std::string reason(hello.status().message());
+    co_await SendReject(RejectCode::kMalformed, reason);
+    co_return hello.status();
+  }
+  if (hello->min_version > kProtocolVersion || hello->max_version < kProtocolVersion) {
+    std::string why =
+        absl::StrCat("no common protocol version: the peer speaks ", hello->min_version, "-",
+                     hello->max_version, ", this node ", kProtocolVersion);
+    co_await SendReject(RejectCode::kVersion, why);
+    co_return absl::FailedPreconditionError(why);
+  }
+  if (absl::Status s = CheckNodeName(hello->name); !s.ok()) {
+    std::string reason(s.message());
+    co_await SendReject(RejectCode::kMalformed, reason);
+    co_return s;
+  }
+  if (hello->name == node_->name()) {
+    std::string why = absl::StrCat("name clash: ", hello->name, " is this node's own name");
+    co_await SendReject(RejectCode::kName, why);
+    co_return absl::FailedPreconditionError(why);
+  }
+  absl::StatusOr<Peer*> peer = node_->PeerFor(hello->name);
+  if (!peer.ok()) {
+    std::string reason(peer.status().message());
+    co_await SendReject(RejectCode::kMalformed, reason);
+    co_return peer.status();
+  }
+  peer_ = *peer;
+
+  Challenge challenge;
+  SNOW_CO_RETURN_IF_ERROR(Introduce(*node_, challenge));
+  const std::string challenge_payload = EncodeChallenge(challenge);
+  SNOW_CO_RETURN_IF_ERROR(co_await WriteHandshakeFrame(challenge_payload));
+
+  absl::StatusOr<std::string> proof_payload = co_await ReadHandshakeFrame(deadline);
+  if (!proof_payload.ok()) co_return proof_payload.status();
+  absl::StatusOr<net::Sha256Digest> proof = ParseMac(*proof_payload, HandshakeKind::kProof);
+  if (!proof.ok()) {
+    if (KindOf(*proof_payload).value_or(HandshakeKind::kHello) == HandshakeKind::kReject) {
+      absl::StatusOr<Reject> reject = ParseReject(*proof_payload);
+      co_return reject.ok() ? RejectStatus(*reject) : reject.status();
+    }
+    std::string reason(proof.status().message());
+    co_await SendReject(RejectCode::kMalformed, reason);
+    co_return proof.status();
+  }
+  const net::Sha256Digest expected =
+      Proof(node_->cookie(), "client", exporter_, *hello_payload, challenge_payload);
+  if (!net::ConstantTimeEqual(expected, *proof)) {
+    std::string reason = "wrong cookie";
+    co_await SendReject(RejectCode::kCookie, reason);
+    co_return absl::UnauthenticatedError(
+        "the peer did not prove the cookie (a different cookie, or a relay in between)");
+  }
+  peer_creation_ = hello->creation;
+  absl::Status claimed = node_->Claim(this);
+  if (!claimed.ok()) {
+    RejectCode code = absl::IsAborted(claimed) ? RejectCode::kSimultaneous : RejectCode::kName;
+    std::string reason(claimed.message());
+    co_await SendReject(code, reason);
+    co_return claimed;
+  }
+  const net::Sha256Digest server_proof =
+      Proof(node_->cookie(), "server", exporter_, *hello_payload, challenge_payload);
+  std::string accept_payload = EncodeAccept(server_proof);
+  SNOW_CO_RETURN_IF_ERROR(co_await WriteHandshakeFrame(std::move(accept_payload)));
+  // Announced only now, with no suspension before BecomeUp: whoever hears NodeUp (or its
+  // Connect result) can send at once.
+  SNOW_CO_RETURN_IF_ERROR(node_->Publish(this));
+  BecomeUp();
+  co_return absl::OkStatus();
+}
+
+}  // namespace snow::dist_internal

@@ -1,0 +1,61 @@
+#include "snow/net/stream.h"
+
+#include <utility>
+
+namespace snow::net {
+
+Task<absl::Status> Stream::StartTls(TlsContext context) {
+  if (tls_.has_value()) co_return absl::FailedPreconditionError("the stream is already TLS");
+  absl::StatusOr<TlsStream> tls =
+      co_await TlsStream::Handshake(std::move(context), std::move(tcp_));
+  if (!tls.ok()) co_return tls.status();
+  tls_.emplace(std::move(*tls));
+  co_return absl::OkStatus();
+}
+
+// Called only through ReadSome, whose Immediate is awaited where it is made: the stream and the
+// buffer outlive this frame.
+Task<absl::StatusOr<size_t>> Stream::ReadSomePlain(TcpStream* tcp, std::span<char> buffer,
+                                                   absl::Duration timeout) {
+  co_return co_await tcp->ReadSome(buffer, timeout);
+}
+
+net_internal::Immediate<absl::StatusOr<size_t>> Stream::ReadSome(std::span<char> buffer,
+                                                                 absl::Duration timeout) {
+  if (tls_) return tls_->ReadSome(buffer, timeout);
+  return net_internal::Immediate<absl::StatusOr<size_t>>(ReadSomePlain(&tcp_, buffer, timeout));
+}
+
+net_internal::Immediate<absl::Status> Stream::ReadExactly(std::span<char> buffer,
+                                                          absl::Duration timeout) {
+  if (tls_) return tls_->ReadExactly(buffer, timeout);
+  return tcp_.ReadExactly(buffer, timeout);
+}
+
+net_internal::Immediate<absl::Status> Stream::WriteAll(std::span<const char> data,
+                                                       absl::Duration timeout) {
+  if (tls_) return tls_->WriteAll(data, timeout);
+  return tcp_.WriteAll(data, timeout);
+}
+
+absl::StatusOr<std::string> Stream::ExportKeyingMaterial(std::string_view label,
+                                                         std::string_view context,
+                                                         size_t length) const {
+  if (!tls_) return absl::FailedPreconditionError("a plain TCP stream has no keying material");
+  return tls_->ExportKeyingMaterial(label, context, length);
+}
+
+void Stream::Reset() {
+  if (tls_) {
+    if (tls_->is_open()) tls_->tcp().Reset();
+  } else {
+    tcp_.Reset();
+  }
+}
+
+Task<absl::Status> Stream::Close() {
+  if (tls_) co_return co_await tls_->Close();
+  co_return co_await tcp_.Close();
+}
+
+}  // namespace snow::net

@@ -1,0 +1,70 @@
+// File: net/stream.h
+//
+// Stream: one connected byte stream that is plain TCP or TLS over TCP, behind one interface, for
+// code that speaks the same protocol either way (dist/ sessions; HTTP and HTTPS). Its operations
+// return the same awaitables as TcpStream and TlsStream, so a span handed to them must be awaited
+// in the same statement, as there.
+//
+//   absl::StatusOr<net::TcpStream> tcp = co_await net::TcpStream::Connect(address, timeout);
+//   net::Stream stream(std::move(*tcp));
+//   if (secure) {
+//     absl::Status s = co_await stream.StartTls(client_context);   // now TLS, same object
+//   }
+//   absl::Status sent = co_await stream.WriteAll(bytes, timeout);
+#pragma once
+
+#include <cstddef>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "snow/core/task.h"
+#include "snow/net/internal/awaitables.h"
+#include "snow/net/tcp.h"
+#include "snow/net/tls.h"
+
+namespace snow::net {
+
+class Stream {
+ public:
+  // An unconnected stream (every operation fails).
+  Stream() = default;
+  explicit Stream(TcpStream tcp) : tcp_(std::move(tcp)) {}
+  explicit Stream(TlsStream tls) : tls_(std::move(tls)) {}
+
+  // Runs the TLS handshake as `context`'s role over this plain stream; from then on every
+  // operation goes through TLS. On failure the stream is closed.
+  Task<absl::Status> StartTls(TlsContext context);
+  bool is_tls() const { return tls_.has_value(); }
+
+  // As TcpStream::ReadSome / TlsStream::ReadSome: the count, 0 at the end of the stream.
+  net_internal::Immediate<absl::StatusOr<size_t>> ReadSome(std::span<char> buffer,
+                                                           absl::Duration timeout);
+  // Fills all of `buffer`; kUnavailable if the stream ends first.
+  net_internal::Immediate<absl::Status> ReadExactly(std::span<char> buffer, absl::Duration timeout);
+  // Sends all of `data` before it returns.
+  net_internal::Immediate<absl::Status> WriteAll(std::span<const char> data,
+                                                 absl::Duration timeout);
+
+  // TLS only: the keying-material exporter (TlsStream::ExportKeyingMaterial). A plain stream has
+  // no channel secret to bind to: kFailedPrecondition.
+  absl::StatusOr<std::string> ExportKeyingMaterial(std::string_view label, std::string_view context,
+                                                   size_t length) const;
+  // Closes at once with a reset, without close_notify: the peer sees the connection drop.
+  void Reset();
+  // Closes in order (close_notify first over TLS).
+  Task<absl::Status> Close();
+
+ private:
+  static Task<absl::StatusOr<size_t>> ReadSomePlain(TcpStream* tcp, std::span<char> buffer,
+                                                    absl::Duration timeout);
+
+  TcpStream tcp_;                 // the socket, until TLS takes it
+  std::optional<TlsStream> tls_;  // once StartTls succeeded
+};
+
+}  // namespace snow::net

@@ -55,6 +55,7 @@ struct ChildOptions {
   std::vector<std::string> connect = {};
   int tick_ms = 0;  // 0: the default (60 s)
   bool tls = true;
+  int shards = 1;
 };
 
 // Starts a snow-node child; aborts the test binary if the node does not come up (every test
@@ -65,7 +66,8 @@ inline NodeProcess StartChild(const ChildOptions& child) {
                                .cookie = child.cookie,
                                .connect = child.connect,
                                .tick_ms = child.tick_ms,
-                               .tls = child.tls};
+                               .tls = child.tls,
+                               .shards = child.shards};
   options.extra_args.push_back("--snow-no-pin");
   absl::StatusOr<NodeProcess> node = NodeProcess::Start(options);
   SNOW_CHECK(node.ok(), node.status().ToString());

@@ -3,6 +3,7 @@
 #include <mutex>
 
 #include "absl/container/flat_hash_map.h"
+#include "absl/strings/str_cat.h"
 #include "snow/core/runtime.h"
 #include "snow/core/status.h"
 
@@ -81,6 +82,12 @@ absl::Status StartServices(Self self, Pid main) {
   SNOW_RETURN_IF_ERROR(self.runtime().Register("echo", self.Spawn(EchoService)));
   SNOW_RETURN_IF_ERROR(self.runtime().Register("counter", self.Spawn(CounterService)));
   SNOW_RETURN_IF_ERROR(self.runtime().Register("sink", self.Spawn(SinkService)));
+  // One more sink on each shard, for traffic that must reach every shard of the node.
+  for (ShardId shard = 0; shard < self.runtime().shard_count(); ++shard) {
+    Pid sink =
+        self.Spawn(SpawnOptions{.placement = Placement::kShard, .shard = shard}, SinkService);
+    SNOW_RETURN_IF_ERROR(self.runtime().Register(absl::StrCat("sink.", shard), sink));
+  }
   SNOW_RETURN_IF_ERROR(self.runtime().Register("control", self.Spawn(ControlService, main)));
   return absl::OkStatus();
 }

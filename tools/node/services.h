@@ -9,6 +9,7 @@
 //   sink     SinkItem{stream, seq, payload}    -> nothing; counts per stream
 //            SinkQuery{from, stream, expected} -> SinkReport{stream, received, lost, reordered,
 //                                                           bytes, sink}; the stream is forgotten
+//   sink.S   the same, one on each shard S of the node
 //   control  Halt{}                            -> the node exits with status 0
 #pragma once
 

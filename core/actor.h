@@ -228,10 +228,8 @@ class [[nodiscard]] ReceiveAwaiter : private ReceiveWaiter {
       if (timeout_ns != TimerQueue::kNever) {
         deadline_.timer.owner = this;
         deadline_.timer.fire = &ReceiveAwaiter::OnTimeout;
-        int64_t now = shard->NowNanos();
-        int64_t deadline =
-            timeout_ns > TimerQueue::kNever - now ? TimerQueue::kNever : now + timeout_ns;
-        shard->timers().Arm(&deadline_.timer, deadline);
+        shard->timers().Arm(&deadline_.timer,
+                            TimerQueue::DeadlineAfter(shard->NowNanos(), timeout_ns));
       }
     }
     return shard->TakeNext();

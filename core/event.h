@@ -15,6 +15,7 @@
 // as if it had never waited; the event must outlive its waiter.
 #pragma once
 
+#include <algorithm>
 #include <coroutine>
 #include <cstdint>
 
@@ -116,12 +117,9 @@ std::coroutine_handle<> EventAwaiter::await_suspend(std::coroutine_handle<> awai
       if (self->event_->waiter_ == self) self->event_->waiter_ = nullptr;
       self->Wake(/*notified=*/false);
     };
-    int64_t nanos = absl::ToInt64Nanoseconds(timeout_);
-    int64_t now = shard_->NowNanos();
-    int64_t deadline = nanos > core_internal::TimerQueue::kNever - now
-                           ? core_internal::TimerQueue::kNever
-                           : now + (nanos > 0 ? nanos : 0);
-    shard_->timers().Arm(&timer_, deadline);
+    const int64_t nanos = std::max<int64_t>(absl::ToInt64Nanoseconds(timeout_), 0);
+    shard_->timers().Arm(&timer_,
+                         core_internal::TimerQueue::DeadlineAfter(shard_->NowNanos(), nanos));
   }
   return shard_->TakeNext();
 }

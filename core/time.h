@@ -40,11 +40,8 @@ class [[nodiscard]] SleepAwaiter {
       auto* self = static_cast<SleepAwaiter*>(static_cast<core_internal::OwnedTimer*>(node)->owner);
       self->shard_->Schedule(&self->runnable_);
     };
-    int64_t now = shard_->NowNanos();
-    int64_t deadline = nanos_ > core_internal::TimerQueue::kNever - now
-                           ? core_internal::TimerQueue::kNever
-                           : now + nanos_;
-    shard_->timers().Arm(&timer_, deadline);
+    shard_->timers().Arm(&timer_,
+                         core_internal::TimerQueue::DeadlineAfter(shard_->NowNanos(), nanos_));
     return shard_->TakeNext();
   }
   void await_resume() const noexcept {}

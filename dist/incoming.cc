@@ -22,10 +22,6 @@ constexpr size_t kReadBufferBytes = 256 * 1024;
 // A reassembly buffer that held a huge message gives the memory back.
 constexpr size_t kKeepReassemblyBytes = size_t{1} << 20;
 
-absl::Status ProtocolError(std::string_view what) {
-  return absl::DataLossError(absl::StrCat("protocol error: ", AbslView(what)));
-}
-
 }  // namespace
 
 Task<absl::Status> Incoming::ReadLoop(net::Stream& stream, absl::Duration tick) {

@@ -278,7 +278,7 @@ void Node::EnsureConnecting(Peer* peer, Pid waiter, uint64_t ref) {
     peer->state = Peer::State::kConnecting;
     peer->disconnecting = false;
     peer->owner.store(static_cast<int32_t>(shard), std::memory_order_release);
-    session = std::make_shared<Session>(this, shard, peer, /*outgoing=*/true);
+    session = std::make_shared<Session>(this, shard, peer);
     peer->session = session.get();
     peer->session_actor = Pid();
   }
@@ -458,7 +458,7 @@ Task<absl::Status> Acceptor(Self self, std::reference_wrapper<Node> node_ref,
       tcp->Reset();
       continue;
     }
-    auto session = std::make_shared<Session>(node, self.shard(), nullptr, /*outgoing=*/false);
+    auto session = std::make_shared<Session>(node, self.shard(), nullptr);
     session->stream() = net::Stream(std::move(*tcp));
     self.Spawn(SessionReader, session, std::optional<net::SocketAddress>());
   }

@@ -7,16 +7,17 @@
 
 namespace snow::dist_internal {
 
+void RemoteLinks::NoteLink(SignalKind kind, Pid local, Pid remote_pid) {
+  if (kind == SignalKind::kLink) {
+    links_.insert({local.bits(), remote_pid.bits()});
+  } else if (kind == SignalKind::kUnlink || kind == SignalKind::kLinkExit) {
+    links_.erase({local.bits(), remote_pid.bits()});
+  }
+}
+
 std::optional<uint64_t> RemoteLinks::Sending(SignalKind kind, Pid from, Pid to, uint64_t ref) {
-  std::pair<uint64_t, uint64_t> link{from.bits(), to.bits()};
+  NoteLink(kind, from, to);
   switch (kind) {
-    case SignalKind::kLink:
-      links_.insert(link);
-      break;
-    case SignalKind::kUnlink:
-    case SignalKind::kLinkExit:
-      links_.erase(link);
-      break;
     case SignalKind::kMonitor:
       monitors_out_[ref] = {from, to};
       break;
@@ -32,22 +33,15 @@ std::optional<uint64_t> RemoteLinks::Sending(SignalKind kind, Pid from, Pid to, 
       monitors_in_.erase(it);
       return peer_ref;
     }
-    case SignalKind::kExit:
+    default:  // links (noted above) and exits
       break;
   }
   return ref;
 }
 
 std::optional<uint64_t> RemoteLinks::Received(SignalKind kind, Pid from, Pid to, uint64_t ref) {
-  std::pair<uint64_t, uint64_t> link{to.bits(), from.bits()};
+  NoteLink(kind, to, from);
   switch (kind) {
-    case SignalKind::kLink:
-      links_.insert(link);
-      break;
-    case SignalKind::kUnlink:
-    case SignalKind::kLinkExit:
-      links_.erase(link);
-      break;
     case SignalKind::kMonitor: {
       const uint64_t local = remote::NewRef();
       monitors_in_[local] = MonitorIn{ref, to};
@@ -65,7 +59,7 @@ std::optional<uint64_t> RemoteLinks::Received(SignalKind kind, Pid from, Pid to,
     case SignalKind::kDown:
       if (monitors_out_.erase(ref) == 0) return std::nullopt;
       break;
-    case SignalKind::kExit:
+    default:  // links (noted above) and exits
       break;
   }
   return ref;

@@ -18,12 +18,11 @@ uint64_t LocalBits(Pid pid) { return Pid::FromParts(0, pid.shard(), pid.serial()
 
 }  // namespace
 
-Session::Session(Node* node, ShardId shard, Peer* peer, bool outgoing)
+Session::Session(Node* node, ShardId shard, Peer* peer)
     : node_(node),
       shard_(shard),
       stats_(&node->stats(shard)),
       peer_(peer),
-      outgoing_(outgoing),
       out_(node->options().max_queue_bytes, stats_),
       in_(this) {}
 

@@ -15,10 +15,6 @@
 namespace snow::dist_internal {
 namespace {
 
-absl::Status ProtocolError(std::string_view what) {
-  return absl::DataLossError(absl::StrCat("protocol error: ", AbslView(what)));
-}
-
 // HELLO and CHALLENGE introduce their sender the same way: its creation, its name and a fresh
 // nonce, which the proofs later cover.
 template <typename Introduction>

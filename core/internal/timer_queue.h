@@ -33,6 +33,10 @@ struct OwnedTimer : TimerNode {
 class TimerQueue {
  public:
   static constexpr int64_t kNever = std::numeric_limits<int64_t>::max();
+  // `delay_ns` after `now_ns`, or kNever where that would overflow.
+  static constexpr int64_t DeadlineAfter(int64_t now_ns, int64_t delay_ns) {
+    return delay_ns > kNever - now_ns ? kNever : now_ns + delay_ns;
+  }
 
   void Arm(TimerNode* node, int64_t deadline_ns);
   void Cancel(TimerNode* node);

@@ -12,9 +12,16 @@
 #include <string_view>
 
 #include "absl/status/status.h"
+#include "absl/strings/str_cat.h"
 #include "snow/core/signal_kind.h"
+#include "snow/core/status.h"
 
 namespace snow::dist_internal {
+
+// A peer broke a rule of the protocol: the connection ends with this status.
+inline absl::Status ProtocolError(std::string_view what) {
+  return absl::DataLossError(absl::StrCat("protocol error: ", AbslView(what)));
+}
 
 // --- Handshake (PROTOCOL.md §3) ---
 inline constexpr uint16_t kProtocolVersion = 1;

@@ -33,6 +33,9 @@ class RemoteLinks {
   void ConnectionLost(const absl::Status& reason);
 
  private:
+  // A link set up or taken down between a local actor and a remote one, either way.
+  void NoteLink(SignalKind kind, Pid local, Pid remote_pid);
+
   absl::flat_hash_set<std::pair<uint64_t, uint64_t>> links_;  // {local pid, remote pid}
   // Monitors by local actors of remote ones: ref -> {watcher, target}.
   absl::flat_hash_map<uint64_t, std::pair<Pid, Pid>> monitors_out_;

@@ -33,7 +33,8 @@ namespace snow::dist_internal {
 
 class Session final : public PidContext {
  public:
-  Session(Node* node, ShardId shard, Peer* peer, bool outgoing);
+  // `peer` is known for a dial; an accepted session learns it in the handshake (nullptr).
+  Session(Node* node, ShardId shard, Peer* peer);
   ~Session() override;
   Session(const Session&) = delete;
   Session& operator=(const Session&) = delete;
@@ -42,7 +43,6 @@ class Session final : public PidContext {
   Peer* peer() const { return peer_; }
   ShardId shard_id() const { return shard_; }
   ShardStats* stats() const { return stats_; }
-  bool outgoing() const { return outgoing_; }
   bool up() const { return up_; }
   bool closed() const { return closed_; }
   uint32_t peer_creation() const { return peer_creation_; }
@@ -92,7 +92,6 @@ class Session final : public PidContext {
   ShardId shard_;
   ShardStats* stats_;
   Peer* peer_;
-  bool outgoing_;
   bool up_ = false;
   bool closed_ = false;
   uint32_t peer_creation_ = 0;

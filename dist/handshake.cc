@@ -61,6 +61,8 @@ std::string EncodeHello(const Hello& m) {
   o.Int(m.max_version);
   o.Int(m.capabilities);
   o.Int(m.creation);
+  o.Int(m.lanes);
+  o.Int(m.lane);
   o.Bytes(AsView(m.nonce));
   o.Name(m.name);
   return p.Take();
@@ -72,6 +74,8 @@ std::string EncodeChallenge(const Challenge& m) {
   o.Int(m.version);
   o.Int(m.capabilities);
   o.Int(m.creation);
+  o.Int(m.lanes);
+  o.Int(m.lane);
   o.Bytes(AsView(m.nonce));
   o.Name(m.name);
   return p.Take();
@@ -89,6 +93,25 @@ std::string EncodeAccept(const net::Sha256Digest& mac) {
   return p.Take();
 }
 
+std::string EncodeJoin(const Join& m, const net::Sha256Digest& mac) {
+  Payload p(HandshakeKind::kJoin);
+  FieldWriter& o = p.fields();
+  o.Int(m.creation);
+  o.Int(m.peer_creation);
+  o.Int(m.from_lane);
+  o.Int(m.to_lane);
+  o.Bytes(AsView(m.nonce));
+  o.Name(m.name);
+  o.Bytes(AsView(mac));
+  return p.Take();
+}
+
+std::string EncodeJoined(const net::Sha256Digest& mac) {
+  Payload p(HandshakeKind::kJoined);
+  p.fields().Bytes(AsView(mac));
+  return p.Take();
+}
+
 std::string EncodeReject(const Reject& m) {
   Payload p(HandshakeKind::kReject);
   FieldWriter& o = p.fields();
@@ -102,7 +125,7 @@ std::string EncodeReject(const Reject& m) {
 absl::StatusOr<HandshakeKind> KindOf(std::string_view payload) {
   if (payload.empty()) return Malformed("message: empty");
   auto kind = static_cast<uint8_t>(payload[0]);
-  if (kind < 1 || kind > 5) return Malformed(absl::StrCat("message: unknown kind ", kind));
+  if (kind < 1 || kind > 7) return Malformed(absl::StrCat("message: unknown kind ", kind));
   return static_cast<HandshakeKind>(kind);
 }
 
@@ -114,7 +137,8 @@ absl::StatusOr<Hello> ParseHello(std::string_view payload) {
     return Malformed("hello: not a Snow node (bad magic)");
   }
   if (!in.Int(&m.min_version) || !in.Int(&m.max_version) || !in.Int(&m.capabilities) ||
-      !in.Int(&m.creation) || !ReadNonce(in, &m.nonce) || !ReadName(in, &m.name) || !in.done()) {
+      !in.Int(&m.creation) || !in.Int(&m.lanes) || !in.Int(&m.lane) || !ReadNonce(in, &m.nonce) ||
+      !ReadName(in, &m.name) || !in.done()) {
     return Malformed("hello");
   }
   return m;
@@ -124,15 +148,35 @@ absl::StatusOr<Challenge> ParseChallenge(std::string_view payload) {
   FieldReader in(AfterKind(payload));
   Challenge m;
   if (!in.Int(&m.version) || !in.Int(&m.capabilities) || !in.Int(&m.creation) ||
-      !ReadNonce(in, &m.nonce) || !ReadName(in, &m.name) || !in.done()) {
+      !in.Int(&m.lanes) || !in.Int(&m.lane) || !ReadNonce(in, &m.nonce) || !ReadName(in, &m.name) ||
+      !in.done()) {
     return Malformed("challenge");
   }
   return m;
 }
 
+absl::StatusOr<Join> ParseJoin(std::string_view payload, net::Sha256Digest* mac,
+                               std::string_view* signed_part) {
+  if (payload.size() < 1 + kMacBytes ||
+      static_cast<HandshakeKind>(payload[0]) != HandshakeKind::kJoin) {
+    return Malformed("join");
+  }
+  *signed_part = payload.substr(0, payload.size() - kMacBytes);
+  FieldReader in(AfterKind(*signed_part));
+  Join m;
+  if (!in.Int(&m.creation) || !in.Int(&m.peer_creation) || !in.Int(&m.from_lane) ||
+      !in.Int(&m.to_lane) || !ReadNonce(in, &m.nonce) || !ReadName(in, &m.name) || !in.done()) {
+    return Malformed("join");
+  }
+  std::memcpy(mac->data(), payload.data() + signed_part->size(), kMacBytes);
+  return m;
+}
+
 absl::StatusOr<net::Sha256Digest> ParseMac(std::string_view payload, HandshakeKind expected) {
   if (payload.size() != 1 + kMacBytes || static_cast<HandshakeKind>(payload[0]) != expected) {
-    return Malformed(expected == HandshakeKind::kProof ? "proof" : "accept");
+    return Malformed(expected == HandshakeKind::kProof    ? "proof"
+                     : expected == HandshakeKind::kAccept ? "accept"
+                                                          : "joined");
   }
   net::Sha256Digest mac;
   std::memcpy(mac.data(), payload.data() + 1, mac.size());
@@ -170,18 +214,39 @@ absl::Status RejectStatus(const Reject& reject) {
   }
 }
 
-net::Sha256Digest Proof(std::string_view cookie, std::string_view role, std::string_view exporter,
-                        std::string_view hello_payload, std::string_view challenge_payload) {
-  std::string transcript = absl::StrCat("snow-dist-1 ", AbslView(role));
-  // Each part is length-prefixed, so no two different transcripts concatenate alike.
-  wire::ByteBuffer parts;
-  FieldWriter w(parts);
-  for (std::string_view part : {exporter, hello_payload, challenge_payload}) {
+namespace {
+
+// `label`, then each part length-prefixed, so no two different transcripts concatenate alike.
+std::string Transcript(std::string_view label, std::initializer_list<std::string_view> parts) {
+  wire::ByteBuffer bytes;
+  FieldWriter w(bytes);
+  w.Bytes(label);
+  for (std::string_view part : parts) {
     w.Int(static_cast<uint32_t>(part.size()));
     w.Bytes(part);
   }
-  transcript.append(parts.chars());
-  return net::HmacSha256(cookie, transcript);
+  return std::string(bytes.chars());
+}
+
+}  // namespace
+
+net::Sha256Digest Proof(std::string_view cookie, std::string_view role, std::string_view exporter,
+                        std::string_view hello_payload, std::string_view challenge_payload) {
+  return net::HmacSha256(cookie, Transcript(absl::StrCat("snow-dist-2 ", AbslView(role)),
+                                            {exporter, hello_payload, challenge_payload}));
+}
+
+std::string LaneKey(std::string_view cookie, std::string_view exporter,
+                    std::string_view hello_payload, std::string_view challenge_payload) {
+  net::Sha256Digest key = net::HmacSha256(
+      cookie, Transcript("snow-dist-2 lanes", {exporter, hello_payload, challenge_payload}));
+  return std::string(AsView(key));
+}
+
+net::Sha256Digest JoinProof(std::string_view lane_key, std::string_view role,
+                            std::string_view exporter, std::string_view join_fields) {
+  return net::HmacSha256(lane_key, Transcript(absl::StrCat("snow-dist-2 join ", AbslView(role)),
+                                              {exporter, join_fields}));
 }
 
 absl::Status CheckNodeName(std::string_view name) {

@@ -163,6 +163,24 @@ absl::Status Incoming::HandlePayload(wire::ByteSpan payload) {
       if (node->options().mesh) node->LearnPeers(names);
       return absl::OkStatus();
     }
+    case FrameKind::kLanesUp: {
+      uint16_t lane = 0;
+      if (!f.Int(&lane) || !f.done()) return ProtocolError("short LANES_UP");
+      if (session_->is_lane()) return ProtocolError("LANES_UP on a lane");
+      if (lane >= session_->peer_lanes()) return ProtocolError("LANES_UP for no lane");
+      node->PeerLaneUp(session_, lane);
+      return absl::OkStatus();
+    }
+    case FrameKind::kLanesWanted: {
+      uint16_t lane = 0;
+      if (!f.Int(&lane) || !f.done()) return ProtocolError("short LANES_WANTED");
+      if (session_->is_lane() || !session_->dialed()) {
+        return ProtocolError("LANES_WANTED to the node that did not dial");
+      }
+      if (lane >= session_->peer_lanes()) return ProtocolError("LANES_WANTED for no lane");
+      node->PeerWantsLanes(session_, lane);
+      return absl::OkStatus();
+    }
     case FrameKind::kFragment:
       return ProtocolError("a fragment inside a fragment");
   }
@@ -184,7 +202,7 @@ absl::Status Incoming::DeliverMessage(const RemoteType& type, wire::ByteSpan ter
     return absl::OkStatus();
   }
   ShardStats::Add(session_->stats()->messages_received, 1);
-  remote::Deliver(std::move(e));
+  session_->node()->HandOn(session_, std::move(e));
   return absl::OkStatus();
 }
 
@@ -206,10 +224,9 @@ absl::Status Incoming::DeliverSignal(wire::ByteSpan body) {
   Pid to = Pid::FromBits(to_bits);
   if (!from_local.is_local() || !to.is_local()) return ProtocolError("signal with a foreign PID");
   Pid from = Pid::FromParts(session_->peer_slot(), from_local.shard(), from_local.serial());
-  std::optional<uint64_t> local_ref = session_->links().Received(*kind, from, to, ref);
-  if (!local_ref) return absl::OkStatus();
-  remote::Deliver(
-      RemoteEnvelope::Signal(to, *kind, from, *local_ref, absl::Status(*code, AbslView(message))));
+  session_->node()->HandOn(
+      session_,
+      RemoteEnvelope::Signal(to, *kind, from, ref, absl::Status(*code, AbslView(message))));
   return absl::OkStatus();
 }
 

@@ -93,7 +93,8 @@ Node::Node(Runtime& runtime, dist::NodeOptions options, std::string cookie, uint
       creation_(creation),
       server_tls_(std::move(server_tls)),
       client_tls_(std::move(client_tls)),
-      stats_(runtime.shard_count()) {}
+      stats_(runtime.shard_count()),
+      lanes_(static_cast<uint16_t>(std::min<uint32_t>(runtime.shard_count(), kMaxLanes))) {}
 
 Node::~Node() = default;
 
@@ -123,13 +124,18 @@ absl::StatusOr<Peer*> Node::PeerFor(std::string_view name) {
   auto it = peers_.find(AbslView(name));
   if (it != peers_.end()) return it->second.get();
   SNOW_ASSIGN_OR_RETURN(net::SocketAddress address, DialAddressOf(options_, name));
-  auto peer = std::make_unique<Peer>();
-  peer->name = std::string(name);
-  peer->address = address;
-  peer->local = std::make_unique<Session*[]>(runtime_.shard_count());
+  std::unique_ptr<Peer> peer = NewPeer(std::string(name), address);
   Peer* raw = peer.get();
   peers_.emplace(peer->name, std::move(peer));
   return raw;
+}
+
+std::unique_ptr<Peer> Node::NewPeer(std::string name, net::SocketAddress address) {
+  auto peer = std::make_unique<Peer>();
+  peer->name = std::move(name);
+  peer->address = address;
+  peer->shards = std::make_unique<PeerShard[]>(runtime_.shard_count());
+  return peer;
 }
 
 uint32_t Node::SlotFor(std::string_view name, uint32_t creation) {
@@ -151,10 +157,7 @@ uint32_t Node::SlotForLocked(std::string_view name, uint32_t creation) {
       // connected.
       absl::StatusOr<net::SocketAddress> address = DialAddressOf(options_, name);
       if (!address.ok()) return 0;
-      auto peer = std::make_unique<Peer>();
-      peer->name = std::string(name);
-      peer->address = *address;
-      peer->local = std::make_unique<Session*[]>(runtime_.shard_count());
+      std::unique_ptr<Peer> peer = NewPeer(std::string(name), *address);
       it = peers_.emplace(peer->name, std::move(peer)).first;
     }
     slot->peer = it->second.get();
@@ -207,6 +210,20 @@ std::vector<std::string> Node::ConnectedNames() {
   return names;
 }
 
+namespace {
+
+// `e` has no way to the peer now: a signal answers as if its target had ended, a message is
+// dropped and counted.
+void NoRoute(RemoteEnvelope e, ShardStats& stats) {
+  if (!e.is_signal()) ShardStats::Add(stats.dropped_no_connection, 1);
+  remote::Undeliverable(std::move(e), NoConnectionReason());
+}
+
+// The lane a shard's traffic belongs to (shards past the lane count share lanes).
+ShardId LaneOf(ShardId shard, uint32_t lanes) { return shard < lanes ? shard : shard % lanes; }
+
+}  // namespace
+
 void Node::Route(RemoteEnvelope e) {
   const Slot* slot = this->slot(e.to().node());
   if (slot == nullptr) {
@@ -222,25 +239,87 @@ void Node::Route(RemoteEnvelope e) {
   int32_t owner = peer->owner.load(std::memory_order_acquire);
   uint32_t live = peer->creation.load(std::memory_order_acquire);
   if (owner < 0 || live == 0) {
-    if (!e.is_signal()) ShardStats::Add(stats_[shard].dropped_no_connection, 1);
-    remote::Undeliverable(std::move(e), NoConnectionReason());
+    NoRoute(std::move(e), stats_[shard]);
     return;
   }
   if (live != slot->creation) {
     remote::Undeliverable(std::move(e), NoProcReason());  // an earlier incarnation of that node
     return;
   }
-  if (static_cast<ShardId>(owner) != shard) {
-    remote::Forward(std::move(e), static_cast<ShardId>(owner));
+  const uint64_t generation = peer->generation.load(std::memory_order_acquire);
+  if (e.is_signal()) [[unlikely]] {
+    if (!e.from().is_local()) return;
+    if (e.from().shard() == shard) {
+      // Accounted for once, on its sender's shard, which answers for it if the peer goes.
+      PeerShard* mine = ShardOf(peer, shard, generation);
+      if (mine == nullptr) return;
+      std::optional<uint64_t> ref = mine->links.Sending(e.signal_kind(), e.from(), e.to(), e.ref());
+      if (!ref) return;
+      if (*ref != e.ref()) {
+        e = RemoteEnvelope::Signal(e.to(), e.signal_kind(), e.from(), *ref, e.reason());
+      }
+    }
+  }
+  // The shard that owns this shard's lane decides the path, so that all of the lane's traffic
+  // takes one path, in order.
+  const ShardId lane = LaneOf(shard, lanes_);
+  if (lane != shard) [[unlikely]] {
+    remote::Forward(std::move(e), lane);
     return;
   }
-  Session* session = peer->local[shard];
+  PeerShard* here = ShardOf(peer, shard, generation);
+  if (here == nullptr || !here->switched) [[unlikely]] {
+    if (here != nullptr && !here->wanted) WantLanes(peer, *here, shard);
+    SendOverFirst(peer, generation, std::move(e));
+    return;
+  }
+  Session* session = here->lanes[LaneOf(e.to().shard(), here->lanes.size())];
   if (session == nullptr || !session->up()) {
-    if (!e.is_signal()) ShardStats::Add(stats_[shard].dropped_no_connection, 1);
-    remote::Undeliverable(std::move(e), NoConnectionReason());
+    NoRoute(std::move(e), stats_[shard]);
     return;
   }
   session->Enqueue(std::move(e));
+}
+
+PeerShard* Node::MoveOn(Peer* peer, PeerShard& part, uint64_t generation) {
+  if (part.generation > generation) return nullptr;  // news of a connection since replaced
+  // A newer connection. What is left of the older one goes; its links are answered here if
+  // its end has not reached this shard yet.
+  if (part.generation != 0) part.links.ConnectionLost(NoConnectionReason());
+  part.generation = generation;
+  part.switched = false;
+  part.wanted = false;
+  const uint16_t peer_lanes = peer->lanes.load(std::memory_order_acquire);
+  part.lanes.assign(peer_lanes, nullptr);
+  part.peer_lane_up.assign(peer_lanes, false);
+  part.dialed.assign(peer_lanes, false);
+  return &part;
+}
+
+void Node::SendOverFirst(Peer* peer, uint64_t generation, RemoteEnvelope e) {
+  const int32_t owner = peer->owner.load(std::memory_order_acquire);
+  if (owner < 0) {
+    NoRoute(std::move(e), stats_[remote::ThisShard()]);
+    return;
+  }
+  auto put = [this, peer, generation](RemoteEnvelope e) {
+    const ShardId shard = remote::ThisShard();
+    PeerShard* part = ShardOf(peer, shard, generation);
+    Session* first = part != nullptr ? part->first : nullptr;
+    if (first == nullptr || !first->up() || first->generation() != generation) {
+      NoRoute(std::move(e), stats_[shard]);
+      return;
+    }
+    first->Enqueue(std::move(e));
+  };
+  if (static_cast<ShardId>(owner) == remote::ThisShard()) {
+    put(std::move(e));
+    return;
+  }
+  // Only until this shard's lanes are up: a submitted item (not a forwarded envelope, which
+  // the owner would route as its own lane's traffic).
+  runtime_.SubmitTo(static_cast<ShardId>(owner),
+                    [put, e = std::move(e)]() mutable { put(std::move(e)); });
 }
 
 void Node::NotifyWaiters(Peer* peer, const absl::Status& status) {
@@ -305,11 +384,7 @@ absl::Status Node::Claim(Session* session) {
     // That incarnation is down now, whatever becomes of this handshake, and its monitors hear
     // it here: the old session's release comes after it lost the peer, and says nothing.
     absl::Status replaced = absl::UnavailableError("replaced by a new incarnation of the node");
-    EndSessionActor(peer->session_actor, replaced);
-    peer->owner.store(-1, std::memory_order_release);
-    peer->creation.store(0, std::memory_order_release);
-    LogNodeDown(peer->name, replaced);
-    NotifyNodes(peer->name, /*up=*/false, replaced);
+    PeerDownLocked(peer, replaced, Pid());
   } else if (peer->state == Peer::State::kConnecting && options_.name < peer->name) {
     // Both dialled: the connection opened by the node whose name sorts first is kept.
     return absl::AbortedError(
@@ -334,8 +409,18 @@ absl::Status Node::Publish(Session* session) {
   peer->state = Peer::State::kUp;
   peer->session_actor = session->reader();
   peer->disconnecting = false;
-  peer->local[shard] = session;
   peer->slot = SlotForLocked(peer->name, peer_creation);
+  peer->lane_key = session->lane_key();
+  peer->first_lane = session->first_lane();
+  peer->peer_first_lane = session->peer_first_lane();
+  peer->joined.assign(size_t{lanes_} * session->peer_lanes(), false);
+  peer->lane_actors.clear();
+  const uint64_t generation = next_generation_++;
+  session->set_generation(generation);
+  // Route reads creation, then the generation and lane count: those are stored first.
+  peer->lanes.store(session->peer_lanes(), std::memory_order_release);
+  peer->dialed.store(session->dialed(), std::memory_order_release);
+  peer->generation.store(generation, std::memory_order_release);
   peer->creation.store(peer_creation, std::memory_order_release);
   peer->owner.store(static_cast<int32_t>(shard), std::memory_order_release);
   ShardStats::Add(stats_[shard].connections_up, 1);
@@ -348,25 +433,278 @@ void Node::Release(Session* session, const absl::Status& reason) {
   Peer* peer = session->peer();
   if (peer == nullptr) return;
   wire::ByteBuffer orphans = session->TakeHeldFrames();
-  absl::MutexLock lock(&mutex_);
-  if (peer->session != session) {
-    // Another connection is (or will be) the live one: hand it what waited here.
-    if (!orphans.empty()) SendNamedFrame(peer, std::move(orphans));
-    return;
+  uint64_t gone = 0;  // the connection that went down here
+  absl::Status why = reason;
+  {
+    absl::MutexLock lock(&mutex_);
+    if (session->is_lane()) {
+      const bool live = peer->state == Peer::State::kUp &&
+                        peer->generation.load(std::memory_order_relaxed) == session->generation();
+      if (!live) return;
+      if (peer->disconnecting) why = absl::UnavailableError("disconnect");
+    } else if (peer->session != session) {
+      // Another connection is (or will be) the live one: hand it what waited here.
+      if (!orphans.empty()) SendNamedFrame(peer, std::move(orphans));
+      return;
+    } else {
+      if (peer->disconnecting) why = absl::UnavailableError("disconnect");
+      if (peer->state != Peer::State::kUp) {
+        peer->state = Peer::State::kIdle;
+        peer->session = nullptr;
+        peer->session_actor = Pid();
+        peer->disconnecting = false;
+        peer->owner.store(-1, std::memory_order_release);
+        peer->creation.store(0, std::memory_order_release);
+        NotifyWaiters(peer, why);
+        return;
+      }
+    }
+    gone = peer->generation.load(std::memory_order_relaxed);
+    PeerDownLocked(peer, why, session->reader());
   }
-  bool was_up = peer->state == Peer::State::kUp;
-  absl::Status why = peer->disconnecting ? absl::UnavailableError("disconnect") : reason;
+  // Every shard answers for the links and monitors its actors had across the connection.
+  for (ShardId shard = 0; shard < runtime_.shard_count(); ++shard) {
+    runtime_.SubmitTo(shard, [this, peer, gone] {
+      PeerShard& part = peer->shards[remote::ThisShard()];
+      if (part.generation != gone) return;  // never used here, or already moved on
+      part.links.ConnectionLost(NoConnectionReason());
+      part.switched = false;
+      std::fill(part.lanes.begin(), part.lanes.end(), nullptr);
+    });
+  }
+}
+
+void Node::PeerDownLocked(Peer* peer, const absl::Status& why, Pid ending) {
+  // Every connection to the peer ends with it (the one ending already is).
+  for (Pid actor : peer->lane_actors) {
+    if (actor != ending) EndSessionActor(actor, why);
+  }
+  if (peer->session_actor && peer->session_actor != ending) {
+    EndSessionActor(peer->session_actor, why);
+  }
+  peer->lane_actors.clear();
+  peer->joined.clear();
+  peer->lane_key.clear();
   peer->state = Peer::State::kIdle;
   peer->session = nullptr;
   peer->session_actor = Pid();
   peer->disconnecting = false;
   peer->owner.store(-1, std::memory_order_release);
   peer->creation.store(0, std::memory_order_release);
-  if (was_up) {
-    LogNodeDown(peer->name, why);
-    NotifyNodes(peer->name, /*up=*/false, why);
+  LogNodeDown(peer->name, why);
+  NotifyNodes(peer->name, /*up=*/false, why);
+}
+
+// --- Lanes ---
+
+void Node::FirstConnectionUp(Session* session) {
+  Peer* peer = session->peer();
+  const ShardId shard = session->shard_id();
+  PeerShard* here = ShardOf(peer, shard, session->generation());
+  if (here == nullptr) return;
+  here->first = session;
+  // The first connection is also a lane when both its ends are on one.
+  const uint16_t pair = session->peer_first_lane();
+  if (session->first_lane() != kNoLane && pair != kNoLane && pair < here->lanes.size()) {
+    here->lanes[pair] = session;
+    here->peer_lane_up[pair] = true;
+    here->dialed[pair] = true;
+  }
+  MaybeSwitch(peer, *here, shard);
+}
+
+std::optional<LaneTicket> Node::TicketFor(Peer* peer, uint64_t generation) {
+  absl::MutexLock lock(&mutex_);
+  if (peer->state != Peer::State::kUp ||
+      peer->generation.load(std::memory_order_relaxed) != generation) {
+    return std::nullopt;
+  }
+  return LaneTicket{peer,
+                    generation,
+                    peer->creation.load(std::memory_order_relaxed),
+                    peer->slot,
+                    peer->lanes.load(std::memory_order_relaxed),
+                    peer->first_lane,
+                    peer->peer_first_lane,
+                    peer->lane_key};
+}
+
+void Node::WantLanes(Peer* peer, PeerShard& here, ShardId lane) {
+  here.wanted = true;
+  if (peer->dialed.load(std::memory_order_acquire)) {
+    for (uint16_t peer_lane = 0; peer_lane < here.lanes.size(); ++peer_lane) {
+      DialLane(peer, here, lane, peer_lane);
+    }
+    return;
+  }
+  const int32_t owner = peer->owner.load(std::memory_order_acquire);
+  if (owner < 0) return;
+  runtime_.SubmitTo(static_cast<ShardId>(owner),
+                    [this, peer, generation = here.generation, lane = static_cast<uint16_t>(lane)] {
+                      PeerShard* part = ShardOf(peer, remote::ThisShard(), generation);
+                      if (part != nullptr && part->first != nullptr) {
+                        part->first->AddLanesWanted(lane);
+                      }
+                    });
+}
+
+void Node::PeerWantsLanes(Session* first, uint16_t peer_lane) {
+  Peer* peer = first->peer();
+  const uint64_t generation = first->generation();
+  for (ShardId lane = 0; lane < lanes_; ++lane) {
+    runtime_.SubmitTo(lane, [this, peer, generation, peer_lane] {
+      const ShardId shard = remote::ThisShard();
+      PeerShard* part = ShardOf(peer, shard, generation);
+      if (part != nullptr) DialLane(peer, *part, shard, peer_lane);
+    });
+  }
+}
+
+void Node::DialLane(Peer* peer, PeerShard& here, ShardId lane, uint16_t peer_lane) {
+  if (peer_lane >= here.dialed.size() || here.dialed[peer_lane]) return;
+  std::optional<LaneTicket> ticket = TicketFor(peer, here.generation);
+  if (!ticket) return;  // the connection is gone
+  if (lane == ticket->first_lane && peer_lane == ticket->peer_first_lane) return;
+  here.dialed[peer_lane] = true;
+  auto session = std::make_shared<Session>(this, lane, nullptr);
+  session->MakeLane(*ticket, static_cast<uint16_t>(lane), peer_lane);
+  StartLane(this, std::move(session), peer->address);
+}
+
+absl::StatusOr<LaneTicket> Node::LaneTicketFor(std::string_view name, uint32_t creation,
+                                               uint32_t our_creation, uint16_t lane,
+                                               uint16_t peer_lane) {
+  if (our_creation != creation_) {
+    return absl::FailedPreconditionError("a lane for an earlier incarnation of this node");
+  }
+  absl::MutexLock lock(&mutex_);
+  auto it = peers_.find(AbslView(name));
+  Peer* peer = it != peers_.end() ? it->second.get() : nullptr;
+  if (peer == nullptr || peer->state != Peer::State::kUp ||
+      peer->creation.load(std::memory_order_relaxed) != creation) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("a lane for a connection that is not up: ", AbslView(name)));
+  }
+  const uint16_t peer_lanes = peer->lanes.load(std::memory_order_relaxed);
+  if (lane >= lanes_ || peer_lane >= peer_lanes ||
+      (lane == peer->first_lane && peer_lane == peer->peer_first_lane)) {
+    return absl::InvalidArgumentError(absl::StrCat("no lane ", peer_lane, "-", lane));
+  }
+  return LaneTicket{peer,
+                    peer->generation.load(std::memory_order_relaxed),
+                    peer->creation.load(std::memory_order_relaxed),
+                    peer->slot,
+                    peer_lanes,
+                    peer->first_lane,
+                    peer->peer_first_lane,
+                    peer->lane_key};
+}
+
+absl::Status Node::TakeLane(const LaneTicket& ticket, uint16_t lane, uint16_t peer_lane) {
+  absl::MutexLock lock(&mutex_);
+  Peer* peer = ticket.peer;
+  if (peer->state != Peer::State::kUp ||
+      peer->generation.load(std::memory_order_relaxed) != ticket.generation) {
+    return absl::AbortedError("the connection the lane belongs to is gone");
+  }
+  const size_t index = size_t{lane} * ticket.peer_lanes + peer_lane;
+  if (index >= peer->joined.size() || peer->joined[index]) {
+    return absl::AlreadyExistsError(absl::StrCat("lane ", peer_lane, "-", lane, " is taken"));
+  }
+  peer->joined[index] = true;
+  return absl::OkStatus();
+}
+
+absl::Status Node::AddLaneActor(Session* session, Pid reader) {
+  absl::MutexLock lock(&mutex_);
+  Peer* peer = session->peer();
+  if (peer->state != Peer::State::kUp ||
+      peer->generation.load(std::memory_order_relaxed) != session->generation()) {
+    return absl::AbortedError("the connection the lane belongs to is gone");
+  }
+  peer->lane_actors.push_back(reader);
+  return absl::OkStatus();
+}
+
+void Node::LaneUp(Session* session) {
+  Peer* peer = session->peer();
+  const ShardId shard = session->shard_id();
+  PeerShard* here = ShardOf(peer, shard, session->generation());
+  if (here == nullptr || session->peer_lane() >= here->lanes.size()) return;
+  here->lanes[session->peer_lane()] = session;
+  if (here->peer_lane_up[session->peer_lane()]) session->AllowReading();
+  ShardStats::Add(stats_[shard].lanes_up, 1);
+  MaybeSwitch(peer, *here, shard);
+}
+
+void Node::MaybeSwitch(Peer* peer, PeerShard& here, ShardId shard) {
+  if (here.switched || shard >= lanes_) return;
+  for (Session* lane : here.lanes) {
+    if (lane == nullptr) return;
+  }
+  here.switched = true;
+  // The peer reads this lane's lanes only after LANES_UP, which follows on the first connection
+  // everything this lane sent there.
+  const int32_t owner = peer->owner.load(std::memory_order_acquire);
+  if (owner < 0) return;
+  const uint64_t generation = here.generation;
+  const auto lane = static_cast<uint16_t>(shard);
+  runtime_.SubmitTo(static_cast<ShardId>(owner), [this, peer, generation, lane] {
+    PeerShard* part = ShardOf(peer, remote::ThisShard(), generation);
+    if (part != nullptr && part->first != nullptr) part->first->AddLanesUp(lane);
+  });
+}
+
+void Node::PeerLaneUp(Session* first, uint16_t peer_lane) {
+  Peer* peer = first->peer();
+  const uint64_t generation = first->generation();
+  for (ShardId lane = 0; lane < lanes_; ++lane) {
+    runtime_.SubmitTo(lane, [this, peer, generation, peer_lane] {
+      PeerShard* part = ShardOf(peer, remote::ThisShard(), generation);
+      if (part == nullptr || peer_lane >= part->lanes.size()) return;
+      part->peer_lane_up[peer_lane] = true;
+      if (part->lanes[peer_lane] != nullptr) part->lanes[peer_lane]->AllowReading();
+    });
+  }
+}
+
+void Node::HandOn(Session* from, RemoteEnvelope e) {
+  const ShardId here = from->shard_id();
+  const ShardId target = e.to().shard();
+  if (target >= runtime_.shard_count()) [[unlikely]] {
+    remote::Deliver(std::move(e));  // the runtime answers for a PID that names no shard
+    return;
+  }
+  // What arrives over the first connection for another lane's shard goes through that lane's
+  // shard: behind it, the lane's own traffic once released (ARCHITECTURE.md, "Lanes").
+  const ShardId lane = LaneOf(target, lanes_);
+  if (!e.is_signal()) [[likely]] {
+    if (lane == here || lane == target) {
+      remote::Deliver(std::move(e));
+    } else {
+      runtime_.SubmitTo(lane, [e = std::move(e)]() mutable { remote::Deliver(std::move(e)); });
+    }
+    return;
+  }
+  // A signal is accounted for on its target's shard, which answers for it if the peer goes.
+  auto account = [this, peer = from->peer(), generation = from->generation()](RemoteEnvelope e) {
+    PeerShard* part = ShardOf(peer, remote::ThisShard(), generation);
+    if (part == nullptr) return;  // from a connection since gone
+    std::optional<uint64_t> ref = part->links.Received(e.signal_kind(), e.from(), e.to(), e.ref());
+    if (!ref) return;
+    if (*ref != e.ref()) {
+      e = RemoteEnvelope::Signal(e.to(), e.signal_kind(), e.from(), *ref, e.reason());
+    }
+    remote::Deliver(std::move(e));
+  };
+  if (target == here) {
+    account(std::move(e));
+  } else if (lane == here || lane == target) {
+    runtime_.SubmitTo(target, [account, e = std::move(e)]() mutable { account(std::move(e)); });
   } else {
-    NotifyWaiters(peer, why);
+    runtime_.SubmitTo(lane, [this, target, account, e = std::move(e)]() mutable {
+      runtime_.SubmitTo(target, [account, e = std::move(e)]() mutable { account(std::move(e)); });
+    });
   }
 }
 
@@ -428,6 +766,7 @@ dist::DistStats Node::TotalStats() const {
     t.dropped_no_connection += get(s.dropped_no_connection);
     t.handshakes_failed += get(s.handshakes_failed);
     t.connections_up += get(s.connections_up);
+    t.lanes_up += get(s.lanes_up);
   }
   return t;
 }
@@ -476,7 +815,7 @@ void Node::SendNamedFrame(Peer* peer, wire::ByteBuffer frame) {
                       });
     return;
   }
-  Session* session = owner >= 0 ? peer->local[shard] : nullptr;
+  Session* session = owner >= 0 ? peer->shards[shard].first : nullptr;
   if (session != nullptr) {
     session->AppendFrame(frame.view());
   } else {
@@ -491,10 +830,17 @@ void StartAcceptor(Self self, Node* node, net::TcpListener listener) {
 Pid StartOutgoing(Node* node, std::shared_ptr<Session> session) {
   Peer* peer = session->peer();
   const ShardId shard = remote::ThisShard();
-  peer->local[shard] = session.get();
+  // Named sends wait in the connecting session until it is up.
+  peer->shards[shard].first = session.get();
   return node->runtime().Spawn(SpawnOptions{.placement = Placement::kShard, .shard = shard},
                                SessionReader, std::move(session),
                                std::optional<net::SocketAddress>(peer->address));
+}
+
+void StartLane(Node* node, std::shared_ptr<Session> lane, std::optional<net::SocketAddress> dial) {
+  const ShardId shard = lane->shard_id();
+  node->runtime().Spawn(SpawnOptions{.placement = Placement::kShard, .shard = shard}, LaneReader,
+                        std::move(lane), std::move(dial));
 }
 
 }  // namespace snow::dist_internal

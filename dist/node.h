@@ -108,6 +108,7 @@ struct DistStats {
   uint64_t dropped_no_connection = 0;   // sent to a node that is not connected
   uint64_t handshakes_failed = 0;
   uint64_t connections_up = 0;  // sessions that completed a handshake
+  uint64_t lanes_up = 0;        // lane connections that joined one (ARCHITECTURE.md, "Lanes")
 };
 
 // Makes this runtime the node `options.name`: binds the listener (an error if the port is

@@ -158,6 +158,36 @@ void Outgoing::AddFrame(wire::ByteSpan frame) {
   work_.Notify();
 }
 
+void Outgoing::AddLanesUp(uint16_t lane) {
+  // No actor has PID bits 0: the bulk lane's per-destination order is not involved.
+  constexpr uint64_t kNoDestination = 0;
+  size_t start;
+  wire::ByteBuffer* out = &urgent_;
+  if (bulk_.empty()) {
+    start = wire::BeginFrame(urgent_);
+  } else {
+    // What the lane sent before must all be handed on first, large messages included.
+    bulk_.push_back(BulkItem{wire::ByteBuffer(), wire::kFrameHeaderBytes, kNoDestination});
+    NoteBulk(kNoDestination);
+    out = &bulk_.back().bytes;
+    start = wire::BeginFrame(*out);
+  }
+  FieldWriter w(*out);
+  w.U8(static_cast<uint8_t>(FrameKind::kLanesUp));
+  w.Int(lane);
+  EndFrame(*out, start, kNoDestination);
+}
+
+void Outgoing::AddLanesWanted(uint16_t lane) {
+  const size_t start = wire::BeginFrame(urgent_);
+  FieldWriter w(urgent_);
+  w.U8(static_cast<uint8_t>(FrameKind::kLanesWanted));
+  w.Int(lane);
+  EndSmallFrame(urgent_, start);
+  queued_bytes_ += urgent_.size() - start;
+  work_.Notify();
+}
+
 std::span<const char> Outgoing::NextWrite(wire::ByteBuffer& writing) {
   std::swap(writing, urgent_);
   if (bulk_.empty()) return {};

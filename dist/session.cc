@@ -32,9 +32,45 @@ std::string Session::Describe() const {
   return peer_ != nullptr ? peer_->name : std::string("(unnamed peer)");
 }
 
+void Session::MakeLane(const LaneTicket& ticket, uint16_t lane, uint16_t peer_lane) {
+  is_lane_ = true;
+  peer_ = ticket.peer;
+  generation_ = ticket.generation;
+  peer_creation_ = ticket.peer_creation;
+  peer_slot_ = ticket.slot;
+  peer_lanes_ = ticket.peer_lanes;
+  lane_key_ = ticket.lane_key;
+  lane_ = lane;
+  peer_lane_ = peer_lane;
+}
+
+absl::Status Session::LearnLanes(uint16_t peer_lanes, uint16_t peer_first_lane) {
+  if (peer_lanes == 0 || peer_lanes > kMaxLanes ||
+      (peer_first_lane != kNoLane && peer_first_lane >= peer_lanes)) {
+    return ProtocolError("lane count or lane out of range");
+  }
+  peer_lanes_ = peer_lanes;
+  peer_first_lane_ = peer_first_lane;
+  return absl::OkStatus();
+}
+
+void Session::AllowReading() {
+  readable_ = true;
+  readable_event_.Notify();
+}
+
+Task<void> Session::WaitUntilReadable() {
+  while (!readable_ && !closed_) (void)co_await readable_event_.Wait(absl::InfiniteDuration());
+}
+
+void Session::AddLanesUp(uint16_t lane) { out_.AddLanesUp(lane); }
+
+void Session::AddLanesWanted(uint16_t lane) { out_.AddLanesWanted(lane); }
+
 void Session::BecomeUp() {
   up_ = true;
   peer_slot_ = node_->SlotFor(peer_->name, peer_creation_);
+  node_->FirstConnectionUp(this);
   // Tell the peer whom we know (mesh), then what waited for the handshake.
   std::vector<std::string> names;
   for (std::string& n : node_->ConnectedNames()) {
@@ -61,11 +97,8 @@ void Session::Enqueue(RemoteEnvelope e) {
   const uint64_t to = LocalBits(e.to());
   if (e.is_signal()) {
     // Signals go whatever the queue holds: a link or monitor that silently failed would be
-    // worse than memory.
-    if (!e.from().is_local()) return;
-    std::optional<uint64_t> ref = links_.Sending(e.signal_kind(), e.from(), e.to(), e.ref());
-    if (!ref) return;
-    out_.AddSignal(to, e.signal_kind(), LocalBits(e.from()), *ref, e.reason());
+    // worse than memory. (Node::Route accounted for it on its sender's shard.)
+    out_.AddSignal(to, e.signal_kind(), LocalBits(e.from()), e.ref(), e.reason());
     return;
   }
   if (out_.full()) {
@@ -129,11 +162,17 @@ bool Session::ReadPid(wire::Reader& r, Pid& pid) {
 void Session::Close(const absl::Status& reason) {
   if (closed_) return;
   closed_ = true;
-  bool was_up = up_;
   up_ = false;
+  readable_event_.Notify();
+  if (peer_ != nullptr) {
+    // No route may lead here any more.
+    PeerShard& here = peer_->shards[shard_];
+    if (here.first == this) here.first = nullptr;
+    for (Session*& lane : here.lanes) {
+      if (lane == this) lane = nullptr;
+    }
+  }
   node_->Release(this, reason);
-  if (peer_ != nullptr && peer_->local[shard_] == this) peer_->local[shard_] = nullptr;
-  if (was_up) links_.ConnectionLost(NoConnectionReason());
 }
 
 // --- The actors ---
@@ -168,6 +207,7 @@ Task<absl::Status> SessionReader(Self self, std::shared_ptr<Session> session,
     status = co_await session->HandshakeAsServer();
     node->EndHandshake();
   }
+  if (session->handed_over()) co_return absl::OkStatus();  // a lane, now on its own shard
   if (!status.ok()) {
     guard.reason = status;
     if (absl::IsAborted(status)) {
@@ -194,6 +234,40 @@ Task<absl::Status> SessionReader(Self self, std::shared_ptr<Session> session,
   status = co_await session->ReadLoop();
   guard.reason = status;
   // Abnormal: the link takes the writer down with the reader.
+  co_return status.ok() ? absl::UnavailableError("session ended") : status;
+}
+
+Task<absl::Status> LaneReader(Self self, std::shared_ptr<Session> session,
+                              std::optional<net::SocketAddress> dial) {
+  session->set_reader(self.pid());
+  CloseOnExit guard{session};
+  Node* node = session->node();
+  absl::Status status = node->AddLaneActor(session.get(), self.pid());
+  if (status.ok() && dial.has_value()) {
+    absl::StatusOr<net::TcpStream> tcp =
+        co_await net::TcpStream::Connect(*dial, node->options().handshake_timeout);
+    if (tcp.ok()) {
+      session->stream() = net::Stream(std::move(*tcp));
+      status = co_await session->JoinAsClient();
+    } else {
+      status = tcp.status();
+    }
+    if (!status.ok()) {
+      // The peer is taken down with it (the lanes are one connection), and says so.
+      status = absl::UnavailableError(absl::StrCat("lane ", session->lane(), "-",
+                                                   session->peer_lane(), ": ", status.ToString()));
+    }
+  }
+  if (!status.ok()) {
+    guard.reason = status;
+    co_return absl::OkStatus();
+  }
+  node->LaneUp(session.get());
+  self.SpawnLink(SessionWriter, session);
+  co_await session->WaitUntilReadable();
+  if (session->closed()) co_return absl::UnavailableError("session ended");
+  status = co_await session->ReadLoop();
+  guard.reason = status;
   co_return status.ok() ? absl::UnavailableError("session ended") : status;
 }
 

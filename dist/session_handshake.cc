@@ -18,9 +18,11 @@ namespace {
 // HELLO and CHALLENGE introduce their sender the same way: its creation, its name and a fresh
 // nonce, which the proofs later cover.
 template <typename Introduction>
-absl::Status Introduce(const Node& node, Introduction& introduction) {
+absl::Status Introduce(const Node& node, ShardId shard, Introduction& introduction) {
   introduction.creation = node.creation();
   introduction.name = node.name();
+  introduction.lanes = node.lanes();
+  introduction.lane = shard < node.lanes() ? static_cast<uint16_t>(shard) : kNoLane;
   return net::RandomBytes(introduction.nonce);
 }
 
@@ -72,8 +74,10 @@ Task<absl::Status> Session::HandshakeAsClient() {
       remote::NowNanos() + absl::ToInt64Nanoseconds(node_->options().handshake_timeout);
   SNOW_CO_RETURN_IF_ERROR(co_await SecureStream(/*client=*/true));
 
+  dialed_ = true;
   Hello hello;
-  SNOW_CO_RETURN_IF_ERROR(Introduce(*node_, hello));
+  SNOW_CO_RETURN_IF_ERROR(Introduce(*node_, shard_, hello));
+  first_lane_ = hello.lane;
   const std::string hello_payload = EncodeHello(hello);
   SNOW_CO_RETURN_IF_ERROR(co_await WriteHandshakeFrame(hello_payload));
 
@@ -119,6 +123,8 @@ Task<absl::Status> Session::HandshakeAsClient() {
     co_return absl::UnauthenticatedError(
         "the peer did not prove the cookie (a different cookie, or a relay in between)");
   }
+  SNOW_CO_RETURN_IF_ERROR(LearnLanes(challenge.lanes, challenge.lane));
+  lane_key_ = LaneKey(node_->cookie(), exporter_, hello_payload, *challenge_payload);
   peer_creation_ = challenge.creation;
   SNOW_CO_RETURN_IF_ERROR(node_->Publish(this));
   BecomeUp();
@@ -133,6 +139,9 @@ Task<absl::Status> Session::HandshakeAsServer() {
   absl::StatusOr<std::string> hello_payload = co_await ReadHandshakeFrame(deadline);
   if (!hello_payload.ok()) co_return hello_payload.status();
   absl::StatusOr<HandshakeKind> kind = KindOf(*hello_payload);
+  if (kind.ok() && *kind == HandshakeKind::kJoin) {
+    co_return co_await JoinAsServer(std::move(*hello_payload));
+  }
   absl::StatusOr<Hello> hello = kind.ok() && *kind == HandshakeKind::kHello
                                     ? ParseHello(*hello_payload)
                                     : absl::StatusOr<Hello>(ProtocolError("expected a hello"));
@@ -164,10 +173,16 @@ Task<absl::Status> Session::HandshakeAsServer() {
     co_await SendReject(RejectCode::kMalformed, reason);
     co_return peer.status();
   }
+  if (absl::Status s = LearnLanes(hello->lanes, hello->lane); !s.ok()) {
+    std::string reason(s.message());
+    co_await SendReject(RejectCode::kMalformed, reason);
+    co_return s;
+  }
   peer_ = *peer;
 
   Challenge challenge;
-  SNOW_CO_RETURN_IF_ERROR(Introduce(*node_, challenge));
+  SNOW_CO_RETURN_IF_ERROR(Introduce(*node_, shard_, challenge));
+  first_lane_ = challenge.lane;
   const std::string challenge_payload = EncodeChallenge(challenge);
   SNOW_CO_RETURN_IF_ERROR(co_await WriteHandshakeFrame(challenge_payload));
 
@@ -199,14 +214,85 @@ Task<absl::Status> Session::HandshakeAsServer() {
     co_await SendReject(code, reason);
     co_return claimed;
   }
+  lane_key_ = LaneKey(node_->cookie(), exporter_, *hello_payload, challenge_payload);
+  // Up before ACCEPT leaves, with no suspension between Publish and BecomeUp: whoever hears
+  // NodeUp can send at once (it queues behind ACCEPT), and the peer's JOINs, which may come as
+  // soon as it reads ACCEPT, find the connection up.
+  SNOW_CO_RETURN_IF_ERROR(node_->Publish(this));
+  BecomeUp();
   const net::Sha256Digest server_proof =
       Proof(node_->cookie(), "server", exporter_, *hello_payload, challenge_payload);
   std::string accept_payload = EncodeAccept(server_proof);
-  SNOW_CO_RETURN_IF_ERROR(co_await WriteHandshakeFrame(std::move(accept_payload)));
-  // Announced only now, with no suspension before BecomeUp: whoever hears NodeUp (or its
-  // Connect result) can send at once.
-  SNOW_CO_RETURN_IF_ERROR(node_->Publish(this));
-  BecomeUp();
+  co_return co_await WriteHandshakeFrame(std::move(accept_payload));
+}
+
+Task<absl::Status> Session::JoinAsClient() {
+  const int64_t deadline =
+      remote::NowNanos() + absl::ToInt64Nanoseconds(node_->options().handshake_timeout);
+  SNOW_CO_RETURN_IF_ERROR(co_await SecureStream(/*client=*/true));
+  Join join;
+  join.creation = node_->creation();
+  join.peer_creation = peer_creation_;
+  join.from_lane = lane_;
+  join.to_lane = peer_lane_;
+  join.name = node_->name();
+  SNOW_CO_RETURN_IF_ERROR(net::RandomBytes(join.nonce));
+  std::string fields = EncodeJoin(join, {});
+  fields.resize(fields.size() - kMacBytes);
+  const net::Sha256Digest proof = JoinProof(lane_key_, "client", exporter_, fields);
+  SNOW_CO_RETURN_IF_ERROR(co_await WriteHandshakeFrame(EncodeJoin(join, proof)));
+
+  absl::StatusOr<std::string> answer = co_await ReadHandshakeFrame(deadline);
+  if (!answer.ok()) co_return answer.status();
+  SNOW_CO_ASSIGN_OR_RETURN(HandshakeKind kind, KindOf(*answer));
+  if (kind == HandshakeKind::kReject) {
+    SNOW_CO_ASSIGN_OR_RETURN(Reject reject, ParseReject(*answer));
+    co_return RejectStatus(reject);
+  }
+  SNOW_CO_ASSIGN_OR_RETURN(net::Sha256Digest server_proof,
+                           ParseMac(*answer, HandshakeKind::kJoined));
+  if (!net::ConstantTimeEqual(JoinProof(lane_key_, "server", exporter_, fields), server_proof)) {
+    co_return absl::UnauthenticatedError("the peer did not prove the lane key");
+  }
+  up_ = true;
+  co_return absl::OkStatus();
+}
+
+Task<absl::Status> Session::JoinAsServer(std::string payload) {
+  net::Sha256Digest proof;
+  std::string_view fields;
+  absl::StatusOr<Join> join = ParseJoin(payload, &proof, &fields);
+  if (!join.ok()) {
+    std::string reason(join.status().message());
+    co_await SendReject(RejectCode::kMalformed, reason);
+    co_return join.status();
+  }
+  // The JOIN names this node's lane as its `to_lane`, the sender's as `from_lane`.
+  absl::StatusOr<LaneTicket> ticket = node_->LaneTicketFor(
+      join->name, join->creation, join->peer_creation, join->to_lane, join->from_lane);
+  if (!ticket.ok()) {
+    std::string reason(ticket.status().message());
+    co_await SendReject(RejectCode::kNoSession, reason);
+    co_return ticket.status();
+  }
+  if (!net::ConstantTimeEqual(JoinProof(ticket->lane_key, "client", exporter_, fields), proof)) {
+    std::string reason = "wrong lane key";
+    co_await SendReject(RejectCode::kCookie, reason);
+    co_return absl::UnauthenticatedError("a JOIN did not prove the lane key");
+  }
+  if (absl::Status taken = node_->TakeLane(*ticket, join->to_lane, join->from_lane); !taken.ok()) {
+    std::string reason(taken.message());
+    co_await SendReject(RejectCode::kNoSession, reason);
+    co_return taken;
+  }
+  SNOW_CO_RETURN_IF_ERROR(co_await WriteHandshakeFrame(
+      EncodeJoined(JoinProof(ticket->lane_key, "server", exporter_, fields))));
+  auto lane = std::make_shared<Session>(node_, static_cast<ShardId>(join->to_lane), nullptr);
+  lane->MakeLane(*ticket, join->to_lane, join->from_lane);
+  lane->up_ = true;
+  lane->stream_ = std::move(stream_);
+  handed_over_ = true;
+  StartLane(node_, std::move(lane), std::nullopt);
   co_return absl::OkStatus();
 }
 

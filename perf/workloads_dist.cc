@@ -329,6 +329,100 @@ int W10() {
   return 0;
 }
 
+// ---- W7x: a sender on every shard to a sink on every shard of a 2-shard peer ----
+
+constexpr uint32_t kPairShards = 2;
+constexpr uint64_t kPairWarmup = 100'000;    // per pair, before the clock starts
+constexpr uint64_t kPairMessages = 250'000;  // per pair, timed
+
+struct PairDone {
+  uint64_t received = 0;
+  uint64_t lost = 0;
+  uint64_t reordered = 0;
+};
+
+Task<absl::Status> StreamPair(Self self, Pid sink, uint64_t stream, uint64_t messages, Pid parent) {
+  load::StreamPlan plan{.messages = messages, .payload_bytes = 64, .stream = stream};
+  absl::StatusOr<load::StreamResult> r = co_await load::SinkStream(self, sink, plan);
+  SNOW_CO_RETURN_IF_ERROR(r.status());
+  self.Send(parent, PairDone{r->received, r->lost, r->reordered});
+  co_return absl::OkStatus();
+}
+
+// One round: a sender per (shard, sink) pair, `messages` each; returns the wall time.
+Task<absl::StatusOr<double>> StreamEveryPair(Self self, const std::vector<Pid>& sinks,
+                                             uint64_t first_stream, uint64_t messages,
+                                             PairDone* total) {
+  const int64_t start = NowNs();
+  uint64_t stream = first_stream;
+  for (ShardId shard = 0; shard < self.runtime().shard_count(); ++shard) {
+    for (Pid sink : sinks) {
+      self.SpawnLink(SpawnOptions{.placement = Placement::kShard, .shard = shard}, StreamPair, sink,
+                     stream++, messages, self.pid());
+    }
+  }
+  for (uint64_t i = first_stream; i < stream; ++i) {
+    absl::StatusOr<PairDone> done = co_await self.ReceiveFor<PairDone>(absl::Seconds(120));
+    SNOW_CO_RETURN_IF_ERROR(done.status());
+    total->received += done->received;
+    total->lost += done->lost;
+    total->reordered += done->reordered;
+  }
+  co_return static_cast<double>(NowNs() - start) / 1e9;
+}
+
+Task<absl::Status> MeasureEveryPair(Self self, std::string node, bool tls,
+                                    std::reference_wrapper<double> msgs_per_s,
+                                    std::reference_wrapper<PairDone> out) {
+  SNOW_CO_RETURN_IF_ERROR(StartBenchNode(self, tls));
+  SNOW_CO_RETURN_IF_ERROR(co_await dist::Connect(self, node));
+  std::vector<Pid> sinks;
+  for (uint32_t shard = 0; shard < kPairShards; ++shard) {
+    const uint64_t lookup = (uint64_t{1} << 62) | shard;  // a stream nobody uses
+    SNOW_CO_RETURN_IF_ERROR(dist::SendNamed(self, absl::StrCat("sink.", shard), node,
+                                            node_services::SinkQuery{self.pid(), lookup, 0}));
+    absl::StatusOr<node_services::SinkReport> report =
+        co_await self.ReceiveFor<node_services::SinkReport>(absl::Seconds(10));
+    SNOW_CO_RETURN_IF_ERROR(report.status());
+    sinks.push_back(report->sink);
+  }
+  // The warm-up brings the connections to their steady state (with lanes: every pair's own).
+  PairDone warm;
+  SNOW_CO_RETURN_IF_ERROR(
+      (co_await StreamEveryPair(self, sinks, 100, kPairWarmup, &warm)).status());
+  absl::StatusOr<double> seconds =
+      co_await StreamEveryPair(self, sinks, 200, kPairMessages, &out.get());
+  SNOW_CO_RETURN_IF_ERROR(seconds.status());
+  msgs_per_s.get() = static_cast<double>(out.get().received) / *seconds;
+  co_return absl::OkStatus();
+}
+
+int W7x() {
+  double plain = 0, tls = 0;
+  PairDone plain_total, tls_total;
+  for (bool with_tls : {false, true}) {
+    absl::StatusOr<NodeProcess> node = NodeProcess::Start({.binary = SNOW_NODE_PATH,
+                                                           .name = "peer@127.0.0.1:0",
+                                                           .cookie = kCookie,
+                                                           .tls = with_tls,
+                                                           .mesh = false,
+                                                           .shards = kPairShards});
+    if (!node.ok()) {
+      std::fprintf(stderr, "snow-node: %s\n", node.status().ToString().c_str());
+      return 1;
+    }
+    if (RunWorkload(ShardsOptions(kPairShards), MeasureEveryPair, node->name(), with_tls,
+                    std::ref(with_tls ? tls : plain),
+                    std::ref(with_tls ? tls_total : plain_total)) != 0) {
+      return 1;
+    }
+  }
+  std::printf("W7x snow msgs_per_s=%.0f tls_msgs_per_s=%.0f pairs=%u lost=%lu reordered=%lu\n",
+              plain, tls, kPairShards * kPairShards, plain_total.lost + tls_total.lost,
+              plain_total.reordered + tls_total.reordered);
+  return 0;
+}
+
 }  // namespace
 
 std::vector<Workload> DistWorkloads() {
@@ -338,6 +432,8 @@ std::vector<Workload> DistWorkloads() {
       {"W7b", "remote bulk: 1,000 x 1 MiB vs one plain TCP stream of 1 MiB writes", W7b},
       {"W8", "W6, W7 and W7b over TLS 1.3 vs the ChaCha20-Poly1305 floor", W8},
       {"W7c", "echo round trips while a 64 MiB message goes to another actor, plain and TLS", W7c},
+      {"W7x",
+       "remote stream from every shard to a sink on every shard: 2 x 2 shards, plain and TLS", W7x},
       {"W9", "connect: from Connect to the first echo reply on a fresh peer, plain and TLS", W9},
       {"W10", "NodeDown after kill -9, and after SIGSTOP with a 1 s tick", W10},
   };

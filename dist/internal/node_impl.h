@@ -1,11 +1,13 @@
 // File: dist/internal/node_impl.h
 //
 // The node behind dist/node.h: its table of known nodes, the router core hands remote PIDs to,
-// and the sessions (one per connected node, owned by one shard) that carry the traffic.
+// and the sessions that carry the traffic: per connected node, a first connection (handshake,
+// control, named sends) and a lane per pair of shards (ARCHITECTURE.md, "Lanes").
 //
 // Threads: the table is shared by every shard. What the per-message path reads (a slot's node,
-// a node's owning shard and live creation) is atomic; everything else changes under `mutex_`,
-// which only connection set-up and tear-down take. A Session is touched only on its shard.
+// a node's live connection) is atomic or per shard; everything else changes under `mutex_`,
+// which only connection set-up and tear-down take. A Session is touched only on its shard, and
+// a PeerShard only on its shard.
 #pragma once
 
 #include <array>
@@ -13,6 +15,7 @@
 #include <cstdint>
 #include <deque>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -23,6 +26,7 @@
 #include "snow/core/remote.h"
 #include "snow/core/runtime.h"
 #include "snow/dist/internal/protocol.h"
+#include "snow/dist/internal/remote_links.h"
 #include "snow/dist/internal/stats.h"
 #include "snow/dist/message.h"
 #include "snow/dist/node.h"
@@ -39,15 +43,34 @@ class Session;
 class Node;
 using dist::NodeOptions;
 
+// One shard's part of a connected peer: the lanes this shard owns, whether its traffic uses
+// them yet, and the links and monitors between this shard's actors and the peer's. Touched only
+// on its shard. `generation` names the connection it describes; state of an older one is
+// dropped (and its links answered) the first time the shard sees a newer one.
+struct alignas(64) PeerShard {
+  uint64_t generation = 0;
+  Session* first = nullptr;        // on the first connection's shard: that session (or the
+                                   // dial that will be it), whatever its generation
+  std::vector<Session*> lanes;     // by the peer's lane; this shard's lane owns them
+  std::vector<bool> peer_lane_up;  // the peer's lane r said LANES_UP: lanes[r] may be read
+  std::vector<bool> dialed;        // this node dialed (or is dialing) lanes[r]
+  bool wanted = false;             // this lane asked for its lanes (it had traffic)
+  bool switched = false;           // this lane's traffic goes on `lanes`, not the first connection
+  RemoteLinks links;
+};
+
 // A node we know by name. Lives as long as the Node.
 struct Peer {
   std::string name;
   net::SocketAddress address;
   // Read on every remote send, from any shard.
-  std::atomic<int32_t> owner{-1};     // shard of the session carrying traffic; -1: none
-  std::atomic<uint32_t> creation{0};  // incarnation of the connected node; 0: not up
-  // The session of this peer on each shard, if any: entry i is touched only by shard i.
-  std::unique_ptr<Session*[]> local;
+  std::atomic<int32_t> owner{-1};       // shard of the first connection; -1: none
+  std::atomic<uint32_t> creation{0};    // incarnation of the connected node; 0: not up
+  std::atomic<uint64_t> generation{0};  // the live connection (Node-wide count); 0: none
+  std::atomic<uint16_t> lanes{1};       // how many lanes the peer takes part in
+  std::atomic<bool> dialed{false};      // this node dialed the live connection (it dials lanes)
+  // Entry i is touched only by shard i.
+  std::unique_ptr<PeerShard[]> shards;
   // Under Node::mutex_.
   enum class State : uint8_t { kIdle, kConnecting, kUp } state = State::kIdle;
   // The connecting or live session: who may claim, publish or release the peer. Set before
@@ -57,6 +80,25 @@ struct Peer {
   bool disconnecting = false;                     // Disconnect was called on the live session
   std::vector<std::pair<Pid, uint64_t>> waiters;  // Connect callers and their refs
   uint32_t slot = 0;                              // slot of the live incarnation
+  // The live connection's lanes: the key JOINs prove, the pair the first connection is (if it
+  // is one), the lanes accepted so far and the readers of every lane (ended with the peer).
+  std::string lane_key;
+  uint16_t first_lane = kNoLane;       // this node's end of the first connection
+  uint16_t peer_first_lane = kNoLane;  // the peer's end
+  std::vector<bool> joined;            // by (this node's lane) * peer lanes + (peer's lane)
+  std::vector<Pid> lane_actors;
+};
+
+// What a lane needs of the connection it joins, read under the lock.
+struct LaneTicket {
+  Peer* peer = nullptr;
+  uint64_t generation = 0;
+  uint32_t peer_creation = 0;
+  uint32_t slot = 0;
+  uint16_t peer_lanes = 1;
+  uint16_t first_lane = kNoLane;  // the first connection's pair
+  uint16_t peer_first_lane = kNoLane;
+  std::string lane_key;
 };
 
 // One node incarnation that PIDs name: slot K of core's PID layout.
@@ -91,6 +133,8 @@ class Node final : public Transport {
   const net::TlsContext& server_tls() const { return server_tls_; }
   const net::TlsContext& client_tls() const { return client_tls_; }
   ShardStats& stats(ShardId shard) { return stats_[shard]; }
+  // How many lanes this node takes part in: one per shard, up to kMaxLanes.
+  uint16_t lanes() const { return lanes_; }
   dist::DistStats TotalStats() const;
 
   // --- The table ---
@@ -129,8 +173,36 @@ class Node final : public Transport {
   // connection took its place. The caller makes the session up before it next suspends, so
   // NodeUp means a send will go out.
   absl::Status Publish(Session* session);
-  // The session ended; if it was live (or connecting), the peer goes down with `reason`.
+  // The session ended; if it was live (or connecting), or a lane of the live connection, the
+  // peer goes down with `reason` (every connection to it ends).
   void Release(Session* session, const absl::Status& reason);
+
+  // --- Lanes ---
+  // On the first connection's shard, once it is up: registers it.
+  void FirstConnectionUp(Session* session);
+  // LANES_WANTED(`peer_lane`) arrived (this node dialed `first`): every lane of this node dials
+  // its pair with that lane.
+  void PeerWantsLanes(Session* first, uint16_t peer_lane);
+  // A JOIN for lane pair (this node's `lane`, the peer's `peer_lane`) from `join`'s sender: the
+  // live connection it belongs to, or why not. Marks nothing.
+  absl::StatusOr<LaneTicket> LaneTicketFor(std::string_view name, uint32_t creation,
+                                           uint32_t our_creation, uint16_t lane,
+                                           uint16_t peer_lane);
+  // The JOIN proved the lane key: marks the pair taken (kAlreadyExists if it was, kAborted if
+  // the connection is gone).
+  absl::Status TakeLane(const LaneTicket& ticket, uint16_t lane, uint16_t peer_lane);
+  // A lane's reader is running: it ends with the peer. kAborted if the connection is gone.
+  absl::Status AddLaneActor(Session* session, Pid reader);
+  // On the lane's shard: the lane carries traffic now; when this shard has every lane, its
+  // traffic moves onto them (and the peer hears LANES_UP through the first connection).
+  void LaneUp(Session* session);
+  // The peer's lane `peer_lane` said LANES_UP on the first connection: on every shard, the lane
+  // from it may be read (what it carried over the first connection was handed on before).
+  void PeerLaneUp(Session* first, uint16_t peer_lane);
+  // A message or signal that arrived from the peer, for the local actor it names: handed on in
+  // the order lanes require (ARCHITECTURE.md, "Lanes"). A signal is accounted for on its
+  // target's shard.
+  void HandOn(Session* from, RemoteEnvelope e);
   void Disconnect(std::string_view name);
   void MonitorNodes(Pid pid, bool on);
   // Connects to each named node not yet known (mesh).
@@ -152,6 +224,33 @@ class Node final : public Transport {
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_);
   uint32_t SlotForLocked(std::string_view name, uint32_t creation)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_);
+  // The live connection to `peer` is gone: every session of it ends, every shard answers for
+  // its links and monitors, and monitors of nodes hear NodeDown.
+  // `ending` is the reader already ending (not told again).
+  void PeerDownLocked(Peer* peer, const absl::Status& why, Pid ending)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_);
+  std::unique_ptr<Peer> NewPeer(std::string name, net::SocketAddress address);
+  // On shard `shard`: that shard's part of `peer`, brought to `generation` (older state goes);
+  // nullptr when `generation` is older than what the shard already knows.
+  PeerShard* ShardOf(Peer* peer, ShardId shard, uint64_t generation) {
+    PeerShard& part = peer->shards[shard];
+    if (part.generation == generation) [[likely]]
+      return &part;
+    return MoveOn(peer, part, generation);
+  }
+  PeerShard* MoveOn(Peer* peer, PeerShard& part, uint64_t generation);
+  // When this shard has every lane it owns, its traffic moves onto them.
+  void MaybeSwitch(Peer* peer, PeerShard& here, ShardId shard);
+  // Puts `e` on the first connection, on its shard (the route of a lane that has not switched).
+  void SendOverFirst(Peer* peer, uint64_t generation, RemoteEnvelope e);
+  // Lane `lane` (this shard) has traffic for the peer and no lanes yet: the dialing side dials
+  // them, the other asks it to (LANES_WANTED). Lanes cost nothing until a shard talks.
+  void WantLanes(Peer* peer, PeerShard& here, ShardId lane);
+  // On lane `lane`'s shard, on the dialing side: dials pair (lane, peer_lane) unless it is
+  // dialed or is the first connection.
+  void DialLane(Peer* peer, PeerShard& here, ShardId lane, uint16_t peer_lane);
+  // What a lane of `peer`'s connection `generation` needs, or nullopt if that is gone.
+  std::optional<LaneTicket> TicketFor(Peer* peer, uint64_t generation);
 
   Runtime& runtime_;
   dist::NodeOptions options_;
@@ -160,6 +259,7 @@ class Node final : public Transport {
   net::TlsContext server_tls_;
   net::TlsContext client_tls_;
   std::vector<ShardStats> stats_;
+  const uint16_t lanes_;
   std::atomic<uint32_t> pending_handshakes_{0};
 
   absl::Mutex mutex_;
@@ -169,6 +269,7 @@ class Node final : public Transport {
   std::vector<std::unique_ptr<Slot>> slot_storage_ ABSL_GUARDED_BY(mutex_);
   std::array<std::atomic<const Slot*>, Pid::kMaxNodes> slots_{};
   uint32_t next_slot_ ABSL_GUARDED_BY(mutex_) = 1;
+  uint64_t next_generation_ ABSL_GUARDED_BY(mutex_) = 1;
   absl::flat_hash_set<Pid> node_monitors_ ABSL_GUARDED_BY(mutex_);
 };
 
@@ -193,6 +294,8 @@ void StartAcceptor(Self self, Node* node, net::TcpListener listener);
 // Starts the reader of outgoing `session` on this shard (returns its actor). The reader runs at
 // once: call without Node's mutex.
 Pid StartOutgoing(Node* node, std::shared_ptr<Session> session);
+// Starts a lane's reader on the lane's shard: dialing `dial` first, or on a JOIN just accepted.
+void StartLane(Node* node, std::shared_ptr<Session> lane, std::optional<net::SocketAddress> dial);
 // Ends a session's reader (and, through their link, its writer) with `reason`.
 void EndSessionActor(Pid actor, absl::Status reason);
 

@@ -56,6 +56,10 @@ class Outgoing {
   void AddPeers(const std::vector<std::string>& names);
   // Queues a complete frame (header included) made elsewhere: a named send.
   void AddFrame(wire::ByteSpan frame);
+  // Queues LANES_UP for this node's lane `lane`, behind everything queued, large messages too.
+  void AddLanesUp(uint16_t lane);
+  // Queues LANES_WANTED for this node's lane `lane`.
+  void AddLanesWanted(uint16_t lane);
 
   // Writes what is queued, as it comes, until a write fails; returns why. When nothing has been
   // written for a quarter of `tick`, writes an empty frame: the peer's heartbeat.

@@ -24,13 +24,13 @@ inline absl::Status ProtocolError(std::string_view what) {
 }
 
 // --- Handshake (PROTOCOL.md §3) ---
-inline constexpr uint16_t kProtocolVersion = 1;
+inline constexpr uint16_t kProtocolVersion = 2;
 inline constexpr std::string_view kMagic = "SNOWDIST";
 inline constexpr size_t kNonceBytes = 32;
 inline constexpr size_t kMacBytes = 32;
 inline constexpr size_t kMaxHandshakeFrame = 1024;
 inline constexpr size_t kMaxRejectReason = 512;
-inline constexpr std::string_view kExporterLabel = "EXPORTER-snow-dist-1";
+inline constexpr std::string_view kExporterLabel = "EXPORTER-snow-dist-2";
 // Capability bits (none are optional yet; the field lets later versions negotiate).
 inline constexpr uint64_t kCapFragments = 1;
 inline constexpr uint64_t kCapabilities = kCapFragments;
@@ -41,6 +41,8 @@ enum class HandshakeKind : uint8_t {
   kProof = 3,      // client -> server
   kAccept = 4,     // server -> client
   kReject = 5,     // either way, then close
+  kJoin = 6,       // client -> server: this connection is a lane of a connected peer
+  kJoined = 7,     // server -> client: the lane is accepted
 };
 
 enum class RejectCode : uint8_t {
@@ -50,16 +52,25 @@ enum class RejectCode : uint8_t {
   kBusy = 4,          // too many handshakes in progress
   kMalformed = 5,     // a message did not parse
   kSimultaneous = 6,  // both nodes connected at once; the other connection is kept
+  kNoSession = 7,     // a JOIN for a connection that is not (or no longer) up
 };
+
+// --- Lanes (PROTOCOL.md §11) ---
+// A node takes part in min(shards, kMaxLanes) lanes; the lanes of a connected pair of nodes are
+// every pair of them. kNoLane: the first connection's end is on no lane (a shard past the cap).
+inline constexpr uint16_t kMaxLanes = 4;
+inline constexpr uint16_t kNoLane = 0xFFFF;
 
 // --- Frames after the handshake (PROTOCOL.md §4) ---
 enum class FrameKind : uint8_t {
-  kSend = 1,        // type id u16, to u64, term
-  kSendNamed = 2,   // name, type name, term
-  kDefineType = 3,  // type id u16, type name
-  kSignal = 4,      // link / monitor / exit signal
-  kPeers = 5,       // names of the nodes the sender is connected to
-  kFragment = 6,    // a piece of one large frame
+  kSend = 1,         // type id u16, to u64, term
+  kSendNamed = 2,    // name, type name, term
+  kDefineType = 3,   // type id u16, type name
+  kSignal = 4,       // link / monitor / exit signal
+  kPeers = 5,        // names of the nodes the sender is connected to
+  kFragment = 6,     // a piece of one large frame
+  kLanesUp = 7,      // lane u16: the sender's lane now carries that lane's traffic
+  kLanesWanted = 8,  // lane u16, server -> client: dial every lane pair with that server lane
 };
 
 // FRAGMENT flags.

@@ -1,13 +1,14 @@
 // File: dist/internal/session.h
 //
-// Session: one connection to one node, owned by one shard. It ties together what a connection
-// is made of: the stream (plain or TLS), the handshake (PROTOCOL.md §3; session_handshake.cc),
-// Outgoing (frames out), Incoming (frames in) and RemoteLinks (what its loss must answer for).
+// Session: one connection to one node, owned by one shard: the first connection to that node
+// or one of its lanes (ARCHITECTURE.md, "Lanes"). It ties together what a connection is made
+// of: the stream (plain or TLS), the handshake or JOIN (PROTOCOL.md §3; session_handshake.cc),
+// Outgoing (frames out) and Incoming (frames in).
 //
 // Two linked actors drive it: the reader (connect, handshake, then Incoming's loop with the
 // heartbeat as its read timeout) and the writer (Outgoing's loop). Whichever ends first ends
-// the other through the link, and Close fires what the connection loss means (NodeDown,
-// noconnection for links and monitors across it).
+// the other through the link, and Close tells the node, which takes the whole peer down
+// (NodeDown, noconnection for links and monitors across it) if the session was part of it.
 #pragma once
 
 #include <cstdint>
@@ -18,13 +19,13 @@
 
 #include "absl/status/status.h"
 #include "snow/core/actor.h"
+#include "snow/core/event.h"
 #include "snow/core/remote.h"
 #include "snow/core/task.h"
 #include "snow/dist/internal/handshake.h"
 #include "snow/dist/internal/incoming.h"
 #include "snow/dist/internal/node_impl.h"
 #include "snow/dist/internal/outgoing.h"
-#include "snow/dist/internal/remote_links.h"
 #include "snow/net/socket_address.h"
 #include "snow/net/stream.h"
 #include "snow/wire/byte_buffer.h"
@@ -51,7 +52,33 @@ class Session final : public PidContext {
   Pid reader() const { return reader_; }
   void set_reader(Pid pid) { reader_ = pid; }
   net::Stream& stream() { return stream_; }
-  RemoteLinks& links() { return links_; }
+
+  // --- Lanes ---
+  // The connection this session belongs to (set once up, or when a lane is made).
+  uint64_t generation() const { return generation_; }
+  void set_generation(uint64_t generation) { generation_ = generation; }
+  bool is_lane() const { return is_lane_; }
+  // The pair of lanes a lane joins: this node's end and the peer's.
+  uint16_t lane() const { return lane_; }
+  uint16_t peer_lane() const { return peer_lane_; }
+  // What the first connection learned: the peer's lane count, and the ends it is on.
+  uint16_t peer_lanes() const { return peer_lanes_; }
+  uint16_t first_lane() const { return first_lane_; }
+  uint16_t peer_first_lane() const { return peer_first_lane_; }
+  const std::string& lane_key() const { return lane_key_; }
+  // This session becomes lane (`lane`, `peer_lane`) of the connection `ticket` describes.
+  void MakeLane(const LaneTicket& ticket, uint16_t lane, uint16_t peer_lane);
+  // A JOIN was accepted and the lane handed to its own session: this one ends quietly.
+  bool handed_over() const { return handed_over_; }
+  // A lane is read only once the peer's lane said LANES_UP (what that lane sent before went
+  // over the first connection and must be handed on first).
+  void AllowReading();
+  Task<void> WaitUntilReadable();
+  // Queue LANES_UP / LANES_WANTED for this node's lane `lane` (on the first connection).
+  void AddLanesUp(uint16_t lane);
+  void AddLanesWanted(uint16_t lane);
+  // This node dialed the connection (its client).
+  bool dialed() const { return dialed_; }
   // The peer's name, for logs.
   std::string Describe() const;
 
@@ -59,6 +86,8 @@ class Session final : public PidContext {
   // live one and up. For a server session, `peer_` is known only afterwards.
   Task<absl::Status> HandshakeAsClient();
   Task<absl::Status> HandshakeAsServer();
+  // A lane's JOIN on a connected stream (the session was made with MakeLane).
+  Task<absl::Status> JoinAsClient();
 
   // Run the connection until it fails; return why.
   Task<absl::Status> ReadLoop();
@@ -72,7 +101,7 @@ class Session final : public PidContext {
   // Frames held before the session was up, handed on when another connection won.
   wire::ByteBuffer TakeHeldFrames() { return std::move(held_frames_); }
 
-  // Ends the session once: releases it from the table and fires NodeDown and noconnection.
+  // Ends the session once and tells the node (which takes the peer down if it was part of it).
   void Close(const absl::Status& reason);
 
   // PidContext: PIDs inside messages.
@@ -86,6 +115,11 @@ class Session final : public PidContext {
   Task<void> SendReject(RejectCode code, std::string reason);
   // TLS (when on) over the connected socket, and the exporter value the proofs bind to.
   Task<absl::Status> SecureStream(bool client);
+  // The server's side of a JOIN (`payload`): checks it, answers, and hands the stream to a new
+  // session on the lane's shard.
+  Task<absl::Status> JoinAsServer(std::string payload);
+  // What HELLO or CHALLENGE says of the lanes, checked.
+  absl::Status LearnLanes(uint16_t peer_lanes, uint16_t peer_first_lane);
   void BecomeUp();
 
   Node* node_;
@@ -94,13 +128,24 @@ class Session final : public PidContext {
   Peer* peer_;
   bool up_ = false;
   bool closed_ = false;
+  bool is_lane_ = false;
+  bool dialed_ = false;
+  bool handed_over_ = false;
+  bool readable_ = false;  // a lane: the peer's lane said LANES_UP
+  uint64_t generation_ = 0;
+  uint16_t lane_ = kNoLane;
+  uint16_t peer_lane_ = kNoLane;
+  uint16_t peer_lanes_ = 1;
+  uint16_t first_lane_ = kNoLane;
+  uint16_t peer_first_lane_ = kNoLane;
+  std::string lane_key_;
+  Event readable_event_;
   uint32_t peer_creation_ = 0;
   uint32_t peer_slot_ = 0;
   Pid reader_;
   net::Stream stream_;
   Outgoing out_;
   Incoming in_;
-  RemoteLinks links_;
   wire::ByteBuffer held_frames_;  // named sends waiting for the handshake
   std::string exporter_;          // the TLS exporter value the proofs are bound to
 };
@@ -108,6 +153,8 @@ class Session final : public PidContext {
 // The actors of a session.
 Task<absl::Status> SessionReader(Self self, std::shared_ptr<Session> session,
                                  std::optional<net::SocketAddress> dial);
+Task<absl::Status> LaneReader(Self self, std::shared_ptr<Session> session,
+                              std::optional<net::SocketAddress> dial);
 Task<absl::Status> SessionWriter(Self self, std::shared_ptr<Session> session);
 
 }  // namespace snow::dist_internal

@@ -85,6 +85,15 @@ Task<absl::Status> EveryShardToEveryShard(Self self, std::reference_wrapper<Node
   dist::DistStats stats = dist::Stats(self);
   EXPECT_EQ(stats.dropped_queue_full, 0u);
   EXPECT_EQ(stats.dropped_no_connection, 0u);
+  // This node dialed, so it dialed every lane but the one the first connection is. They come up
+  // while the stream runs; a long stream must have moved onto them.
+  const uint64_t lanes = uint64_t{my_shards} * plan.child_shards - 1;
+  EXPECT_LE(stats.lanes_up, lanes);
+  if (plan.messages >= 1'000'000) {
+    EXPECT_GT(stats.lanes_up, 0u);
+  }
+  std::fprintf(stderr, "lanes up: %llu of %llu\n", static_cast<unsigned long long>(stats.lanes_up),
+               static_cast<unsigned long long>(lanes));
   co_return absl::OkStatus();
 }
 

@@ -43,6 +43,16 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       accept.ok()) {
     Require(EncodeAccept(*accept) == payload);
   }
+  if (absl::StatusOr<snow::net::Sha256Digest> joined = ParseMac(payload, HandshakeKind::kJoined);
+      joined.ok()) {
+    Require(EncodeJoined(*joined) == payload);
+  }
+  snow::net::Sha256Digest join_mac;
+  std::string_view join_fields;
+  if (absl::StatusOr<Join> join = ParseJoin(payload, &join_mac, &join_fields); join.ok()) {
+    Require(EncodeJoin(*join, join_mac) == payload);
+    Require(join_fields.size() + join_mac.size() == payload.size());
+  }
   if (absl::StatusOr<Reject> reject = ParseReject(payload); reject.ok()) {
     // The reason is made printable and, when sent, cut to 512 bytes.
     for (char c : reject->reason) Require(c >= 0x20 && c < 0x7f);

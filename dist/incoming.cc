@@ -21,14 +21,28 @@ namespace {
 constexpr size_t kReadBufferBytes = 256 * 1024;
 // A reassembly buffer that held a huge message gives the memory back.
 constexpr size_t kKeepReassemblyBytes = size_t{1} << 20;
+// A lane holds at most this much before its peer's LANES_UP, then stops reading.
+constexpr size_t kMaxHeldBytes = size_t{4} << 20;
 
 }  // namespace
 
+Incoming::Incoming(Session* session) : session_(session), frames_(kMaxWireFrame) {}
+
+absl::Status Incoming::Release() {
+  if (held_.empty()) return absl::OkStatus();
+  wire::ByteBuffer held = std::move(held_);
+  held_ = wire::ByteBuffer();
+  return frames_.Feed(held.view(), [this](wire::ByteSpan f) { return HandleFrame(f); });
+}
+
 Task<absl::Status> Incoming::ReadLoop(net::Stream& stream, absl::Duration tick) {
   std::unique_ptr<char[]> buffer(new char[kReadBufferBytes]);
-  wire::FrameDecoder frames(kMaxWireFrame);
   ShardStats* stats = session_->stats();
   for (;;) {
+    if (!session_->readable() && held_.size() >= kMaxHeldBytes) {
+      co_await session_->WaitUntilReadable();
+      if (session_->closed()) co_return absl::CancelledError("session closed");
+    }
     absl::StatusOr<size_t> n =
         co_await stream.ReadSome(std::span<char>(buffer.get(), kReadBufferBytes), tick);
     if (!n.ok()) {
@@ -41,7 +55,11 @@ Task<absl::Status> Incoming::ReadLoop(net::Stream& stream, absl::Duration tick) 
     if (*n == 0) co_return absl::UnavailableError("connection closed by the peer");
     ShardStats::Add(stats->bytes_received, *n);
     wire::ByteSpan chunk(reinterpret_cast<const uint8_t*>(buffer.get()), *n);
-    absl::Status s = frames.Feed(chunk, [this](wire::ByteSpan f) { return HandleFrame(f); });
+    if (!session_->readable()) [[unlikely]] {
+      held_.Append(chunk);
+      continue;
+    }
+    absl::Status s = frames_.Feed(chunk, [this](wire::ByteSpan f) { return HandleFrame(f); });
     if (!s.ok()) co_return s;
     if (session_->closed()) co_return absl::CancelledError("session closed");
   }

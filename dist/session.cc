@@ -40,6 +40,7 @@ void Session::MakeLane(const LaneTicket& ticket, uint16_t lane, uint16_t peer_la
   peer_slot_ = ticket.slot;
   peer_lanes_ = ticket.peer_lanes;
   lane_key_ = ticket.lane_key;
+  readable_ = false;
   lane_ = lane;
   peer_lane_ = peer_lane;
 }
@@ -55,8 +56,14 @@ absl::Status Session::LearnLanes(uint16_t peer_lanes, uint16_t peer_first_lane) 
 }
 
 void Session::AllowReading() {
+  if (readable_) return;
   readable_ = true;
   readable_event_.Notify();
+  absl::Status held = in_.Release();
+  if (!held.ok()) {
+    Close(held);
+    EndSessionActor(reader_, held);
+  }
 }
 
 Task<void> Session::WaitUntilReadable() {
@@ -264,8 +271,6 @@ Task<absl::Status> LaneReader(Self self, std::shared_ptr<Session> session,
   }
   node->LaneUp(session.get());
   self.SpawnLink(SessionWriter, session);
-  co_await session->WaitUntilReadable();
-  if (session->closed()) co_return absl::UnavailableError("session ended");
   status = co_await session->ReadLoop();
   guard.reason = status;
   co_return status.ok() ? absl::UnavailableError("session ended") : status;

@@ -18,6 +18,7 @@
 #include "snow/dist/message.h"
 #include "snow/net/stream.h"
 #include "snow/wire/byte_buffer.h"
+#include "snow/wire/frame.h"
 
 namespace snow::dist_internal {
 
@@ -25,13 +26,17 @@ class Session;
 
 class Incoming {
  public:
-  explicit Incoming(Session* session) : session_(session) {}
+  explicit Incoming(Session* session);
   Incoming(const Incoming&) = delete;
   Incoming& operator=(const Incoming&) = delete;
 
   // Reads frames from `stream` until it fails, the peer is silent for `tick` (the heartbeat), or
-  // the session closes; returns why.
+  // the session closes; returns why. While the session is not readable (a lane before the
+  // peer's LANES_UP) what arrives is held, unparsed, so that a lost connection is still noticed;
+  // past kMaxHeldBytes reading pauses until it is readable.
   Task<absl::Status> ReadLoop(net::Stream& stream, absl::Duration tick);
+  // The session became readable: handles what was held. An error ends the connection.
+  absl::Status Release();
   // One frame's payload (no header), as the stream delivered it.
   absl::Status HandleFrame(wire::ByteSpan frame);
 
@@ -44,6 +49,8 @@ class Incoming {
   absl::Status DeliverMessage(const RemoteType& type, wire::ByteSpan term, Pid to);
 
   Session* session_;
+  wire::FrameDecoder frames_;
+  wire::ByteBuffer held_;
   std::vector<const RemoteType*> types_;  // by the peer's type id; nullptr: not registered here
   wire::ByteBuffer reassembly_;
   uint64_t reassembly_expected_ = 0;  // announced by the first fragment

@@ -73,6 +73,7 @@ class Session final : public PidContext {
   // A lane is read only once the peer's lane said LANES_UP (what that lane sent before went
   // over the first connection and must be handed on first).
   void AllowReading();
+  bool readable() const { return readable_; }
   Task<void> WaitUntilReadable();
   // Queue LANES_UP / LANES_WANTED for this node's lane `lane` (on the first connection).
   void AddLanesUp(uint16_t lane);
@@ -131,7 +132,7 @@ class Session final : public PidContext {
   bool is_lane_ = false;
   bool dialed_ = false;
   bool handed_over_ = false;
-  bool readable_ = false;  // a lane: the peer's lane said LANES_UP
+  bool readable_ = true;  // false for a lane until the peer's lane said LANES_UP
   uint64_t generation_ = 0;
   uint16_t lane_ = kNoLane;
   uint16_t peer_lane_ = kNoLane;

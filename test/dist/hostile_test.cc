@@ -181,6 +181,95 @@ TEST(DistHostilePeerTest, ForgedFrameLengthAfterTheHandshakeDropsThatPeer) {
   EXPECT_THAT(RunAsNode(GoodNodeIsServed, std::ref(a), false), IsOk());
 }
 
+// The same forger, now with a lane key, tries the lanes of a 2-shard node: a JOIN is accepted only
+// for a pair of the live connection, proving the key, once; and losing the lane it joined takes
+// the whole peer down (the node closes the first connection too).
+TEST(DistHostilePeerTest, LaneJoinsAreCheckedAndALostLaneTakesThePeerDown) {
+  NodeProcess a = StartChild({.name = "a@127.0.0.1:0", .tls = false, .shards = 2});
+  const uint16_t port = PortOf(a.name());
+  int first = ConnectRaw(port);
+  ASSERT_GE(first, 0);
+  dist_internal::Hello hello;
+  hello.creation = 12345;
+  hello.lanes = 2;
+  hello.lane = 0;
+  hello.nonce.fill(7);
+  hello.name = "forger@127.0.0.1:1";
+  std::string hello_payload = dist_internal::EncodeHello(hello);
+  ASSERT_TRUE(SendRaw(first, Frame(hello_payload)));
+  std::string challenge_payload = ReadFrame(first);
+  absl::StatusOr<dist_internal::Challenge> challenge =
+      dist_internal::ParseChallenge(challenge_payload);
+  ASSERT_THAT(challenge, IsOk());
+  EXPECT_EQ(challenge->lanes, 2);
+  net::Sha256Digest proof =
+      dist_internal::Proof(kCookie, "client", "", hello_payload, challenge_payload);
+  ASSERT_TRUE(SendRaw(first, Frame(dist_internal::EncodeProof(proof))));
+  ASSERT_THAT(dist_internal::ParseMac(ReadFrame(first), dist_internal::HandshakeKind::kAccept),
+              IsOk());
+  const std::string key = dist_internal::LaneKey(kCookie, "", hello_payload, challenge_payload);
+
+  // JOIN payloads proving `proving_key`, and the fields their MAC covers.
+  auto join_payload = [](const dist_internal::Join& join, std::string_view proving_key,
+                         std::string* fields) {
+    *fields = dist_internal::EncodeJoin(join, {});
+    fields->resize(fields->size() - dist_internal::kMacBytes);
+    return dist_internal::EncodeJoin(join,
+                                     dist_internal::JoinProof(proving_key, "client", "", *fields));
+  };
+  // Sends `payload` on a new connection; returns the node's REJECT code (0 if it did not
+  // reject), leaving the connection closed.
+  auto rejected_with = [&](const std::string& payload) -> int {
+    int fd = ConnectRaw(port);
+    if (fd < 0 || !SendRaw(fd, Frame(payload))) return -1;
+    absl::StatusOr<dist_internal::Reject> reject = dist_internal::ParseReject(ReadFrame(fd));
+    EXPECT_TRUE(WaitForClose(fd, absl::Now() + kHandshakeTimeout + kSlack).has_value());
+    close(fd);
+    return reject.ok() ? static_cast<int>(reject->code) : 0;
+  };
+  constexpr int kCookieCode = static_cast<int>(dist_internal::RejectCode::kCookie);
+  constexpr int kNoSessionCode = static_cast<int>(dist_internal::RejectCode::kNoSession);
+
+  dist_internal::Join join;
+  join.creation = hello.creation;
+  join.peer_creation = challenge->creation;
+  join.from_lane = 1;
+  join.to_lane = 0;
+  join.nonce.fill(9);
+  join.name = hello.name;
+  std::string fields;
+  EXPECT_EQ(rejected_with(join_payload(join, "not the lane key", &fields)), kCookieCode);
+  dist_internal::Join first_pair = join;
+  first_pair.from_lane = hello.lane;
+  first_pair.to_lane = challenge->lane;
+  EXPECT_EQ(rejected_with(join_payload(first_pair, key, &fields)), kNoSessionCode);
+  dist_internal::Join stranger = join;
+  stranger.name = "stranger@127.0.0.1:2";
+  EXPECT_EQ(rejected_with(join_payload(stranger, key, &fields)), kNoSessionCode);
+  dist_internal::Join out_of_range = join;
+  out_of_range.to_lane = 2;
+  EXPECT_EQ(rejected_with(join_payload(out_of_range, key, &fields)), kNoSessionCode);
+
+  int lane = ConnectRaw(port);
+  ASSERT_GE(lane, 0);
+  ASSERT_TRUE(SendRaw(lane, Frame(join_payload(join, key, &fields))));
+  absl::StatusOr<net::Sha256Digest> joined =
+      dist_internal::ParseMac(ReadFrame(lane), dist_internal::HandshakeKind::kJoined);
+  ASSERT_THAT(joined, IsOk()) << "the right JOIN was not accepted";
+  EXPECT_EQ(*joined, dist_internal::JoinProof(key, "server", "", fields));
+  EXPECT_EQ(rejected_with(join_payload(join, key, &fields)), kNoSessionCode) << "joined twice";
+
+  // The lane is lost: the node ends the first connection with it.
+  absl::Time lost = absl::Now();
+  close(lane);
+  std::optional<absl::Time> closed = WaitForClose(first, lost + kHandshakeTimeout + kSlack);
+  EXPECT_TRUE(closed.has_value()) << "the first connection outlived a lost lane";
+  close(first);
+
+  EXPECT_TRUE(Alive(a));
+  EXPECT_THAT(RunAsNode(GoodNodeIsServed, std::ref(a), false), IsOk());
+}
+
 INSTANTIATE_TEST_SUITE_P(Tls, DistHostileTest, ::testing::Values(true, false),
                          [](const ::testing::TestParamInfo<bool>& info) {
                            return info.param ? "Tls" : "PlainTcp";

@@ -464,7 +464,7 @@ void Node::Release(Session* session, const absl::Status& reason) {
   }
   // Every shard answers for the links and monitors its actors had across the connection.
   for (ShardId shard = 0; shard < runtime_.shard_count(); ++shard) {
-    runtime_.SubmitTo(shard, [this, peer, gone] {
+    runtime_.SubmitTo(shard, [peer, gone] {
       PeerShard& part = peer->shards[remote::ThisShard()];
       if (part.generation != gone) return;  // never used here, or already moved on
       part.links.ConnectionLost(NoConnectionReason());

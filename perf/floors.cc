@@ -1,9 +1,12 @@
 #include "snow/perf/floors.h"
 
+#include <liburing.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <sched.h>
+#include <signal.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -127,6 +130,49 @@ double BlockingStreamMbPerSecond(size_t total_bytes, size_t write_bytes) {
   if (received < total_bytes) return 0;
   return static_cast<double>(total_bytes) / std::chrono::duration<double>(end - start).count() /
          1e6;
+}
+
+double KilledPeerNoticedMs(int trials, bool with_uring) {
+  std::vector<double> ms;
+  for (int i = 0; i < trials; ++i) {
+    sockaddr_in address;
+    int listener = Listen(&address);
+    int ready[2];
+    if (pipe(ready) != 0) return 0;
+    pid_t child = fork();
+    if (child == 0) {
+      PinTo(1);
+      int fd = Dial(address);
+      io_uring ring;
+      char buffer[64];
+      if (with_uring && io_uring_queue_init(64, &ring, 0) == 0) {
+        io_uring_sqe* sqe = io_uring_get_sqe(&ring);
+        io_uring_prep_recv(sqe, fd, buffer, sizeof(buffer), 0);
+        io_uring_submit(&ring);
+      }
+      char one = 1;
+      (void)!write(ready[1], &one, 1);
+      for (;;) pause();
+    }
+    close(ready[1]);
+    int fd = accept(listener, nullptr, nullptr);
+    char byte;
+    (void)!read(ready[0], &byte, 1);
+    close(ready[0]);
+    PinTo(0);
+    const auto start = Clock::now();
+    kill(child, SIGKILL);
+    char buffer[64];
+    while (recv(fd, buffer, sizeof(buffer), 0) > 0) {
+    }
+    ms.push_back(std::chrono::duration<double, std::milli>(Clock::now() - start).count());
+    Unpin();
+    waitpid(child, nullptr, 0);
+    close(fd);
+    close(listener);
+  }
+  std::sort(ms.begin(), ms.end());
+  return ms.empty() ? 0 : ms[ms.size() / 2];
 }
 
 }  // namespace snow::perf

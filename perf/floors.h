@@ -23,4 +23,10 @@ PingPongFloor BlockingPingPong(int round_trips);
 // the first write to the receiver having read everything (W7b's floor).
 double BlockingStreamMbPerSecond(size_t total_bytes, size_t write_bytes);
 
+// W10's floors: a child process on CPU 1 holds a loopback TCP connection to this one and is
+// killed with SIGKILL; the median ms, over `trials`, from kill() to a blocking recv here seeing
+// the connection end. With `with_uring`, the child also has an io_uring with a read pending on
+// the socket, as a Snow node has: the difference is the kernel tearing that ring down.
+double KilledPeerNoticedMs(int trials, bool with_uring);
+
 }  // namespace snow::perf

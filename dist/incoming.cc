@@ -80,38 +80,65 @@ absl::Status Incoming::HandleFragment(wire::ByteSpan body) {
     return ProtocolError("bad fragment flags");
   }
   if ((flags & kFirstFragment) != 0) {
-    if (!reassembly_.empty()) return ProtocolError("a new message before the last one ended");
-    uint64_t total = 0;
-    if (!f.Int(&total)) return ProtocolError("short first fragment");
+    if (reassembling_) return ProtocolError("a new message before the last one ended");
+    uint64_t total = 0, binary_at = 0, binary_length = 0;
+    if (!f.Int(&total) || !f.Int(&binary_at) || !f.Int(&binary_length)) {
+      return ProtocolError("short first fragment");
+    }
     const uint64_t limit = session_->node()->options().max_message_bytes;
     if (total > limit) {
       return absl::ResourceExhaustedError(
           absl::StrCat("protocol error: a message of ", total,
                        " bytes, over NodeOptions::max_message_bytes (", limit, ")"));
     }
-    reassembly_expected_ = total;
-    reassembly_.reserve(total);
-  } else if (reassembly_.empty()) {
+    if (total == 0 || binary_length > total || binary_at > total - binary_length ||
+        (binary_length == 0 && binary_at != 0)) {
+      return ProtocolError("a first fragment announcing bytes outside its message");
+    }
+    reassembling_ = true;
+    expected_ = total;
+    received_ = 0;
+    binary_at_ = binary_at;
+    binary_end_ = binary_at + binary_length;
+    // Reserved, not filled: the pages are touched as the fragments arrive.
+    reassembly_.reserve(total - binary_length);
+    binary_.reserve(binary_length);
+  } else if (!reassembling_) {
     return ProtocolError("a fragment without a first one");
   }
-  if (reassembly_.size() + f.rest().size() > reassembly_expected_) {
-    return ProtocolError("fragments longer than announced");
+  wire::ByteSpan bytes = f.rest();
+  if (bytes.size() > expected_ - received_) return ProtocolError("fragments longer than announced");
+  // The announced binary goes to its own string; the rest, around it, to the reassembly buffer.
+  while (!bytes.empty()) {
+    size_t n = bytes.size();
+    if (received_ < binary_at_) {
+      n = std::min<uint64_t>(n, binary_at_ - received_);
+      reassembly_.Append(bytes.first(n));
+    } else if (received_ < binary_end_) {
+      n = std::min<uint64_t>(n, binary_end_ - received_);
+      binary_.append(reinterpret_cast<const char*>(bytes.data()), n);
+    } else {
+      reassembly_.Append(bytes);
+    }
+    received_ += n;
+    bytes = bytes.subspan(n);
   }
-  reassembly_.Append(f.rest());
   if ((flags & kLastFragment) == 0) return absl::OkStatus();
-  if (reassembly_.size() != reassembly_expected_) {
-    return ProtocolError("fragments shorter than announced");
-  }
+  if (received_ != expected_) return ProtocolError("fragments shorter than announced");
+  reassembling_ = false;
   if (!reassembly_.empty() &&
       static_cast<FrameKind>(reassembly_.data()[0]) == FrameKind::kFragment) {
     return ProtocolError("a fragment inside a fragment");
   }
+  supplied_ = binary_end_ > binary_at_;
   absl::Status s = HandlePayload(reassembly_.view());
+  supplied_ = false;
   if (reassembly_.capacity() > kKeepReassemblyBytes) {
     reassembly_ = wire::ByteBuffer();
   } else {
     reassembly_.clear();
   }
+  binary_ = std::string();
   return s;
 }
 
@@ -133,7 +160,7 @@ absl::Status Incoming::HandlePayload(wire::ByteSpan payload) {
         ShardStats::Add(stats->dropped_not_registered, 1);
         return absl::OkStatus();
       }
-      return DeliverMessage(*type, f.rest(), to);
+      return DeliverMessage(*type, f.rest(), to, payload.size() - f.rest().size());
     }
     case FrameKind::kSendNamed: {
       std::string_view name, type_name;
@@ -152,7 +179,7 @@ absl::Status Incoming::HandlePayload(wire::ByteSpan payload) {
                                AbslView(name), "\": no actor is registered under that name"));
         return absl::OkStatus();
       }
-      return DeliverMessage(*type, f.rest(), *to);
+      return DeliverMessage(*type, f.rest(), *to, payload.size() - f.rest().size());
     }
     case FrameKind::kDefineType: {
       uint16_t id = 0;
@@ -205,13 +232,22 @@ absl::Status Incoming::HandlePayload(wire::ByteSpan payload) {
   return ProtocolError(absl::StrCat("unknown frame kind ", payload[0]));
 }
 
-absl::Status Incoming::DeliverMessage(const RemoteType& type, wire::ByteSpan term, Pid to) {
+absl::Status Incoming::DeliverMessage(const RemoteType& type, wire::ByteSpan term, Pid to,
+                                      size_t term_at) {
   const NodeOptions& options = session_->node()->options();
   wire::DecodeLimits limits;
   limits.max_input_bytes = options.max_message_bytes;
   limits.max_string_bytes = options.max_message_bytes;
   absl::Status error;
-  RemoteEnvelope e = type.decode(term, to, session_, limits, &error);
+  // A binary reassembled on its own is supplied where its bytes belong in the term (the frames
+  // before it, a named send or another kind, have none).
+  std::string* supplied = nullptr;
+  size_t supplied_at = 0;
+  if (supplied_ && binary_at_ >= term_at) {
+    supplied = &binary_;
+    supplied_at = binary_at_ - term_at;
+  }
+  RemoteEnvelope e = type.decode(term, to, session_, limits, supplied_at, supplied, &error);
   if (!e) {
     // The framing is intact, so only this message is lost, not the connection.
     ShardStats::Add(session_->stats()->dropped_decode_failed, 1);

@@ -44,9 +44,11 @@ struct RemoteType {
   // The value inside a message of this type.
   const void* (*value_of)(const RemoteEnvelope& e) = nullptr;
   // Decodes `bytes` (version byte + term) straight into a new message addressed to `to`, or
-  // returns an empty envelope with the reason in *error.
+  // returns an empty envelope with the reason in *error. With `supplied`, the binary whose
+  // bytes would start at `supplied_at` of `bytes` is that string (wire::Reader::SupplyBinary).
   RemoteEnvelope (*decode)(wire::ByteSpan bytes, Pid to, wire::CodecContext* context,
-                           const wire::DecodeLimits& limits, absl::Status* error) = nullptr;
+                           const wire::DecodeLimits& limits, size_t supplied_at,
+                           std::string* supplied, absl::Status* error) = nullptr;
 };
 
 }  // namespace snow::dist
@@ -105,11 +107,14 @@ const void* ValueOf(const RemoteEnvelope& e) {
 
 template <class T>
 RemoteEnvelope DecodeMessage(wire::ByteSpan bytes, Pid to, wire::CodecContext* context,
-                             const wire::DecodeLimits& limits, absl::Status* error) {
+                             const wire::DecodeLimits& limits, size_t supplied_at,
+                             std::string* supplied, absl::Status* error) {
   RemoteEnvelope e = RemoteEnvelope::Emplace<T>(to);
-  absl::Status s = wire::DecodeInto(bytes, e.mutable_value<T>(), limits, context);
-  if (!s.ok()) {
-    *error = std::move(s);
+  wire::Reader r(bytes, limits, context);
+  if (supplied != nullptr) r.SupplyBinary(supplied_at, supplied);
+  if (r.ReadVersion() && wire::DecodeValue(r, e.mutable_value<T>())) r.ExpectEnd();
+  if (!r.ok()) {
+    *error = r.status();
     return RemoteEnvelope();
   }
   return e;

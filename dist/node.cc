@@ -773,6 +773,13 @@ dist::DistStats Node::TotalStats() const {
 
 Node* NodeOf(Runtime& runtime) { return static_cast<Node*>(runtime.transport()); }
 
+net::TcpOptions ConnectionSocketOptions(const dist::NodeOptions& node) {
+  net::TcpOptions options;
+  options.send_buffer_bytes = node.socket_buffer_bytes;
+  options.receive_buffer_bytes = node.socket_buffer_bytes;
+  return options;
+}
+
 void EndSessionActor(Pid actor, absl::Status reason) {
   remote::Deliver(RemoteEnvelope::Signal(actor, SignalKind::kExit, Pid(), 0, std::move(reason)));
 }
@@ -905,6 +912,12 @@ absl::StatusOr<std::optional<NodeOptions>> NodeOptions::FromArgs(int argc, char*
         return absl::InvalidArgumentError(absl::StrCat("bad ", AbslView(arg), " (at least 100)"));
       }
       options.tick = absl::Milliseconds(ms);
+    } else if (arg.starts_with("--snow-socket-buffer=")) {
+      if (!absl::SimpleAtoi(AbslView(value("--snow-socket-buffer=")),
+                            &options.socket_buffer_bytes) ||
+          options.socket_buffer_bytes < 0) {
+        return absl::InvalidArgumentError(absl::StrCat("bad ", AbslView(arg)));
+      }
     } else if (arg == "--snow-no-tls") {
       options.tls = false;
     } else if (arg == "--snow-no-mesh") {
@@ -922,11 +935,15 @@ absl::Status Start(Self self, NodeOptions options) {
   if (options.tick < absl::Milliseconds(100)) {
     return absl::InvalidArgumentError("NodeOptions::tick must be at least 100 ms");
   }
+  if (options.socket_buffer_bytes < 0) {
+    return absl::InvalidArgumentError("NodeOptions::socket_buffer_bytes must not be negative");
+  }
   SNOW_ASSIGN_OR_RETURN(std::string cookie, ReadCookie(options));
   SNOW_ASSIGN_OR_RETURN(net::SocketAddress address, dist_internal::AddressOf(options.name));
 
   net::ListenOptions listen;
   listen.backlog = 1024;
+  listen.stream = dist_internal::ConnectionSocketOptions(options);
   SNOW_ASSIGN_OR_RETURN(net::TcpListener listener, net::TcpListener::Bind(address, listen));
   if (address.port() == 0) {
     std::string_view name = options.name;

@@ -23,10 +23,12 @@ void EndSmallFrame(wire::ByteBuffer& out, size_t start, size_t trailing_bytes = 
 }  // namespace
 
 absl::Status EncodeMessage(const RemoteType& type, const void* value, PidContext& pids,
-                           wire::ByteBuffer& out) {
+                           wire::ByteBuffer& out, std::vector<wire::BorrowedBytes>* borrowed) {
   const size_t start = out.size();
   wire::EncodeOptions options;
   options.context = &pids;
+  options.borrowed = borrowed;
+  options.borrow_from_bytes = kBulkThreshold;
   absl::Status status;
   {
     wire::Writer w(out, options);
@@ -62,7 +64,7 @@ uint16_t Outgoing::TypeId(const RemoteType* type) {
 wire::ByteBuffer& Outgoing::BeginFrame(uint64_t to, size_t* start) {
   if (!bulk_.empty() && bulk_destinations_.contains(to)) [[unlikely]] {
     // Behind a large message to the same actor: keep the order by following it.
-    bulk_.push_back(BulkItem{wire::ByteBuffer(), wire::kFrameHeaderBytes, to});
+    bulk_.emplace_back(wire::ByteBuffer(), wire::kFrameHeaderBytes, to);
     NoteBulk(to);
     *start = wire::BeginFrame(bulk_.back().bytes);
     return bulk_.back().bytes;
@@ -81,12 +83,12 @@ void Outgoing::EndFrame(wire::ByteBuffer& out, size_t start, uint64_t to) {
     return;
   }
   if (start == 0) {
-    bulk_.push_back(BulkItem{std::move(urgent_), wire::kFrameHeaderBytes, to});
+    bulk_.emplace_back(std::move(urgent_), wire::kFrameHeaderBytes, to);
     urgent_ = wire::ByteBuffer();
   } else {
     wire::ByteBuffer copy;
     copy.Append(urgent_.view().subspan(start + wire::kFrameHeaderBytes));
-    bulk_.push_back(BulkItem{std::move(copy), 0, to});
+    bulk_.emplace_back(std::move(copy), 0, to);
     urgent_.Truncate(start);
   }
   NoteBulk(to);
@@ -105,7 +107,7 @@ void Outgoing::BulkDone(uint64_t to) {
   if (it != bulk_destinations_.end() && --it->second == 0) bulk_destinations_.erase(it);
 }
 
-absl::Status Outgoing::AddMessage(uint64_t to, const RemoteType& type, const void* value,
+absl::Status Outgoing::AddMessage(uint64_t to, const RemoteType& type, RemoteEnvelope& e,
                                   PidContext& pids) {
   const uint16_t id = TypeId(&type);
   size_t start;
@@ -114,13 +116,63 @@ absl::Status Outgoing::AddMessage(uint64_t to, const RemoteType& type, const voi
   w.U8(static_cast<uint8_t>(FrameKind::kSend));
   w.Int(id);
   w.Int(to);
-  absl::Status status = EncodeMessage(type, value, pids, out);
+  absl::Status status = EncodeMessage(type, type.value_of(e), pids, out, &borrowed_);
   if (!status.ok()) [[unlikely]] {
+    borrowed_.clear();
     AbandonFrame(out, start, to);
     return status;
   }
+  if (!borrowed_.empty()) [[unlikely]] {
+    EndBorrowingFrame(out, start, to, std::move(e));
+    return absl::OkStatus();
+  }
   EndFrame(out, start, to);
   return absl::OkStatus();
+}
+
+void Outgoing::BulkItem::Seal() {
+  total = bytes.size() - offset;
+  pieces.assign(1,
+                std::span<const char>(reinterpret_cast<const char*>(bytes.data()) + offset, total));
+}
+
+void Outgoing::EndBorrowingFrame(wire::ByteBuffer& out, size_t start, uint64_t to,
+                                 RemoteEnvelope message) {
+  // The payload's own bytes: moved out of the urgent lane, or already in their bulk item.
+  const size_t payload_start = start + wire::kFrameHeaderBytes;
+  BulkItem* item;
+  if (&out == &urgent_) {
+    wire::ByteBuffer own;
+    own.Append(urgent_.view().subspan(payload_start));
+    urgent_.Truncate(start);
+    bulk_.emplace_back(std::move(own), 0, to);
+    NoteBulk(to);
+    item = &bulk_.back();
+  } else {
+    item = &bulk_.back();  // BeginFrame made it, with the header's room at the front
+  }
+  const char* inline_bytes = reinterpret_cast<const char*>(item->bytes.data()) + item->offset;
+  const size_t inline_size = item->bytes.size() - item->offset;
+  size_t at = 0;  // in the payload's own bytes
+  item->total = 0;
+  for (const wire::BorrowedBytes& b : borrowed_) {
+    const size_t until = b.offset - payload_start;
+    item->pieces.emplace_back(inline_bytes + at, until - at);
+    item->total += until - at;
+    if (b.bytes.size() > item->binary_length) {
+      item->binary_at = item->total;
+      item->binary_length = b.bytes.size();
+    }
+    item->pieces.emplace_back(b.bytes.data(), b.bytes.size());
+    item->total += b.bytes.size();
+    at = until;
+  }
+  item->pieces.emplace_back(inline_bytes + at, inline_size - at);
+  item->total += inline_size - at;
+  item->message = std::move(message);
+  borrowed_.clear();
+  queued_bytes_ += item->total + wire::kFrameHeaderBytes;
+  work_.Notify();
 }
 
 void Outgoing::AddSignal(uint64_t to, SignalKind kind, uint64_t from, uint64_t ref,
@@ -167,7 +219,7 @@ void Outgoing::AddLanesUp(uint16_t lane) {
     start = wire::BeginFrame(urgent_);
   } else {
     // What the lane sent before must all be handed on first, large messages included.
-    bulk_.push_back(BulkItem{wire::ByteBuffer(), wire::kFrameHeaderBytes, kNoDestination});
+    bulk_.emplace_back(wire::ByteBuffer(), wire::kFrameHeaderBytes, kNoDestination);
     NoteBulk(kNoDestination);
     out = &bulk_.back().bytes;
     start = wire::BeginFrame(*out);
@@ -192,20 +244,29 @@ std::span<const char> Outgoing::NextWrite(wire::ByteBuffer& writing) {
   std::swap(writing, urgent_);
   if (bulk_.empty()) return {};
   BulkItem& item = bulk_.front();
-  const size_t left = item.bytes.size() - item.offset;
-  const size_t chunk = std::min(left, kFragmentBytes);
-  const bool first = !item.started;
+  if (item.pieces.empty()) item.Seal();
+  while (item.piece_offset == item.pieces[item.piece].size()) {
+    ++item.piece;  // an empty piece (a binary at the very start or end)
+    item.piece_offset = 0;
+  }
+  const std::span<const char> rest = item.pieces[item.piece].subspan(item.piece_offset);
+  const size_t left = item.total - item.sent;
+  const size_t chunk = std::min(rest.size(), kFragmentBytes);
+  const bool first = item.sent == 0;
   const size_t start = wire::BeginFrame(writing);
   FieldWriter w(writing);
   w.U8(static_cast<uint8_t>(FrameKind::kFragment));
   w.U8(static_cast<uint8_t>((chunk == left ? kLastFragment : 0) | (first ? kFirstFragment : 0)));
-  // The first fragment announces the whole size, so the peer allocates once.
-  if (first) w.Int(uint64_t{left});
-  // The fragment's bytes follow in a second write, from the item's own buffer.
+  // The first fragment announces the whole size, so the peer allocates once, and where the
+  // largest binary is, so the peer reassembles it straight into the string it will decode to.
+  if (first) {
+    w.Int(uint64_t{left});
+    w.Int(item.binary_at);
+    w.Int(item.binary_length);
+  }
+  // The fragment's bytes follow in a second write, from the item's buffer or the message.
   EndSmallFrame(writing, start, chunk);
-  item.started = true;
-  return std::span<const char>(reinterpret_cast<const char*>(item.bytes.data()) + item.offset,
-                               chunk);
+  return rest.first(chunk);
 }
 
 Task<absl::Status> Outgoing::WriteLoop(net::Stream& stream, absl::Duration tick) {
@@ -229,8 +290,9 @@ Task<absl::Status> Outgoing::WriteLoop(net::Stream& stream, absl::Duration tick)
     if (!s.ok()) co_return s;
     if (!piece.empty()) {
       BulkItem& item = bulk_.front();
-      item.offset += piece.size();
-      if (item.offset == item.bytes.size()) {
+      item.piece_offset += piece.size();
+      item.sent += piece.size();
+      if (item.sent == item.total) {
         BulkDone(item.to);
         bulk_.pop_front();
       }

@@ -119,7 +119,7 @@ void Session::Enqueue(RemoteEnvelope e) {
                             ": the type is not registered (dist::RegisterMessage)"));
     return;
   }
-  absl::Status status = out_.AddMessage(to, *type, type->value_of(e), *this);
+  absl::Status status = out_.AddMessage(to, *type, e, *this);
   if (!status.ok()) [[unlikely]] {
     ShardStats::Add(stats_->dropped_encode_failed, 1);
     node_->Log(
@@ -202,8 +202,8 @@ Task<absl::Status> SessionReader(Self self, std::shared_ptr<Session> session,
   Node* node = session->node();
   absl::Status status;
   if (dial.has_value()) {
-    absl::StatusOr<net::TcpStream> tcp =
-        co_await net::TcpStream::Connect(*dial, node->options().handshake_timeout);
+    absl::StatusOr<net::TcpStream> tcp = co_await net::TcpStream::Connect(
+        *dial, node->options().handshake_timeout, ConnectionSocketOptions(node->options()));
     if (tcp.ok()) {
       session->stream() = net::Stream(std::move(*tcp));
       status = co_await session->HandshakeAsClient();
@@ -251,8 +251,8 @@ Task<absl::Status> LaneReader(Self self, std::shared_ptr<Session> session,
   Node* node = session->node();
   absl::Status status = node->AddLaneActor(session.get(), self.pid());
   if (status.ok() && dial.has_value()) {
-    absl::StatusOr<net::TcpStream> tcp =
-        co_await net::TcpStream::Connect(*dial, node->options().handshake_timeout);
+    absl::StatusOr<net::TcpStream> tcp = co_await net::TcpStream::Connect(
+        *dial, node->options().handshake_timeout, ConnectionSocketOptions(node->options()));
     if (tcp.ok()) {
       session->stream() = net::Stream(std::move(*tcp));
       status = co_await session->JoinAsClient();

@@ -50,14 +50,18 @@ double Median(std::vector<double> v) {
 
 // A snow-node on CPU 1 (its one shard pins to the first CPU of the mask it inherits), so that it
 // does not share CPU 0 with the bench's shard.
-std::optional<NodeProcess> StartNode(bool tls, int tick_ms = 0) {
+std::optional<NodeProcess> StartNode(bool tls, int tick_ms = 0, int socket_buffer_bytes = 0) {
   PinTo(1);
-  absl::StatusOr<NodeProcess> node = NodeProcess::Start({.binary = SNOW_NODE_PATH,
-                                                         .name = "peer@127.0.0.1:0",
-                                                         .cookie = kCookie,
-                                                         .tick_ms = tick_ms,
-                                                         .tls = tls,
-                                                         .mesh = false});
+  NodeProcess::Options options{.binary = SNOW_NODE_PATH,
+                               .name = "peer@127.0.0.1:0",
+                               .cookie = kCookie,
+                               .tick_ms = tick_ms,
+                               .tls = tls,
+                               .mesh = false};
+  if (socket_buffer_bytes > 0) {
+    options.extra_args.push_back(absl::StrCat("--socket-buffer=", socket_buffer_bytes));
+  }
+  absl::StatusOr<NodeProcess> node = NodeProcess::Start(options);
   Unpin();
   if (!node.ok()) {
     std::fprintf(stderr, "snow-node: %s\n", node.status().ToString().c_str());
@@ -67,11 +71,15 @@ std::optional<NodeProcess> StartNode(bool tls, int tick_ms = 0) {
 }
 
 // Makes this runtime the node "bench@127.0.0.1:<free port>".
-absl::Status StartBenchNode(Self self, bool tls, absl::Duration tick = absl::Seconds(60)) {
+absl::Status StartBenchNode(Self self, bool tls, absl::Duration tick = absl::Seconds(60),
+                            int socket_buffer_bytes = 0) {
   node_services::RegisterServiceMessages();
-  return dist::Start(
-      self,
-      {.name = "bench@127.0.0.1:0", .cookie = kCookie, .tls = tls, .tick = tick, .mesh = false});
+  return dist::Start(self, {.name = "bench@127.0.0.1:0",
+                            .cookie = kCookie,
+                            .tls = tls,
+                            .tick = tick,
+                            .mesh = false,
+                            .socket_buffer_bytes = socket_buffer_bytes});
 }
 
 RuntimeOptions OneShard() { return ShardsOptions(1); }
@@ -196,10 +204,14 @@ struct BulkLatencyFigures {
   double send_ms = 0;
 };
 
-Task<absl::Status> MeasureDuringBulk(Self self, std::string node, bool tls,
+// NodeOptions::socket_buffer_bytes of W7c's second pass: small kernel buffers bound how much
+// of the large message a small one queues behind.
+constexpr int kSmallSocketBuffer = 256 * 1024;
+
+Task<absl::Status> MeasureDuringBulk(Self self, std::string node, bool tls, int socket_buffer,
                                      std::reference_wrapper<BulkLatencyFigures> out_ref) {
   BulkLatencyFigures* out = &out_ref.get();
-  SNOW_CO_RETURN_IF_ERROR(StartBenchNode(self, tls));
+  SNOW_CO_RETURN_IF_ERROR(StartBenchNode(self, tls, absl::Seconds(60), socket_buffer));
   absl::StatusOr<DistPeer> peer = co_await load::FindDistServices(self, node);
   SNOW_CO_RETURN_IF_ERROR(peer.status());
   absl::StatusOr<load::LatencyUnderBulk> r =
@@ -216,13 +228,18 @@ Task<absl::Status> MeasureDuringBulk(Self self, std::string node, bool tls,
 }
 
 int W7c() {
-  BulkLatencyFigures plain, tls;
-  for (bool use_tls : {false, true}) {
-    std::optional<NodeProcess> node = StartNode(use_tls);
-    if (!node) return 1;
-    BulkLatencyFigures* out = use_tls ? &tls : &plain;
-    if (RunWorkload(OneShard(), MeasureDuringBulk, node->name(), use_tls, std::ref(*out)) != 0)
-      return 1;
+  BulkLatencyFigures plain, tls, small_plain, small_tls;
+  for (int buffer : {0, kSmallSocketBuffer}) {
+    for (bool use_tls : {false, true}) {
+      std::optional<NodeProcess> node = StartNode(use_tls, 0, buffer);
+      if (!node) return 1;
+      BulkLatencyFigures* out =
+          buffer == 0 ? (use_tls ? &tls : &plain) : (use_tls ? &small_tls : &small_plain);
+      if (RunWorkload(OneShard(), MeasureDuringBulk, node->name(), use_tls, buffer,
+                      std::ref(*out)) != 0) {
+        return 1;
+      }
+    }
   }
   std::printf(
       "W7c snow idle_rt_us=%.1f rt_during_bulk_us_p50=%.1f p99=%.1f max=%.1f "
@@ -232,6 +249,11 @@ int W7c() {
       plain.idle_us, plain.p50_us, plain.p99_us, plain.max_us, plain.round_trips, plain.bulk_ms,
       plain.send_ms, tls.idle_us, tls.p50_us, tls.p99_us, tls.max_us, tls.round_trips, tls.bulk_ms,
       tls.send_ms);
+  std::printf(
+      "W7c snow socket_buffer=%d p50=%.1f p99=%.1f bulk_ms=%.1f tls_p50=%.1f tls_p99=%.1f "
+      "tls_bulk_ms=%.1f\n",
+      kSmallSocketBuffer, small_plain.p50_us, small_plain.p99_us, small_plain.bulk_ms,
+      small_tls.p50_us, small_tls.p99_us, small_tls.bulk_ms);
   return 0;
 }
 
@@ -329,8 +351,7 @@ int W10() {
       "W10 snow kill9_ms=%.2f sigstop_ms=%.0f tick_ms=%d kill9_max_ms=%.2f "
       "sigstop_max_ms=%.0f trials=%d floor_socket_kill9_ms=%.2f floor_uring_kill9_ms=%.2f\n",
       Median(kill_ms), Median(stop_ms), kTickMs, *std::max_element(kill_ms.begin(), kill_ms.end()),
-      *std::max_element(stop_ms.begin(), stop_ms.end()), kFailureTrials, socket_floor,
-      uring_floor);
+      *std::max_element(stop_ms.begin(), stop_ms.end()), kFailureTrials, socket_floor, uring_floor);
   return 0;
 }
 

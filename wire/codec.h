@@ -464,13 +464,10 @@ struct Codec<std::string_view> {
 template <>
 struct Codec<Binary> {
   static constexpr KindMask kKinds = KindBit(Kind::kBinary);
-  static void Encode(Writer& w, const Binary& v) { w.WriteBinary(v.bytes); }
-  static bool Decode(Reader& r, Binary& out) {
-    std::string_view v;
-    if (!r.ReadBinary(&v)) return false;
-    out.bytes.assign(v.data(), v.size());
-    return true;
-  }
+  // A Binary encoded is part of the value: EncodeOptions::borrowed may borrow its bytes (a codec
+  // that encodes a temporary Binary must use Writer::WriteBinary instead).
+  static void Encode(Writer& w, const Binary& v) { w.WriteOwnedBinary(v.bytes); }
+  static bool Decode(Reader& r, Binary& out) { return r.ReadOwnedBinary(&out.bytes); }
 };
 
 template <>

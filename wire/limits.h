@@ -13,6 +13,8 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <string_view>
+#include <vector>
 
 namespace snow::wire {
 
@@ -49,12 +51,24 @@ struct DecodeLimits {
 
 class CodecContext;
 
+// A large binary an encoding refers to instead of holding: its bytes belong at `offset` of the
+// output buffer (the encoding goes on there after them).
+struct BorrowedBytes {
+  size_t offset = 0;
+  std::string_view bytes;
+};
+
 struct EncodeOptions {
   // The encoder refuses (kInvalidArgument) to produce what a default decoder would reject for
   // depth, so a sender learns about it instead of the peer dropping the connection.
   uint32_t max_depth = DecodeLimits{}.max_depth;
   // Handed to Codec specialisations of foreign types (see codec.h); not used by wire itself.
   CodecContext* context = nullptr;
+  // When set, a `Binary` of at least `borrow_from_bytes` is not copied: the encoding gets its
+  // tag and length, and its bytes are listed here, to be sent from the value itself. For a caller
+  // that owns the value until the bytes are out (dist/ sends large messages this way).
+  std::vector<BorrowedBytes>* borrowed = nullptr;
+  size_t borrow_from_bytes = 64 * 1024;
 };
 
 }  // namespace snow::wire

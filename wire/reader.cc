@@ -491,10 +491,36 @@ bool Reader::ReadBinary(std::string_view* v) {
   uint8_t tag = 0;
   if (!ReadTag(&tag)) return false;
   if (tag != kTagBinary) return FailKind("binary", tag, at);
+  return ReadBinaryBody(v);
+}
+
+bool Reader::ReadBinaryBody(std::string_view* v) {
+  if (supplied_ != nullptr) [[unlikely]] {
+    const uint8_t* header = cur_;
+    uint64_t len;
+    if (ReadVarint(&len) && offset() == supplied_at_ && len == supplied_->size()) {
+      *v = *supplied_;  // its bytes are not in the input
+      return true;
+    }
+    if (!ok()) return false;
+    cur_ = header;
+  }
   uint64_t len;
   if (!ReadLength(&len, "binary")) return false;
   *v = std::string_view(reinterpret_cast<const char*>(cur_), len);
   cur_ += len;
+  return true;
+}
+
+bool Reader::ReadOwnedBinary(std::string* out) {
+  std::string_view v;
+  if (!ReadBinary(&v)) return false;
+  if (supplied_ != nullptr && v.data() == supplied_->data() && !v.empty()) {
+    *out = std::move(*supplied_);
+    supplied_ = nullptr;  // taken: nothing else may view it
+    return true;
+  }
+  out->assign(v.data(), v.size());
   return true;
 }
 
@@ -837,10 +863,8 @@ bool Reader::SkipValue(uint8_t tag, size_t at) {
       return ReadStringFromTag(tag, at, &s);
     }
     case kTagBinary: {
-      uint64_t len;
-      if (!ReadLength(&len, "binary")) return false;
-      cur_ += len;
-      return true;
+      std::string_view bytes;
+      return ReadBinaryBody(&bytes);
     }
     case kTagAtom:
     case kTagNode: {

@@ -112,6 +112,15 @@ class Reader {
   // Views point into the input; strings, atoms and node names are validated UTF-8.
   bool ReadString(std::string_view* v);
   bool ReadBinary(std::string_view* v);
+  // A binary into a string of its own: the supplied one (below) is taken over, not copied.
+  bool ReadOwnedBinary(std::string* out);
+  // The bytes of the binary whose bytes would start at input offset `at` are not in the input:
+  // they are `*bytes` (as many as its header says), which outlives the reader. A transport that
+  // reassembled a large binary straight into its final buffer supplies it so.
+  void SupplyBinary(size_t at, std::string* bytes) {
+    supplied_at_ = at;
+    supplied_ = bytes;
+  }
   bool ReadAtom(std::string_view* v);
   bool ReadNode(std::string_view* v);
   bool ReadPid(PidView* v);
@@ -226,6 +235,8 @@ class Reader {
   bool CheckCount(uint64_t count, uint64_t min_bytes_per_item, size_t at);
   bool ReadName(std::string_view* name, std::string_view what);
   bool ReadStringBody(std::string_view* v, uint64_t len, size_t at);
+  // A binary's length and bytes, after its tag: from the input, or the supplied bytes.
+  bool ReadBinaryBody(std::string_view* v);
   bool ReadStructBody(uint8_t tag, size_t at, StructHeader* header);
   bool ReadErrorBody(uint32_t* code, std::string_view* message);
   bool ReadPidBody(PidView* v);
@@ -249,6 +260,8 @@ class Reader {
   const uint8_t* begin_;
   const uint8_t* cur_;
   const uint8_t* end_;
+  std::string* supplied_ = nullptr;  // SupplyBinary
+  size_t supplied_at_ = 0;
   uint32_t depth_ = 0;
   uint32_t max_depth_;
   uint64_t total_items_ = 0;

@@ -669,10 +669,9 @@ class TermDecoder {
       case kTagString:
         return ReadString(r, tag, at, out);
       case kTagBinary: {
-        uint64_t len;
-        if (!r.ReadLength(&len, "binary")) return false;
-        out = Term::Binary(std::string(reinterpret_cast<const char*>(r.cur_), len));
-        r.cur_ += len;
+        std::string_view bytes;
+        if (!r.ReadBinaryBody(&bytes)) return false;
+        out = Term::Binary(std::string(bytes));
         return true;
       }
       case kTagAtom:

@@ -85,6 +85,13 @@ void Writer::WriteBinary(std::string_view bytes) {
   cur_ = p + bytes.size();
 }
 
+void Writer::BorrowBinary(std::string_view bytes) {
+  uint8_t* p = Ensure(1 + kMaxVarintBytes);
+  *p++ = kTagBinary;
+  cur_ = PutVarint(p, bytes.size());
+  borrowed_->push_back(BorrowedBytes{static_cast<size_t>(cur_ - out_->data_), bytes});
+}
+
 void Writer::PutNameSlow(std::string_view name) {
   size_t bad;
   if (ABSL_PREDICT_FALSE(name.size() > kMaxNameBytes)) {

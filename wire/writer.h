@@ -45,7 +45,9 @@ class Writer {
         cur_(out.data_ + out.size_),
         end_(out.data_ + out.capacity_),
         max_depth_(options.max_depth > kHardMaxDepth ? kHardMaxDepth : options.max_depth),
-        context_(options.context) {}
+        context_(options.context),
+        borrowed_(options.borrowed),
+        borrow_from_bytes_(options.borrow_from_bytes) {}
   Writer(const Writer&) = delete;
   Writer& operator=(const Writer&) = delete;
   // Commits what was written to the buffer's size (Finish does too).
@@ -109,6 +111,15 @@ class Writer {
   // sender does not control, such as an absl::Status message that must always be sendable.
   void WriteStringLossy(std::string_view s);
   void WriteBinary(std::string_view bytes);
+  // The bytes of a Binary that is part of the value being encoded: borrowed, not copied, when
+  // EncodeOptions::borrowed asks for it (they must then live until the encoding is used).
+  void WriteOwnedBinary(std::string_view bytes) {
+    if (ABSL_PREDICT_FALSE(borrowed_ != nullptr && bytes.size() >= borrow_from_bytes_)) {
+      BorrowBinary(bytes);
+      return;
+    }
+    WriteBinary(bytes);
+  }
   void WriteAtom(std::string_view name) { TaggedName(wire_internal::kTagAtom, name); }
   void WriteNode(std::string_view name) { TaggedName(wire_internal::kTagNode, name); }
   void WritePid(const PidView& pid);
@@ -219,6 +230,7 @@ class Writer {
     return cur_;
   }
   void GrowFor(size_t n);
+  void BorrowBinary(std::string_view bytes);
   void Commit() { out_->size_ = static_cast<size_t>(cur_ - out_->data_); }
   void PutByte(uint8_t b) {
     *Ensure(1) = b;
@@ -320,6 +332,8 @@ class Writer {
   uint32_t shapes_defined_ = 0;
   uint32_t shape_cache_used_ = 0;
   CodecContext* context_;
+  std::vector<BorrowedBytes>* borrowed_;
+  size_t borrow_from_bytes_;
   absl::Status status_;
   // A tiny per-term cache of shapes by key: messages use a handful of struct types, and a linear
   // scan of a few pointers beats hashing. Entries are written before they are read.

@@ -46,14 +46,22 @@ class Incoming {
   absl::Status DeliverSignal(wire::ByteSpan body);
   // Decodes a message for local actor `to` and delivers it; one that does not decode is dropped
   // and counted.
-  absl::Status DeliverMessage(const RemoteType& type, wire::ByteSpan term, Pid to);
+  // `term_at`: where the term starts in the frame's payload.
+  absl::Status DeliverMessage(const RemoteType& type, wire::ByteSpan term, Pid to, size_t term_at);
 
   Session* session_;
   wire::FrameDecoder frames_;
   wire::ByteBuffer held_;
   std::vector<const RemoteType*> types_;  // by the peer's type id; nullptr: not registered here
+  // A message in fragments: its bytes but the announced binary, and that binary.
   wire::ByteBuffer reassembly_;
-  uint64_t reassembly_expected_ = 0;  // announced by the first fragment
+  std::string binary_;
+  bool reassembling_ = false;
+  bool supplied_ = false;  // the payload being handled has binary_ supplied
+  uint64_t expected_ = 0;  // announced by the first fragment
+  uint64_t received_ = 0;
+  uint64_t binary_at_ = 0;  // the binary's bytes in the payload: [binary_at_, binary_end_)
+  uint64_t binary_end_ = 0;
 };
 
 }  // namespace snow::dist_internal

@@ -286,6 +286,9 @@ class NamedSendPids final : public PidContext {
   const Node* node_;
 };
 
+// The socket options of every node connection.
+net::TcpOptions ConnectionSocketOptions(const dist::NodeOptions& options);
+
 // The node a runtime is, or nullptr.
 Node* NodeOf(Runtime& runtime);
 

@@ -6,9 +6,11 @@
 // Small frames are appended to one buffer and leave in the writer's next write, however many
 // there are (coalescing). A payload over kBulkThreshold goes to the bulk lane and leaves in
 // kFragmentBytes pieces, one per write, between the small frames, so a 64 MiB message holds the
-// others back by one fragment at most. Per-pair order holds because a frame for a PID that has a
-// bulk payload queued follows it through the bulk lane. Messages past `max_queue_bytes` are
-// refused (the caller drops and counts them); signals never are.
+// others back by one fragment at most. A message's binaries of kBulkThreshold or more are not
+// copied into the frame: the bulk item keeps the message and writes them from it. Per-pair order
+// holds because a frame for a PID that has a bulk payload queued follows it through the bulk lane.
+// Messages past `max_queue_bytes` are refused (the caller drops and counts them); signals never
+// are.
 #pragma once
 
 #include <cstddef>
@@ -21,20 +23,24 @@
 #include "absl/status/status.h"
 #include "absl/time/time.h"
 #include "snow/core/event.h"
+#include "snow/core/remote.h"
 #include "snow/core/signal_kind.h"
 #include "snow/core/task.h"
 #include "snow/dist/message.h"
 #include "snow/net/stream.h"
 #include "snow/wire/byte_buffer.h"
+#include "snow/wire/limits.h"
 
 namespace snow::dist_internal {
 
 struct ShardStats;
 
 // Appends `value` (a `type`) as one STF term, version byte first, PIDs written by `pids`. On
-// error `out` is left as it was.
+// error `out` is left as it was. With `borrowed`, large binaries are listed there instead of
+// copied (wire::EncodeOptions::borrowed).
 absl::Status EncodeMessage(const RemoteType& type, const void* value, PidContext& pids,
-                           wire::ByteBuffer& out);
+                           wire::ByteBuffer& out,
+                           std::vector<wire::BorrowedBytes>* borrowed = nullptr);
 
 class Outgoing {
  public:
@@ -46,9 +52,10 @@ class Outgoing {
   // True when messages must be refused until the writer catches up.
   bool full() const { return queued_bytes_ > max_queue_bytes_; }
 
-  // Queues SEND of `value` (a `type`) to the peer's actor `to` (its PID in the peer's
-  // numbering), PIDs inside written by `pids`. On an encoding error nothing is queued.
-  absl::Status AddMessage(uint64_t to, const RemoteType& type, const void* value, PidContext& pids);
+  // Queues SEND of message `e` (a `type`) to the peer's actor `to` (its PID in the peer's
+  // numbering), PIDs inside written by `pids`. On an encoding error nothing is queued. A message
+  // with large binaries is kept (moved from `e`) until they are written.
+  absl::Status AddMessage(uint64_t to, const RemoteType& type, RemoteEnvelope& e, PidContext& pids);
   // Queues SIGNAL `kind` from local actor `from` to the peer's actor `to`.
   void AddSignal(uint64_t to, SignalKind kind, uint64_t from, uint64_t ref,
                  const absl::Status& reason);
@@ -67,10 +74,24 @@ class Outgoing {
 
  private:
   struct BulkItem {
-    wire::ByteBuffer bytes;  // one frame payload at bytes[offset..]
+    BulkItem(wire::ByteBuffer payload, size_t payload_offset, uint64_t destination)
+        : bytes(std::move(payload)), offset(payload_offset), to(destination) {}
+    wire::ByteBuffer bytes;  // one frame payload at bytes[offset..], or its parts but the borrowed
     size_t offset = 0;
-    uint64_t to = 0;       // destination PID bits
-    bool started = false;  // its first fragment is written
+    uint64_t to = 0;  // destination PID bits
+    // The payload in order: parts of `bytes` and borrowed binaries of `message`. Empty until
+    // the item is complete (Seal).
+    std::vector<std::span<const char>> pieces;
+    size_t piece = 0;         // the piece being written
+    size_t piece_offset = 0;  // and how much of it is written
+    uint64_t total = 0;       // payload bytes
+    uint64_t sent = 0;        // payload bytes written
+    // The largest borrowed binary, as the first fragment announces it (PROTOCOL.md §4): where
+    // its bytes start in the payload, and how many. 0, 0: none.
+    uint64_t binary_at = 0;
+    uint64_t binary_length = 0;
+    RemoteEnvelope message;  // what borrowed pieces point into
+    void Seal();             // a payload all in `bytes`: one piece
   };
 
   uint16_t TypeId(const RemoteType* type);
@@ -78,6 +99,8 @@ class Outgoing {
   wire::ByteBuffer& BeginFrame(uint64_t to, size_t* start);
   // Ends it: a small frame gets its header, a large payload moves to the bulk lane.
   void EndFrame(wire::ByteBuffer& out, size_t start, uint64_t to);
+  // Ends it for a message whose binaries `borrowed_` lists: a bulk item that keeps `message`.
+  void EndBorrowingFrame(wire::ByteBuffer& out, size_t start, uint64_t to, RemoteEnvelope message);
   // Takes back a frame begun with BeginFrame.
   void AbandonFrame(wire::ByteBuffer& out, size_t start, uint64_t to);
   void NoteBulk(uint64_t to) { ++bulk_destinations_[to]; }
@@ -94,6 +117,7 @@ class Outgoing {
   absl::flat_hash_map<uint64_t, uint32_t> bulk_destinations_;
   size_t queued_bytes_ = 0;
   absl::flat_hash_map<const RemoteType*, uint16_t> type_ids_;
+  std::vector<wire::BorrowedBytes> borrowed_;  // scratch for AddMessage
   const RemoteType* last_type_ = nullptr;
   uint16_t last_type_id_ = 0;
 };

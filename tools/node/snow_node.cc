@@ -32,7 +32,7 @@ struct Args {
 void Usage(FILE* out) {
   std::fprintf(out,
                "usage: snow-node --name=NAME@HOST:PORT [--cookie=C | --cookie-file=F] "
-               "[--connect=NODE]... [--tick-ms=N] [--no-tls] [--no-mesh]\n"
+               "[--connect=NODE]... [--tick-ms=N] [--socket-buffer=BYTES] [--no-tls] [--no-mesh]\n"
                "Hosts a Snow node with the test services (echo, counter, sink); prints up, "
                "nodeup and nodedown lines.\n"
                "  the cookie may also come from the SNOW_COOKIE environment variable\n%s",
@@ -58,6 +58,9 @@ Parsed Parse(int argc, char** argv, Args* args) {
       int ms = std::atoi(value("--tick-ms=").c_str());
       if (ms < 100) return Parsed::kBad;
       args->node.tick = absl::Milliseconds(ms);
+    } else if (a.starts_with("--socket-buffer=")) {
+      args->node.socket_buffer_bytes = std::atoi(value("--socket-buffer=").c_str());
+      if (args->node.socket_buffer_bytes <= 0) return Parsed::kBad;
     } else if (a == "--no-tls") {
       args->node.tls = false;
     } else if (a == "--no-mesh") {

@@ -514,6 +514,12 @@ absl::StatusOr<TlsContext> TlsContext::Create(TlsOptions options) {
     // reads turns its close into a reset.
     wolfSSL_CTX_no_ticket_TLSv13(ctx);
   }
+  // X25519 first: in Debian's wolfSSL (generic big-number code) its key exchange takes ~70 us,
+  // P-256's ~260 us; P-256 stays for peers without X25519.
+  int groups[] = {WOLFSSL_ECC_X25519, WOLFSSL_ECC_SECP256R1};
+  if (wolfSSL_CTX_set_groups(ctx, groups, 2) != WOLFSSL_SUCCESS) {
+    return absl::InternalError("wolfSSL_CTX_set_groups failed");
+  }
   wolfSSL_CTX_SetIORecv(ctx, &TlsSession::OnReceive);
   wolfSSL_CTX_SetIOSend(ctx, &TlsSession::OnSend);
 

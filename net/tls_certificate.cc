@@ -4,6 +4,7 @@
 #include <wolfssl/ssl.h>
 #include <wolfssl/wolfcrypt/asn_public.h>
 #include <wolfssl/wolfcrypt/ecc.h>
+#include <wolfssl/wolfcrypt/ed25519.h>
 #include <wolfssl/wolfcrypt/error-crypt.h>
 #include <wolfssl/wolfcrypt/hash.h>
 #include <wolfssl/wolfcrypt/random.h>
@@ -146,23 +147,23 @@ absl::StatusOr<TlsCertificate> TlsCertificate::GenerateSelfSigned(SelfSignedOpti
   WC_RNG rng;
   int rc = wc_InitRng(&rng);
   if (rc != 0) return WolfCryptError(rc, "wc_InitRng");
-  ecc_key key;
-  rc = wc_ecc_init(&key);
+  ed25519_key key;
+  rc = wc_ed25519_init(&key);
   if (rc != 0) {
     wc_FreeRng(&rng);
-    return WolfCryptError(rc, "wc_ecc_init");
+    return WolfCryptError(rc, "wc_ed25519_init");
   }
   struct Cleanup {
     WC_RNG* rng;
-    ecc_key* key;
+    ed25519_key* key;
     ~Cleanup() {
-      wc_ecc_free(key);
+      wc_ed25519_free(key);
       wc_FreeRng(rng);
     }
   } cleanup{&rng, &key};
 
-  rc = wc_ecc_make_key_ex(&rng, 32, &key, ECC_SECP256R1);
-  if (rc != 0) return WolfCryptError(rc, "wc_ecc_make_key_ex (P-256)");
+  rc = wc_ed25519_make_key(&rng, ED25519_KEY_SIZE, &key);
+  if (rc != 0) return WolfCryptError(rc, "wc_ed25519_make_key");
 
   Cert cert;
   rc = wc_InitCert(&cert);
@@ -170,7 +171,7 @@ absl::StatusOr<TlsCertificate> TlsCertificate::GenerateSelfSigned(SelfSignedOpti
   std::snprintf(cert.subject.commonName, sizeof(cert.subject.commonName), "%s",
                 options.common_name.c_str());
   std::snprintf(cert.subject.org, sizeof(cert.subject.org), "%s", "Snow");
-  cert.sigType = CTC_SHA256wECDSA;
+  cert.sigType = CTC_ED25519;
   cert.daysValid = options.days_valid;
   cert.isCA = 1;  // usable as its own trust anchor (TlsVerify::kCa)
   cert.selfSigned = 1;
@@ -182,21 +183,21 @@ absl::StatusOr<TlsCertificate> TlsCertificate::GenerateSelfSigned(SelfSignedOpti
   cert.serial[0] |= 0x01;  // and minimal (no leading zero byte)
 
   std::vector<uint8_t> der(4096);
-  rc = wc_MakeCert_ex(&cert, der.data(), static_cast<word32>(der.size()), ECC_TYPE, &key, &rng);
+  rc = wc_MakeCert_ex(&cert, der.data(), static_cast<word32>(der.size()), ED25519_TYPE, &key, &rng);
   if (rc < 0) return WolfCryptError(rc, "wc_MakeCert_ex");
   int signed_length = wc_SignCert_ex(cert.bodySz, cert.sigType, der.data(),
-                                     static_cast<word32>(der.size()), ECC_TYPE, &key, &rng);
+                                     static_cast<word32>(der.size()), ED25519_TYPE, &key, &rng);
   if (signed_length < 0) return WolfCryptError(signed_length, "wc_SignCert_ex");
   der.resize(static_cast<size_t>(signed_length));
 
   std::vector<uint8_t> key_der(512);
-  int key_length = wc_EccKeyToDer(&key, key_der.data(), static_cast<word32>(key_der.size()));
-  if (key_length < 0) return WolfCryptError(key_length, "wc_EccKeyToDer");
+  int key_length = wc_Ed25519KeyToDer(&key, key_der.data(), static_cast<word32>(key_der.size()));
+  if (key_length < 0) return WolfCryptError(key_length, "wc_Ed25519KeyToDer");
   key_der.resize(static_cast<size_t>(key_length));
 
   TlsCertificate out;
   SNOW_ASSIGN_OR_RETURN(out.certificate_pem, DerToPem(der, CERT_TYPE));
-  SNOW_ASSIGN_OR_RETURN(out.private_key_pem, DerToPem(key_der, ECC_PRIVATEKEY_TYPE));
+  SNOW_ASSIGN_OR_RETURN(out.private_key_pem, DerToPem(key_der, PKCS8_PRIVATEKEY_TYPE));
   // The key material is secret: wipe the copies we made.
   std::memset(key_der.data(), 0, key_der.size());
   return out;

@@ -433,45 +433,35 @@ void Node::Release(Session* session, const absl::Status& reason) {
   Peer* peer = session->peer();
   if (peer == nullptr) return;
   wire::ByteBuffer orphans = session->TakeHeldFrames();
-  uint64_t gone = 0;  // the connection that went down here
-  absl::Status why = reason;
-  {
-    absl::MutexLock lock(&mutex_);
-    if (session->is_lane()) {
-      const bool live = peer->state == Peer::State::kUp &&
-                        peer->generation.load(std::memory_order_relaxed) == session->generation();
-      if (!live) return;
-      if (peer->disconnecting) why = absl::UnavailableError("disconnect");
-    } else if (peer->session != session) {
-      // Another connection is (or will be) the live one: hand it what waited here.
-      if (!orphans.empty()) SendNamedFrame(peer, std::move(orphans));
-      return;
-    } else {
-      if (peer->disconnecting) why = absl::UnavailableError("disconnect");
-      if (peer->state != Peer::State::kUp) {
-        peer->state = Peer::State::kIdle;
-        peer->session = nullptr;
-        peer->session_actor = Pid();
-        peer->disconnecting = false;
-        peer->owner.store(-1, std::memory_order_release);
-        peer->creation.store(0, std::memory_order_release);
-        NotifyWaiters(peer, why);
-        return;
-      }
-    }
-    gone = peer->generation.load(std::memory_order_relaxed);
-    PeerDownLocked(peer, why, session->reader());
+  absl::MutexLock lock(&mutex_);
+  if (session->is_lane()) {
+    const bool live = peer->state == Peer::State::kUp &&
+                      peer->generation.load(std::memory_order_relaxed) == session->generation();
+    if (!live) return;
+  } else if (peer->session != session) {
+    // Another connection is (or will be) the live one: hand it what waited here.
+    if (!orphans.empty()) SendNamedFrame(peer, std::move(orphans));
+    return;
   }
-  // Every shard answers for the links and monitors its actors had across the connection.
-  for (ShardId shard = 0; shard < runtime_.shard_count(); ++shard) {
-    runtime_.SubmitTo(shard, [peer, gone] {
-      PeerShard& part = peer->shards[remote::ThisShard()];
-      if (part.generation != gone) return;  // never used here, or already moved on
-      part.links.ConnectionLost(NoConnectionReason());
-      part.switched = false;
-      std::fill(part.lanes.begin(), part.lanes.end(), nullptr);
-    });
+  const absl::Status why = peer->disconnecting ? absl::UnavailableError("disconnect") : reason;
+  if (peer->state != Peer::State::kUp) {  // a first connection that never came up
+    ResetLocked(peer);
+    NotifyWaiters(peer, why);
+    return;
   }
+  PeerDownLocked(peer, why, session->reader());
+}
+
+void Node::ResetLocked(Peer* peer) {
+  peer->state = Peer::State::kIdle;
+  peer->session = nullptr;
+  peer->session_actor = Pid();
+  peer->disconnecting = false;
+  peer->lane_actors.clear();
+  peer->joined.clear();
+  peer->lane_key.clear();
+  peer->owner.store(-1, std::memory_order_release);
+  peer->creation.store(0, std::memory_order_release);
 }
 
 void Node::PeerDownLocked(Peer* peer, const absl::Status& why, Pid ending) {
@@ -482,15 +472,19 @@ void Node::PeerDownLocked(Peer* peer, const absl::Status& why, Pid ending) {
   if (peer->session_actor && peer->session_actor != ending) {
     EndSessionActor(peer->session_actor, why);
   }
-  peer->lane_actors.clear();
-  peer->joined.clear();
-  peer->lane_key.clear();
-  peer->state = Peer::State::kIdle;
-  peer->session = nullptr;
-  peer->session_actor = Pid();
-  peer->disconnecting = false;
-  peer->owner.store(-1, std::memory_order_release);
-  peer->creation.store(0, std::memory_order_release);
+  ResetLocked(peer);
+  // Every shard answers for the links and monitors its actors had across the connection. (On
+  // this shard that runs now: it only delivers signals to local actors.)
+  const uint64_t gone = peer->generation.load(std::memory_order_relaxed);
+  for (ShardId shard = 0; shard < runtime_.shard_count(); ++shard) {
+    runtime_.SubmitTo(shard, [peer, gone] {
+      PeerShard& part = peer->shards[remote::ThisShard()];
+      if (part.generation != gone) return;  // never used here, or already moved on
+      part.links.ConnectionLost(NoConnectionReason());
+      part.switched = false;
+      std::fill(part.lanes.begin(), part.lanes.end(), nullptr);
+    });
+  }
   LogNodeDown(peer->name, why);
   NotifyNodes(peer->name, /*up=*/false, why);
 }

@@ -229,6 +229,8 @@ class Node final : public Transport {
   // `ending` is the reader already ending (not told again).
   void PeerDownLocked(Peer* peer, const absl::Status& why, Pid ending)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_);
+  // The peer has no connection (live or coming).
+  static void ResetLocked(Peer* peer) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_);
   std::unique_ptr<Peer> NewPeer(std::string name, net::SocketAddress address);
   // On shard `shard`: that shard's part of `peer`, brought to `generation` (older state goes);
   // nullptr when `generation` is older than what the shard already knows.

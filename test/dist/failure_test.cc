@@ -4,13 +4,18 @@
 
 #include <functional>
 #include <string>
+#include <variant>
+#include <vector>
 
+#include "absl/strings/str_cat.h"
 #include "snow/core/exit_reason.h"
 #include "snow/test/dist/dist_testing.h"
 
 namespace snow::dist_testing {
 namespace {
 
+using node_services::SinkQuery;
+using node_services::SinkReport;
 using ::snow::testing::IsOk;
 using ::snow::testing::StatusIs;
 
@@ -42,6 +47,82 @@ Task<absl::Status> KillNine(Self self, std::reference_wrapper<NodeProcess> a_ref
 TEST(DistFailureTest, KillNineGivesNodeDownWithinTwoSeconds) {
   NodeProcess a = StartChild({.name = "a@127.0.0.1:0"});
   EXPECT_THAT(RunAsNode(KillNine, std::ref(a)), IsOk());
+}
+
+// Links and monitors are kept by the shard of their local actor: when the node goes, every shard
+// answers for its own. A watcher on each shard of a 2-shard node monitors and links (trapping
+// exits) to an actor on each shard of a 2-shard peer, talks to them so that its lane is in use,
+// and hears Down and Exit with noconnection for both after a kill -9.
+struct Watched {
+  ShardId shard = 0;
+  int downs = 0;
+  int exits = 0;
+};
+
+Task<absl::Status> WatchBoth(Self self, std::vector<Pid> remote, Pid parent) {
+  self.TrapExits();
+  std::vector<Ref> refs;
+  for (Pid pid : remote) {
+    refs.push_back(self.Monitor(pid));
+    self.Link(pid);
+    SinkQuery probe{self.pid(), (uint64_t{1} << 62) | self.shard(), 0};
+    self.Send(pid, probe);
+    SNOW_CO_RETURN_IF_ERROR((co_await self.ReceiveFor<SinkReport>(kReplyTimeout)).status());
+  }
+  self.Send(parent, Watched{self.shard(), -1, -1});  // set up: the parent may kill the node
+  Watched seen{self.shard()};
+  while (seen.downs < static_cast<int>(remote.size()) ||
+         seen.exits < static_cast<int>(remote.size())) {
+    auto signal = co_await self.ReceiveFor<Down, Exit>(absl::Seconds(10));
+    if (!signal.ok()) co_return signal.status();
+    if (auto* down = std::get_if<Down>(&*signal)) {
+      EXPECT_TRUE(absl::IsUnavailable(down->reason)) << down->reason;
+      ++seen.downs;
+    } else if (auto* exit = std::get_if<Exit>(&*signal)) {
+      EXPECT_TRUE(absl::IsUnavailable(exit->reason)) << exit->reason;
+      ++seen.exits;
+    }
+  }
+  self.Send(parent, seen);
+  co_return absl::OkStatus();
+}
+
+Task<absl::Status> EveryShardHearsTheLoss(Self self, std::reference_wrapper<NodeProcess> a_ref) {
+  NodeProcess* a = &a_ref.get();
+  SNOW_CO_RETURN_IF_ERROR(dist::Start(self, TestNodeOptions()));
+  SNOW_CO_RETURN_IF_ERROR(co_await dist::Connect(self, a->name()));
+  std::vector<Pid> sinks;
+  for (int shard = 0; shard < 2; ++shard) {
+    SNOW_CO_RETURN_IF_ERROR(dist::SendNamed(self, absl::StrCat("sink.", shard), a->name(),
+                                            SinkQuery{self.pid(), 0, 0}));
+    absl::StatusOr<SinkReport> probed = co_await self.ReceiveFor<SinkReport>(kReplyTimeout);
+    SNOW_CO_RETURN_IF_ERROR(probed.status());
+    sinks.push_back(probed->sink);
+  }
+  for (ShardId shard = 0; shard < 2; ++shard) {
+    self.Spawn(SpawnOptions{.placement = Placement::kShard, .shard = shard}, WatchBoth, sinks,
+               self.pid());
+  }
+  for (int i = 0; i < 2; ++i) {
+    absl::StatusOr<Watched> ready = co_await self.ReceiveFor<Watched>(kReplyTimeout);
+    SNOW_CO_RETURN_IF_ERROR(ready.status());
+  }
+  a->Signal(SIGKILL);
+  for (int i = 0; i < 2; ++i) {
+    absl::StatusOr<Watched> heard = co_await self.ReceiveFor<Watched>(absl::Seconds(20));
+    SNOW_CO_RETURN_IF_ERROR(heard.status());
+    EXPECT_EQ(heard->downs, 2) << "watcher on shard " << heard->shard;
+    EXPECT_EQ(heard->exits, 2) << "watcher on shard " << heard->shard;
+  }
+  co_return absl::OkStatus();
+}
+
+TEST(DistFailureTest, LinksAndMonitorsOnEveryShardHearNoconnection) {
+  NodeProcess a = StartChild({.name = "a@127.0.0.1:0", .shards = 2});
+  node_services::RegisterServiceMessages();
+  EXPECT_THAT(testing::RunOnTestRuntime(testing::RealRuntimeOptions(2), EveryShardHearsTheLoss,
+                                        std::ref(a)),
+              IsOk());
 }
 
 Task<absl::Status> SigStop(Self self, std::reference_wrapper<NodeProcess> a_ref) {

@@ -22,8 +22,8 @@ struct Parcel {
   Binary second;
   Binary small;
   friend auto WireFields(Parcel& m) {
-    return Fields("label", m.label, "first", m.first, "count", m.count, "second", m.second,
-                  "small", m.small);
+    return Fields("label", m.label, "first", m.first, "count", m.count, "second", m.second, "small",
+                  m.small);
   }
 };
 
@@ -31,6 +31,29 @@ std::string Pattern(size_t n, int seed) {
   std::string s(n, '\0');
   for (size_t i = 0; i < n; ++i) s[i] = static_cast<char>((i * 131 + seed) & 0xff);
   return s;
+}
+
+// Encodes `parcel` borrowing binaries of 64 KiB or more into `borrowed`.
+ByteBuffer EncodeBorrowing(const Parcel& parcel, std::vector<BorrowedBytes>* borrowed) {
+  EncodeOptions options;
+  options.borrowed = borrowed;
+  options.borrow_from_bytes = 64 * 1024;
+  ByteBuffer out;
+  EXPECT_TRUE(Encode(parcel, out, options).ok());
+  return out;
+}
+
+// The borrowed encoding with all but the first borrowed binary put back in place.
+std::string AllButTheFirst(const ByteBuffer& holey, const std::vector<BorrowedBytes>& borrowed) {
+  std::string input;
+  size_t at = 0;
+  for (size_t i = 1; i < borrowed.size(); ++i) {
+    input.append(holey.chars().substr(at, borrowed[i].offset - at));
+    input.append(borrowed[i].bytes);
+    at = borrowed[i].offset;
+  }
+  input.append(holey.chars().substr(at));
+  return input;
 }
 
 Parcel MakeParcel() {
@@ -49,11 +72,7 @@ TEST(BorrowTest, BorrowedBytesPutBackGiveTheOrdinaryEncoding) {
   ASSERT_TRUE(Encode(parcel, ordinary).ok());
 
   std::vector<BorrowedBytes> borrowed;
-  EncodeOptions options;
-  options.borrowed = &borrowed;
-  options.borrow_from_bytes = 64 * 1024;
-  ByteBuffer holey;
-  ASSERT_TRUE(Encode(parcel, holey, options).ok());
+  ByteBuffer holey = EncodeBorrowing(parcel, &borrowed);
   ASSERT_EQ(borrowed.size(), 2u);  // the small binary is copied
   EXPECT_EQ(borrowed[0].bytes.data(), parcel.first.bytes.data()) << "borrowed, not copied";
   EXPECT_EQ(borrowed[1].bytes.data(), parcel.second.bytes.data());
@@ -73,16 +92,10 @@ TEST(BorrowTest, BorrowedBytesPutBackGiveTheOrdinaryEncoding) {
 TEST(BorrowTest, ASuppliedBinaryDecodesToTheSameValueAndIsTakenOver) {
   const Parcel parcel = MakeParcel();
   std::vector<BorrowedBytes> borrowed;
-  EncodeOptions options;
-  options.borrowed = &borrowed;
-  options.borrow_from_bytes = 64 * 1024;
-  ByteBuffer holey;
-  ASSERT_TRUE(Encode(parcel, holey, options).ok());
+  ByteBuffer holey = EncodeBorrowing(parcel, &borrowed);
   ASSERT_EQ(borrowed.size(), 2u);
   // Only the first is supplied; the second goes back into the input where it belongs.
-  std::string input(holey.chars().substr(0, borrowed[1].offset));
-  input.append(borrowed[1].bytes);
-  input.append(holey.chars().substr(borrowed[1].offset));
+  const std::string input = AllButTheFirst(holey, borrowed);
   std::string supplied(borrowed[0].bytes);
   const char* supplied_data = supplied.data();
 
@@ -101,14 +114,9 @@ TEST(BorrowTest, ASuppliedBinaryDecodesToTheSameValueAndIsTakenOver) {
 TEST(BorrowTest, ASuppliedBinaryThatDoesNotMatchIsAnError) {
   const Parcel parcel = MakeParcel();
   std::vector<BorrowedBytes> borrowed;
-  EncodeOptions options;
-  options.borrowed = &borrowed;
-  ByteBuffer holey;
-  ASSERT_TRUE(Encode(parcel, holey, options).ok());
+  ByteBuffer holey = EncodeBorrowing(parcel, &borrowed);
   ASSERT_EQ(borrowed.size(), 2u);
-  std::string input(holey.chars().substr(0, borrowed[1].offset));
-  input.append(borrowed[1].bytes);
-  input.append(holey.chars().substr(borrowed[1].offset));
+  const std::string input = AllButTheFirst(holey, borrowed);
   // One byte short: the header says otherwise, so the input is read as it is, and lacks it.
   std::string supplied(borrowed[0].bytes.substr(1));
   Parcel out;

@@ -256,6 +256,10 @@ absl::Status Incoming::DeliverMessage(const RemoteType& type, wire::ByteSpan ter
     return absl::OkStatus();
   }
   ShardStats::Add(session_->stats()->messages_received, 1);
+  if (e.to().shard() == session_->shard_id()) [[likely]] {
+    remote::Deliver(std::move(e));  // what HandOn would do: its target is on this shard
+    return absl::OkStatus();
+  }
   session_->node()->HandOn(session_, std::move(e));
   return absl::OkStatus();
 }

@@ -72,6 +72,14 @@ Task<void> Session::WaitUntilReadable() {
 
 void Session::AddLanesUp(uint16_t lane) { out_.AddLanesUp(lane); }
 
+Task<absl::Status> Session::Dial(net::SocketAddress address) {
+  absl::StatusOr<net::TcpStream> tcp = co_await net::TcpStream::Connect(
+      address, node_->options().handshake_timeout, ConnectionSocketOptions(node_->options()));
+  if (!tcp.ok()) co_return tcp.status();
+  stream_ = net::Stream(std::move(*tcp));
+  co_return absl::OkStatus();
+}
+
 void Session::AddLanesWanted(uint16_t lane) { out_.AddLanesWanted(lane); }
 
 void Session::BecomeUp() {
@@ -202,14 +210,8 @@ Task<absl::Status> SessionReader(Self self, std::shared_ptr<Session> session,
   Node* node = session->node();
   absl::Status status;
   if (dial.has_value()) {
-    absl::StatusOr<net::TcpStream> tcp = co_await net::TcpStream::Connect(
-        *dial, node->options().handshake_timeout, ConnectionSocketOptions(node->options()));
-    if (tcp.ok()) {
-      session->stream() = net::Stream(std::move(*tcp));
-      status = co_await session->HandshakeAsClient();
-    } else {
-      status = tcp.status();
-    }
+    status = co_await session->Dial(*dial);
+    if (status.ok()) status = co_await session->HandshakeAsClient();
   } else {
     status = co_await session->HandshakeAsServer();
     node->EndHandshake();
@@ -251,14 +253,8 @@ Task<absl::Status> LaneReader(Self self, std::shared_ptr<Session> session,
   Node* node = session->node();
   absl::Status status = node->AddLaneActor(session.get(), self.pid());
   if (status.ok() && dial.has_value()) {
-    absl::StatusOr<net::TcpStream> tcp = co_await net::TcpStream::Connect(
-        *dial, node->options().handshake_timeout, ConnectionSocketOptions(node->options()));
-    if (tcp.ok()) {
-      session->stream() = net::Stream(std::move(*tcp));
-      status = co_await session->JoinAsClient();
-    } else {
-      status = tcp.status();
-    }
+    status = co_await session->Dial(*dial);
+    if (status.ok()) status = co_await session->JoinAsClient();
     if (!status.ok()) {
       // The peer is taken down with it (the lanes are one connection), and says so.
       status = absl::UnavailableError(absl::StrCat("lane ", session->lane(), "-",

@@ -83,6 +83,8 @@ class Session final : public PidContext {
   // The peer's name, for logs.
   std::string Describe() const;
 
+  // Connects the stream to `address` (within the handshake timeout).
+  Task<absl::Status> Dial(net::SocketAddress address);
   // The handshake (PROTOCOL.md §3) on a connected stream; on success the session is the peer's
   // live one and up. For a server session, `peer_` is known only afterwards.
   Task<absl::Status> HandshakeAsClient();

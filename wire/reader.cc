@@ -716,13 +716,106 @@ bool Reader::ResolveShapeRef(uint64_t index, size_t at, StructHeader* header) {
   return CheckCount(header->count, 1, at);
 }
 
+// Struct headers this thread read and checked, kept byte for byte: a stream of one message type
+// repeats its header in every term, and one that matches a kept one needs no name parsing,
+// UTF-8 check, duplicate check or name comparison again. Small and per thread (every shard
+// decodes on its own thread), replaced round-robin.
+struct Reader::HeaderMemo {
+  static constexpr size_t kMaxBytes = 160;
+  uint8_t tag = 0;
+  uint16_t size = 0;         // 0: empty
+  uint16_t count_begin = 0;  // where the count's varint starts (a fixed struct's: 0, in its tag)
+  uint16_t count_end = 0;
+  uint32_t count = 0;
+  uint64_t generation = 0;
+  const void* matched = nullptr;  // the C++ type these names were matched against, in order
+  uint8_t bytes[kMaxBytes];
+};
+
+struct Reader::HeaderMemos {
+  static constexpr size_t kEntries = 4;
+  HeaderMemo entries[kEntries];
+  size_t next = 0;
+  uint64_t generation = 0;
+};
+
+Reader::HeaderMemos& Reader::Memos() {
+  thread_local HeaderMemos memos;
+  return memos;
+}
+
+bool Reader::ReadMemoizedStructBody(uint8_t tag, size_t at, StructHeader* header) {
+  const uint8_t* start = cur_;
+  const size_t left = remaining();
+  for (HeaderMemo& m : Memos().entries) {
+    if (m.size == 0 || m.tag != tag || m.size > left || std::memcmp(m.bytes, start, m.size) != 0) {
+      continue;
+    }
+    header->kind = tag == kTagVariant ? Kind::kVariant : Kind::kStruct;
+    // The same bytes parse the same way: names at fixed places, already checked.
+    const uint8_t* p = start;
+    header->type_name = std::string_view(reinterpret_cast<const char*>(p + 1), p[0]);
+    p += 1 + p[0];
+    header->alternative = {};
+    if (tag == kTagVariant) {
+      header->alternative = std::string_view(reinterpret_cast<const char*>(p + 1), p[0]);
+    }
+    // The count is checked and charged to the limits as when it is read.
+    const size_t count_at = m.count_begin == 0 ? at : offset() + m.count_begin;
+    cur_ = start + m.count_end;
+    if (!CheckCount(m.count, 2, count_at)) return false;
+    header->count = m.count;
+    header->names = cur_;
+    cur_ = start + m.size;
+    if (shapes_.size() < kMaxShapes) {
+      header->shape = static_cast<uint32_t>(shapes_.size());
+      shapes_.push_back(Shape{*header, m.matched, &m, m.generation});
+    } else {
+      header->shape = StructHeader::kUnnumbered;
+    }
+    return true;
+  }
+  return false;
+}
+
+void Reader::MemoizeStructBody(uint8_t tag, const uint8_t* start, const StructHeader& header,
+                               const uint8_t* count_begin, const uint8_t* count_end) {
+  const size_t size = static_cast<size_t>(cur_ - start);
+  if (size > HeaderMemo::kMaxBytes) return;
+  HeaderMemos& memos = Memos();
+  HeaderMemo& m = memos.entries[memos.next];
+  memos.next = (memos.next + 1) % HeaderMemos::kEntries;
+  m.tag = tag;
+  m.size = static_cast<uint16_t>(size);
+  m.count_begin = count_begin == nullptr ? 0 : static_cast<uint16_t>(count_begin - start);
+  m.count_end = static_cast<uint16_t>(count_end - start);
+  m.count = header.count;
+  m.generation = ++memos.generation;
+  m.matched = nullptr;
+  std::memcpy(m.bytes, start, size);
+  if (header.shape != StructHeader::kUnnumbered) {
+    shapes_[header.shape].memo = &m;
+    shapes_[header.shape].memo_generation = m.generation;
+  }
+}
+
+void Reader::RememberMatch(const Shape& shape, const void* key) {
+  // Only if the entry still holds these bytes (it may have been replaced since).
+  if (shape.memo->generation == shape.memo_generation) shape.memo->matched = key;
+}
+
 bool Reader::ReadStructBody(uint8_t tag, size_t at, StructHeader* header) {
+  if (ReadMemoizedStructBody(tag, at, header)) return true;
+  if (!ok()) return false;
+  const uint8_t* start = cur_;
   header->kind = tag == kTagVariant ? Kind::kVariant : Kind::kStruct;
   if (!ReadName(&header->type_name, "type name")) return false;
   header->alternative = {};
   if (tag == kTagVariant && !ReadName(&header->alternative, "alternative name")) return false;
   uint64_t count;
+  const uint8_t* count_begin = nullptr;
   if (tag == kTagStruct || tag == kTagVariant) {
+    count_begin = cur_;
     // Each field is at least a one-byte name and a one-byte value.
     if (!ReadCount(2, &count)) return false;
   } else {
@@ -731,6 +824,7 @@ bool Reader::ReadStructBody(uint8_t tag, size_t at, StructHeader* header) {
   }
   header->count = static_cast<uint32_t>(count);
   header->names = cur_;
+  const uint8_t* count_end = cur_;
   absl::InlinedVector<std::string_view, 16> names;
   names.resize(count);
   for (uint64_t i = 0; i < count; ++i) {
@@ -760,6 +854,7 @@ bool Reader::ReadStructBody(uint8_t tag, size_t at, StructHeader* header) {
   } else {
     header->shape = StructHeader::kUnnumbered;
   }
+  MemoizeStructBody(tag, start, *header, count_begin, count_end);
   return true;
 }
 

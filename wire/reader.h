@@ -203,22 +203,37 @@ class Reader {
     return true;
   }
 
-  // Per-term memo for the typed path: remembers that the shape at `index` was checked against the
-  // C++ type identified by `key`, so later references skip the name comparison.
+  // Memo for the typed path: remembers that the shape at `index` was checked against the C++
+  // type identified by `key`, so later references skip the name comparison. It outlives the term
+  // for a header that the thread's header memo holds (ReadStructBody).
   bool ShapeMatches(uint32_t index, const void* key) const {
     return index < shapes_.size() && shapes_[index].matched == key;
   }
   void MarkShapeMatches(uint32_t index, const void* key) {
-    if (index < shapes_.size()) shapes_[index].matched = key;
+    if (index >= shapes_.size() || shapes_[index].matched == key) return;
+    shapes_[index].matched = key;
+    if (shapes_[index].memo != nullptr) RememberMatch(shapes_[index], key);
   }
 
  private:
   friend class wire_internal::TermDecoder;
 
+  struct HeaderMemo;
+  struct HeaderMemos;
+  static HeaderMemos& Memos();  // this thread's
   struct Shape {
     StructHeader header;
     const void* matched = nullptr;
+    // The memo entry this header was read from or recorded in, and its generation then.
+    HeaderMemo* memo = nullptr;
+    uint64_t memo_generation = 0;
   };
+  void RememberMatch(const Shape& shape, const void* key);
+  // ReadStructBody's fast path: a header byte for byte like one this thread read and checked.
+  bool ReadMemoizedStructBody(uint8_t tag, size_t at, StructHeader* header);
+  // `count_begin`: where the count's varint starts, nullptr for a count in the tag.
+  void MemoizeStructBody(uint8_t tag, const uint8_t* start, const StructHeader& header,
+                         const uint8_t* count_begin, const uint8_t* count_end);
 
   bool ReadVarintSlow(uint64_t* v);
   bool ReadTag(uint8_t* tag) {

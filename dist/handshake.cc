@@ -81,18 +81,6 @@ std::string EncodeChallenge(const Challenge& m) {
   return p.Take();
 }
 
-std::string EncodeProof(const net::Sha256Digest& mac) {
-  Payload p(HandshakeKind::kProof);
-  p.fields().Bytes(std::string_view(reinterpret_cast<const char*>(mac.data()), mac.size()));
-  return p.Take();
-}
-
-std::string EncodeAccept(const net::Sha256Digest& mac) {
-  Payload p(HandshakeKind::kAccept);
-  p.fields().Bytes(std::string_view(reinterpret_cast<const char*>(mac.data()), mac.size()));
-  return p.Take();
-}
-
 std::string EncodeJoin(const Join& m, const net::Sha256Digest& mac) {
   Payload p(HandshakeKind::kJoin);
   FieldWriter& o = p.fields();
@@ -106,8 +94,8 @@ std::string EncodeJoin(const Join& m, const net::Sha256Digest& mac) {
   return p.Take();
 }
 
-std::string EncodeJoined(const net::Sha256Digest& mac) {
-  Payload p(HandshakeKind::kJoined);
+std::string EncodeMac(HandshakeKind kind, const net::Sha256Digest& mac) {
+  Payload p(kind);
   p.fields().Bytes(AsView(mac));
   return p.Take();
 }

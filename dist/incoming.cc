@@ -256,11 +256,7 @@ absl::Status Incoming::DeliverMessage(const RemoteType& type, wire::ByteSpan ter
     return absl::OkStatus();
   }
   ShardStats::Add(session_->stats()->messages_received, 1);
-  if (e.to().shard() == session_->shard_id()) [[likely]] {
-    remote::Deliver(std::move(e));  // what HandOn would do: its target is on this shard
-    return absl::OkStatus();
-  }
-  session_->node()->HandOn(session_, std::move(e));
+  session_->node()->HandOn(session_, session_->shard_id(), std::move(e));
   return absl::OkStatus();
 }
 
@@ -283,7 +279,7 @@ absl::Status Incoming::DeliverSignal(wire::ByteSpan body) {
   if (!from_local.is_local() || !to.is_local()) return ProtocolError("signal with a foreign PID");
   Pid from = Pid::FromParts(session_->peer_slot(), from_local.shard(), from_local.serial());
   session_->node()->HandOn(
-      session_,
+      session_, session_->shard_id(),
       RemoteEnvelope::Signal(to, *kind, from, ref, absl::Status(*code, AbslView(message))));
   return absl::OkStatus();
 }

@@ -662,8 +662,7 @@ void Node::PeerLaneUp(Session* first, uint16_t peer_lane) {
   }
 }
 
-void Node::HandOn(Session* from, RemoteEnvelope e) {
-  const ShardId here = from->shard_id();
+void Node::HandOnElsewhere(Session* from, ShardId here, RemoteEnvelope e) {
   const ShardId target = e.to().shard();
   if (target >= runtime_.shard_count()) [[unlikely]] {
     remote::Deliver(std::move(e));  // the runtime answers for a PID that names no shard

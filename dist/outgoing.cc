@@ -82,6 +82,10 @@ void Outgoing::EndFrame(wire::ByteBuffer& out, size_t start, uint64_t to) {
     EndSmallFrame(out, start);
     return;
   }
+  MoveToBulk(start, to);
+}
+
+Outgoing::BulkItem& Outgoing::MoveToBulk(size_t start, uint64_t to) {
   if (start == 0) {
     bulk_.emplace_back(std::move(urgent_), wire::kFrameHeaderBytes, to);
     urgent_ = wire::ByteBuffer();
@@ -92,6 +96,7 @@ void Outgoing::EndFrame(wire::ByteBuffer& out, size_t start, uint64_t to) {
     urgent_.Truncate(start);
   }
   NoteBulk(to);
+  return bulk_.back();
 }
 
 void Outgoing::AbandonFrame(wire::ByteBuffer& out, size_t start, uint64_t to) {
@@ -140,17 +145,8 @@ void Outgoing::EndBorrowingFrame(wire::ByteBuffer& out, size_t start, uint64_t t
                                  RemoteEnvelope message) {
   // The payload's own bytes: moved out of the urgent lane, or already in their bulk item.
   const size_t payload_start = start + wire::kFrameHeaderBytes;
-  BulkItem* item;
-  if (&out == &urgent_) {
-    wire::ByteBuffer own;
-    own.Append(urgent_.view().subspan(payload_start));
-    urgent_.Truncate(start);
-    bulk_.emplace_back(std::move(own), 0, to);
-    NoteBulk(to);
-    item = &bulk_.back();
-  } else {
-    item = &bulk_.back();  // BeginFrame made it, with the header's room at the front
-  }
+  // BeginFrame made the bulk item already when the frame was begun there.
+  BulkItem* item = &out == &urgent_ ? &MoveToBulk(start, to) : &bulk_.back();
   const char* inline_bytes = reinterpret_cast<const char*>(item->bytes.data()) + item->offset;
   const size_t inline_size = item->bytes.size() - item->offset;
   size_t at = 0;  // in the payload's own bytes

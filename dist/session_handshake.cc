@@ -54,11 +54,11 @@ Task<absl::StatusOr<std::string>> Session::ReadHandshakeFrame(int64_t deadline_n
   co_return payload;
 }
 
-Task<void> Session::SendReject(RejectCode code, std::string reason) {
-  Reject reject{code, std::move(reason)};
-  std::string payload = EncodeReject(reject);
+Task<absl::Status> Session::Refuse(RejectCode code, absl::Status why, std::string told) {
+  Reject reject{code, told.empty() ? std::string(why.message()) : std::move(told)};
   // Best effort: the connection closes either way.
-  (void)co_await WriteHandshakeFrame(std::move(payload));
+  (void)co_await WriteHandshakeFrame(EncodeReject(reject));
+  co_return why;
 }
 
 Task<absl::Status> Session::SecureStream(bool client) {
@@ -91,19 +91,19 @@ Task<absl::Status> Session::HandshakeAsClient() {
   if (kind != HandshakeKind::kChallenge) co_return ProtocolError("expected a challenge");
   SNOW_CO_ASSIGN_OR_RETURN(Challenge challenge, ParseChallenge(*challenge_payload));
   if (challenge.version != kProtocolVersion) {
-    std::string reason = "unsupported protocol version";
-    co_await SendReject(RejectCode::kVersion, reason);
-    co_return absl::FailedPreconditionError(
-        absl::StrCat("the peer chose protocol version ", challenge.version));
+    co_return co_await Refuse(RejectCode::kVersion,
+                              absl::FailedPreconditionError(absl::StrCat(
+                                  "the peer chose protocol version ", challenge.version)),
+                              "unsupported protocol version");
   }
   if (challenge.name != peer_->name) {
-    std::string why = absl::StrCat("dialed ", peer_->name, " but reached ", challenge.name);
-    co_await SendReject(RejectCode::kName, why);
-    co_return absl::FailedPreconditionError(why);
+    co_return co_await Refuse(RejectCode::kName,
+                              absl::FailedPreconditionError(absl::StrCat(
+                                  "dialed ", peer_->name, " but reached ", challenge.name)));
   }
   const net::Sha256Digest proof =
       Proof(node_->cookie(), "client", exporter_, hello_payload, *challenge_payload);
-  std::string proof_payload = EncodeProof(proof);
+  std::string proof_payload = EncodeMac(HandshakeKind::kProof, proof);
   SNOW_CO_RETURN_IF_ERROR(co_await WriteHandshakeFrame(std::move(proof_payload)));
 
   absl::StatusOr<std::string> answer = co_await ReadHandshakeFrame(deadline);
@@ -118,10 +118,11 @@ Task<absl::Status> Session::HandshakeAsClient() {
   const net::Sha256Digest expected =
       Proof(node_->cookie(), "server", exporter_, hello_payload, *challenge_payload);
   if (!net::ConstantTimeEqual(expected, server_proof)) {
-    std::string reason = "the server did not prove the cookie";
-    co_await SendReject(RejectCode::kCookie, reason);
-    co_return absl::UnauthenticatedError(
-        "the peer did not prove the cookie (a different cookie, or a relay in between)");
+    co_return co_await Refuse(
+        RejectCode::kCookie,
+        absl::UnauthenticatedError(
+            "the peer did not prove the cookie (a different cookie, or a relay in between)"),
+        "the server did not prove the cookie");
   }
   SNOW_CO_RETURN_IF_ERROR(LearnLanes(challenge.lanes, challenge.lane));
   lane_key_ = LaneKey(node_->cookie(), exporter_, hello_payload, *challenge_payload);
@@ -145,38 +146,26 @@ Task<absl::Status> Session::HandshakeAsServer() {
   absl::StatusOr<Hello> hello = kind.ok() && *kind == HandshakeKind::kHello
                                     ? ParseHello(*hello_payload)
                                     : absl::StatusOr<Hello>(ProtocolError("expected a hello"));
-  if (!hello.ok()) {
-    std::string reason(hello.status().message());
-    co_await SendReject(RejectCode::kMalformed, reason);
-    co_return hello.status();
-  }
+  if (!hello.ok()) co_return co_await Refuse(RejectCode::kMalformed, hello.status());
   if (hello->min_version > kProtocolVersion || hello->max_version < kProtocolVersion) {
-    std::string why =
-        absl::StrCat("no common protocol version: the peer speaks ", hello->min_version, "-",
-                     hello->max_version, ", this node ", kProtocolVersion);
-    co_await SendReject(RejectCode::kVersion, why);
-    co_return absl::FailedPreconditionError(why);
+    co_return co_await Refuse(
+        RejectCode::kVersion,
+        absl::FailedPreconditionError(absl::StrCat("no common protocol version: the peer speaks ",
+                                                   hello->min_version, "-", hello->max_version,
+                                                   ", this node ", kProtocolVersion)));
   }
   if (absl::Status s = CheckNodeName(hello->name); !s.ok()) {
-    std::string reason(s.message());
-    co_await SendReject(RejectCode::kMalformed, reason);
-    co_return s;
+    co_return co_await Refuse(RejectCode::kMalformed, s);
   }
   if (hello->name == node_->name()) {
-    std::string why = absl::StrCat("name clash: ", hello->name, " is this node's own name");
-    co_await SendReject(RejectCode::kName, why);
-    co_return absl::FailedPreconditionError(why);
+    co_return co_await Refuse(
+        RejectCode::kName, absl::FailedPreconditionError(absl::StrCat("name clash: ", hello->name,
+                                                                      " is this node's own name")));
   }
   absl::StatusOr<Peer*> peer = node_->PeerFor(hello->name);
-  if (!peer.ok()) {
-    std::string reason(peer.status().message());
-    co_await SendReject(RejectCode::kMalformed, reason);
-    co_return peer.status();
-  }
+  if (!peer.ok()) co_return co_await Refuse(RejectCode::kMalformed, peer.status());
   if (absl::Status s = LearnLanes(hello->lanes, hello->lane); !s.ok()) {
-    std::string reason(s.message());
-    co_await SendReject(RejectCode::kMalformed, reason);
-    co_return s;
+    co_return co_await Refuse(RejectCode::kMalformed, s);
   }
   peer_ = *peer;
 
@@ -194,25 +183,22 @@ Task<absl::Status> Session::HandshakeAsServer() {
       absl::StatusOr<Reject> reject = ParseReject(*proof_payload);
       co_return reject.ok() ? RejectStatus(*reject) : reject.status();
     }
-    std::string reason(proof.status().message());
-    co_await SendReject(RejectCode::kMalformed, reason);
-    co_return proof.status();
+    co_return co_await Refuse(RejectCode::kMalformed, proof.status());
   }
   const net::Sha256Digest expected =
       Proof(node_->cookie(), "client", exporter_, *hello_payload, challenge_payload);
   if (!net::ConstantTimeEqual(expected, *proof)) {
-    std::string reason = "wrong cookie";
-    co_await SendReject(RejectCode::kCookie, reason);
-    co_return absl::UnauthenticatedError(
-        "the peer did not prove the cookie (a different cookie, or a relay in between)");
+    co_return co_await Refuse(
+        RejectCode::kCookie,
+        absl::UnauthenticatedError(
+            "the peer did not prove the cookie (a different cookie, or a relay in between)"),
+        "wrong cookie");
   }
   peer_creation_ = hello->creation;
   absl::Status claimed = node_->Claim(this);
   if (!claimed.ok()) {
-    RejectCode code = absl::IsAborted(claimed) ? RejectCode::kSimultaneous : RejectCode::kName;
-    std::string reason(claimed.message());
-    co_await SendReject(code, reason);
-    co_return claimed;
+    co_return co_await Refuse(
+        absl::IsAborted(claimed) ? RejectCode::kSimultaneous : RejectCode::kName, claimed);
   }
   lane_key_ = LaneKey(node_->cookie(), exporter_, *hello_payload, challenge_payload);
   // Up before ACCEPT leaves, with no suspension between Publish and BecomeUp: whoever hears
@@ -222,7 +208,7 @@ Task<absl::Status> Session::HandshakeAsServer() {
   BecomeUp();
   const net::Sha256Digest server_proof =
       Proof(node_->cookie(), "server", exporter_, *hello_payload, challenge_payload);
-  std::string accept_payload = EncodeAccept(server_proof);
+  std::string accept_payload = EncodeMac(HandshakeKind::kAccept, server_proof);
   co_return co_await WriteHandshakeFrame(std::move(accept_payload));
 }
 
@@ -262,31 +248,21 @@ Task<absl::Status> Session::JoinAsServer(std::string payload) {
   net::Sha256Digest proof;
   std::string_view fields;
   absl::StatusOr<Join> join = ParseJoin(payload, &proof, &fields);
-  if (!join.ok()) {
-    std::string reason(join.status().message());
-    co_await SendReject(RejectCode::kMalformed, reason);
-    co_return join.status();
-  }
+  if (!join.ok()) co_return co_await Refuse(RejectCode::kMalformed, join.status());
   // The JOIN names this node's lane as its `to_lane`, the sender's as `from_lane`.
   absl::StatusOr<LaneTicket> ticket = node_->LaneTicketFor(
       join->name, join->creation, join->peer_creation, join->to_lane, join->from_lane);
-  if (!ticket.ok()) {
-    std::string reason(ticket.status().message());
-    co_await SendReject(RejectCode::kNoSession, reason);
-    co_return ticket.status();
-  }
+  if (!ticket.ok()) co_return co_await Refuse(RejectCode::kNoSession, ticket.status());
   if (!net::ConstantTimeEqual(JoinProof(ticket->lane_key, "client", exporter_, fields), proof)) {
-    std::string reason = "wrong lane key";
-    co_await SendReject(RejectCode::kCookie, reason);
-    co_return absl::UnauthenticatedError("a JOIN did not prove the lane key");
+    co_return co_await Refuse(RejectCode::kCookie,
+                              absl::UnauthenticatedError("a JOIN did not prove the lane key"),
+                              "wrong lane key");
   }
   if (absl::Status taken = node_->TakeLane(*ticket, join->to_lane, join->from_lane); !taken.ok()) {
-    std::string reason(taken.message());
-    co_await SendReject(RejectCode::kNoSession, reason);
-    co_return taken;
+    co_return co_await Refuse(RejectCode::kNoSession, taken);
   }
   SNOW_CO_RETURN_IF_ERROR(co_await WriteHandshakeFrame(
-      EncodeJoined(JoinProof(ticket->lane_key, "server", exporter_, fields))));
+      EncodeMac(HandshakeKind::kJoined, JoinProof(ticket->lane_key, "server", exporter_, fields))));
   auto lane = std::make_shared<Session>(node_, static_cast<ShardId>(join->to_lane), nullptr);
   lane->MakeLane(*ticket, join->to_lane, join->from_lane);
   lane->up_ = true;

@@ -56,12 +56,11 @@ struct Reject {
 // Each returns a frame payload (no length prefix), at most kMaxHandshakeFrame bytes.
 std::string EncodeHello(const Hello& m);
 std::string EncodeChallenge(const Challenge& m);
-std::string EncodeProof(const net::Sha256Digest& mac);
-std::string EncodeAccept(const net::Sha256Digest& mac);
 std::string EncodeReject(const Reject& m);
-// JOIN is the fields, then the sender's MAC over them (JoinProof); JOINED is the receiver's MAC.
+// PROOF, ACCEPT and JOINED carry one MAC.
+std::string EncodeMac(HandshakeKind kind, const net::Sha256Digest& mac);
+// JOIN is the fields, then the sender's MAC over them (JoinProof).
 std::string EncodeJoin(const Join& m, const net::Sha256Digest& mac);
-std::string EncodeJoined(const net::Sha256Digest& mac);
 
 // The message kind of a payload (kInvalidArgument when empty or unknown).
 absl::StatusOr<HandshakeKind> KindOf(std::string_view payload);

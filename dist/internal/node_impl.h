@@ -202,7 +202,16 @@ class Node final : public Transport {
   // A message or signal that arrived from the peer, for the local actor it names: handed on in
   // the order lanes require (ARCHITECTURE.md, "Lanes"). A signal is accounted for on its
   // target's shard.
-  void HandOn(Session* from, RemoteEnvelope e);
+  // `here`: the shard of `from`, which reads it. Inline for the common case, a message for an
+  // actor on that shard.
+  void HandOn(Session* from, ShardId here, RemoteEnvelope e) {
+    if (!e.is_signal() && e.to().shard() == here) [[likely]] {
+      remote::Deliver(std::move(e));
+      return;
+    }
+    HandOnElsewhere(from, here, std::move(e));
+  }
+  void HandOnElsewhere(Session* from, ShardId here, RemoteEnvelope e);
   void Disconnect(std::string_view name);
   void MonitorNodes(Pid pid, bool on);
   // Connects to each named node not yet known (mesh).

@@ -101,6 +101,8 @@ class Outgoing {
   void EndFrame(wire::ByteBuffer& out, size_t start, uint64_t to);
   // Ends it for a message whose binaries `borrowed_` lists: a bulk item that keeps `message`.
   void EndBorrowingFrame(wire::ByteBuffer& out, size_t start, uint64_t to, RemoteEnvelope message);
+  // Moves the large frame at urgent_[start..] to a new bulk item.
+  BulkItem& MoveToBulk(size_t start, uint64_t to);
   // Takes back a frame begun with BeginFrame.
   void AbandonFrame(wire::ByteBuffer& out, size_t start, uint64_t to);
   void NoteBulk(uint64_t to) { ++bulk_destinations_[to]; }

@@ -115,7 +115,8 @@ class Session final : public PidContext {
   // The handshake's own framing: one payload per frame, bounded by kMaxHandshakeFrame.
   Task<absl::Status> WriteHandshakeFrame(std::string payload);
   Task<absl::StatusOr<std::string>> ReadHandshakeFrame(int64_t deadline_ns);
-  Task<void> SendReject(RejectCode code, std::string reason);
+  // Sends REJECT `code` (with `told`, or why's message) and returns `why`.
+  Task<absl::Status> Refuse(RejectCode code, absl::Status why, std::string told = {});
   // TLS (when on) over the connected socket, and the exporter value the proofs bind to.
   Task<absl::Status> SecureStream(bool client);
   // The server's side of a JOIN (`payload`): checks it, answers, and hands the stream to a new

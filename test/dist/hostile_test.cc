@@ -164,7 +164,8 @@ TEST(DistHostilePeerTest, ForgedFrameLengthAfterTheHandshakeDropsThatPeer) {
   ASSERT_THAT(dist_internal::ParseChallenge(challenge_payload), IsOk());
   net::Sha256Digest proof =
       dist_internal::Proof(kCookie, "client", "", hello_payload, challenge_payload);
-  ASSERT_TRUE(SendRaw(fd, Frame(dist_internal::EncodeProof(proof))));
+  ASSERT_TRUE(
+      SendRaw(fd, Frame(dist_internal::EncodeMac(dist_internal::HandshakeKind::kProof, proof))));
   std::string accept = ReadFrame(fd);
   ASSERT_THAT(dist_internal::ParseMac(accept, dist_internal::HandshakeKind::kAccept), IsOk())
       << "the hand-made handshake was not accepted";
@@ -204,7 +205,8 @@ TEST(DistHostilePeerTest, LaneJoinsAreCheckedAndALostLaneTakesThePeerDown) {
   EXPECT_EQ(challenge->lanes, 2);
   net::Sha256Digest proof =
       dist_internal::Proof(kCookie, "client", "", hello_payload, challenge_payload);
-  ASSERT_TRUE(SendRaw(first, Frame(dist_internal::EncodeProof(proof))));
+  ASSERT_TRUE(
+      SendRaw(first, Frame(dist_internal::EncodeMac(dist_internal::HandshakeKind::kProof, proof))));
   ASSERT_THAT(dist_internal::ParseMac(ReadFrame(first), dist_internal::HandshakeKind::kAccept),
               IsOk());
   const std::string key = dist_internal::LaneKey(kCookie, "", hello_payload, challenge_payload);

@@ -37,15 +37,15 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   }
   if (absl::StatusOr<snow::net::Sha256Digest> proof = ParseMac(payload, HandshakeKind::kProof);
       proof.ok()) {
-    Require(EncodeProof(*proof) == payload);
+    Require(EncodeMac(HandshakeKind::kProof, *proof) == payload);
   }
   if (absl::StatusOr<snow::net::Sha256Digest> accept = ParseMac(payload, HandshakeKind::kAccept);
       accept.ok()) {
-    Require(EncodeAccept(*accept) == payload);
+    Require(EncodeMac(HandshakeKind::kAccept, *accept) == payload);
   }
   if (absl::StatusOr<snow::net::Sha256Digest> joined = ParseMac(payload, HandshakeKind::kJoined);
       joined.ok()) {
-    Require(EncodeJoined(*joined) == payload);
+    Require(EncodeMac(HandshakeKind::kJoined, *joined) == payload);
   }
   snow::net::Sha256Digest join_mac;
   std::string_view join_fields;

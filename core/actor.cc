@@ -1,5 +1,6 @@
 #include "snow/core/actor.h"
 
+#include "snow/core/remote.h"
 #include "snow/core/runtime.h"
 
 namespace snow {
@@ -95,5 +96,13 @@ void Self::SendExit(Pid to, absl::Status reason) const {
 }
 
 std::optional<Pid> Self::WhereIs(std::string_view name) const { return runtime().WhereIs(name); }
+
+bool remote::NoteMonitor(Pid watcher, Pid target, uint64_t ref) {
+  if (watcher.shard() != ThisShard()) return false;
+  core_internal::ActorCell* cell = CurrentShard().Find(watcher);
+  if (cell == nullptr) return false;
+  cell->Extras().monitoring.emplace(ref, target);
+  return true;
+}
 
 }  // namespace snow

@@ -64,7 +64,9 @@ class RemoteEnvelope {
   // the value the receiver will get) through mutable_value<T>().
   template <class T>
   static RemoteEnvelope Emplace(Pid to) {
-    return RemoteEnvelope(core_internal::Box<T>(to));
+    core_internal::Envelope* e = core_internal::Box<T>(to);
+    e->type = core_internal::ArrivalType<T>::Get();
+    return RemoteEnvelope(e);
   }
   // A signal from `from` to `to` (an actor of this node, when it arrived from another node).
   static RemoteEnvelope Signal(Pid to, SignalKind kind, Pid from, uint64_t ref,
@@ -129,7 +131,7 @@ class Transport {
 // Any thread; set it once, with release order, before T is first sent to another node.
 template <class T>
 std::atomic<const void*>& RemoteCodecSlot() {
-  return core_internal::TypeOf<T>()->remote;
+  return core_internal::ArrivalType<T>::Get()->remote;
 }
 
 struct RemoteEnvelopeAccess {
@@ -147,10 +149,11 @@ inline ShardId ThisShard() { return CurrentShard().id(); }
 
 // Delivers `e`, addressed to an actor of this node (on any shard), as a send from this shard:
 // after what this shard already sent to that actor. A message to a dead actor is dropped and
-// counted; a signal takes effect as a local one (a link to a dead actor exits at once...).
+// counted; a signal takes effect as a local one (a link to a dead actor exits at once...); a
+// call's reply reaches its caller only while the caller still waits for it.
 inline void Deliver(RemoteEnvelope e) {
   core_internal::Envelope* raw = RemoteEnvelopeAccess::Release(e);
-  if (core_internal::IsSignal(raw)) {
+  if (raw->type->run != nullptr) {
     CurrentShard().RouteSignal(raw);
   } else {
     CurrentShard().Route(raw);
@@ -171,6 +174,12 @@ inline void Undeliverable(RemoteEnvelope e, const absl::Status& reason) {
 
 // A reference unique in this runtime (a monitor's ref).
 inline uint64_t NewRef() { return CurrentShard().NextRef(); }
+
+// Records that `watcher`, a live actor of this shard, monitors `target` under `ref`, without
+// sending anything: the transport sets the monitor up on the other side itself (a call by name,
+// which the peer resolves and monitors in one step). Its Down and Demonitor then work as for
+// Self::Monitor. False if `watcher` is not a live actor of this shard.
+bool NoteMonitor(Pid watcher, Pid target, uint64_t ref);
 
 // The shard's clock, in nanoseconds (virtual under Clock::kVirtual).
 inline int64_t NowNanos() { return CurrentShard().NowNanos(); }

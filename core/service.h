@@ -21,19 +21,26 @@
 //   Cast(self, counter, Add{2});
 //   absl::StatusOr<int> n = co_await Call(self, counter, GetCount{}, absl::Seconds(1));
 //
+// The server may be on another node: the call is the same, once the request type is registered
+// for the wire on both nodes (dist::RegisterMessage<GetCount>() registers the request, its
+// reply and the reply's type together). A server keeps `from` to answer later, from any actor
+// on any node (a deferred reply).
+//
 // Call fails with
 //   kDeadlineExceeded  no reply within the timeout;
 //   kNotFound          the server was dead or unknown (noproc);
 //   the server's exit reason (its code, with the message prefixed) when it ended before
 //                      replying — at once, not at the timeout (Call monitors the server);
+//   kUnavailable       (noconnection) the server's node is not connected, or its connection was
+//                      lost during the call — at once, not at the timeout;
 //   kInvalidArgument   a call to oneself, which could never be answered;
-//   kUnimplemented     a call to a PID on another node: replies have no wire form yet, so such a
-//                      call fails at once instead of waiting out its timeout. Send a request
-//                      that carries your PID, and receive the answer, instead.
+//   kFailedPrecondition a call to another node with a request type not registered for the wire.
 // A reply that comes after Call gave up never lands in the caller's mailbox: it is dropped
 // (and counted in RuntimeStats::messages_dropped).
 #pragma once
 
+#include <string>
+#include <string_view>
 #include <type_traits>
 #include <utility>
 #include <variant>
@@ -70,13 +77,15 @@ struct Request {
   ReplyTo<typename Req::Reply> from;
 };
 
-namespace core_internal {
-
+// A call's reply on its way to the caller: the call's ref and the value. A transport carries it
+// between nodes (dist::RegisterMessage<Req> registers it for Req::Reply).
 template <typename R>
 struct CallReply {
   Ref ref;
   R value;
 };
+
+namespace core_internal {
 
 // A reply travels as a control item and becomes a message only if its caller still waits for
 // it (holds the call's monitor): a late reply is dropped on arrival instead of left as a stray.
@@ -93,8 +102,14 @@ void RunReply(Envelope* e, Shard& shard) {
 }
 
 template <typename R>
-inline constexpr MessageType kReplyType = {&DestroyBoxed<CallReply<R>>, &RunReply<R>,
+inline constinit MessageType kReplyType = {&DestroyBoxed<CallReply<R>>, &RunReply<R>,
                                            &TypeName<CallReply<R>>, nullptr};
+
+// A reply that arrives from another node is the same control item as a local one.
+template <typename R>
+struct ArrivalType<CallReply<R>> {
+  static const MessageType* Get() { return &kReplyType<R>; }
+};
 
 // Takes the reply or the Down of call `ref`.
 template <typename R>
@@ -114,8 +129,9 @@ struct CallMatcher {
   uint64_t ref;
 };
 
-absl::Status CallTimedOut(Pid to, absl::Duration timeout);
-absl::Status CalleeEnded(Pid to, const absl::Status& reason);
+absl::Status CallTimedOut(const std::string& server, absl::Duration timeout);
+absl::Status CalleeEnded(const std::string& server, const absl::Status& reason);
+absl::Status NotRegisteredForCalls(const std::string& server, const char* request_type);
 
 }  // namespace core_internal
 
@@ -123,34 +139,21 @@ absl::Status CalleeEnded(Pid to, const absl::Status& reason);
 // replying actor, leaves from its own shard: the one running it.
 template <typename R, typename V>
 void Reply([[maybe_unused]] Self self, ReplyTo<R> to, V&& value) {
-  auto* e = core_internal::Box<core_internal::CallReply<R>>(
-      to.pid, core_internal::CallReply<R>{to.ref, R(std::forward<V>(value))});
+  auto* e =
+      core_internal::Box<CallReply<R>>(to.pid, CallReply<R>{to.ref, R(std::forward<V>(value))});
   e->type = &core_internal::kReplyType<R>;
   core_internal::Shard::Current()->RouteSignal(e);
 }
 
-// Sends `request` to `server` and waits up to `timeout` for its reply (see the file comment
-// for the errors). Cancellation: if the caller is killed while waiting, its monitor dies with
-// it and the server's reply is dropped.
-template <typename Req>
-Task<absl::StatusOr<typename Req::Reply>> Call(Self self, Pid server, Req request,
-                                               absl::Duration timeout) {
-  using R = typename Req::Reply;
-  if (server == self.pid()) {
-    co_return absl::InvalidArgumentError(
-        absl::StrCat("Call from ", self.pid().ToString(), " to itself would never be answered"));
-  }
-  if (!server.is_local()) {
-    co_return absl::UnimplementedError(absl::StrCat(
-        "Call to ", self.runtime().PidText(server),
-        ", a PID on another node: remote Call is not built yet; send a request carrying your "
-        "PID and receive the reply instead"));
-  }
-  Ref ref = self.Monitor(server);  // also marks the mailbox: the reply can only come after it
-  self.Send(server, Request<Req>{std::move(request), ReplyTo<R>{self.pid(), ref}});
+// Waits up to `timeout` for the reply to the call whose request went out under monitor `ref` of
+// the server (Self::Monitor, or remote::NoteMonitor), then takes the monitor down. The second half
+// of Call, for a transport that sends a request its own way (dist's call by name); `server` names
+// the server in errors.
+template <typename R>
+Task<absl::StatusOr<R>> AwaitReply(Self self, Ref ref, std::string server, absl::Duration timeout) {
   core_internal::ActorCell* cell = core_internal::SelfAccess::Cell(self);
   core_internal::CallMatcher<R> matcher{ref.bits()};
-  absl::StatusOr<std::variant<core_internal::CallReply<R>, Down>> got =
+  absl::StatusOr<std::variant<CallReply<R>, Down>> got =
       co_await core_internal::ReceiveAwaiter<core_internal::CallMatcher<R>, true>(
           cell, matcher, core_internal::ToTimeoutNanos(timeout), cell->MarkerFor(ref.bits()));
   if (!got.ok()) {
@@ -164,11 +167,32 @@ Task<absl::StatusOr<typename Req::Reply>> Call(Self self, Pid server, Req reques
     self.Demonitor(ref, DemonitorOption::kFlush);
     co_return core_internal::CallTimedOut(server, timeout);
   }
-  if (auto* reply = std::get_if<core_internal::CallReply<R>>(&*got)) {
+  if (auto* reply = std::get_if<CallReply<R>>(&*got)) {
     self.Demonitor(ref, DemonitorOption::kFlush);
     co_return std::move(reply->value);
   }
   co_return core_internal::CalleeEnded(server, std::get<Down>(*got).reason);
+}
+
+// Sends `request` to `server` and waits up to `timeout` for its reply (see the file comment
+// for the errors). Cancellation: if the caller is killed while waiting, its monitor dies with
+// it and the server's reply is dropped.
+template <typename Req>
+Task<absl::StatusOr<typename Req::Reply>> Call(Self self, Pid server, Req request,
+                                               absl::Duration timeout) {
+  using R = typename Req::Reply;
+  if (server == self.pid()) {
+    co_return absl::InvalidArgumentError(absl::StrCat(
+        "Call from ", self.runtime().PidText(self.pid()), " to itself would never be answered"));
+  }
+  if (!server.is_local() && core_internal::TypeOf<Request<Req>>()->remote.load(
+                                std::memory_order_acquire) == nullptr) [[unlikely]] {
+    co_return core_internal::NotRegisteredForCalls(self.runtime().PidText(server),
+                                                   core_internal::TypeName<Req>());
+  }
+  Ref ref = self.Monitor(server);  // also marks the mailbox: the reply can only come after it
+  self.Send(server, Request<Req>{std::move(request), ReplyTo<R>{self.pid(), ref}});
+  co_return co_await AwaitReply<R>(self, ref, self.runtime().PidText(server), timeout);
 }
 
 // Sends `message` one-way. The same as Self::Send; named for readers of gen_server code.

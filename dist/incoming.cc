@@ -11,6 +11,8 @@
 #include "snow/core/status.h"
 #include "snow/dist/internal/fields.h"
 #include "snow/dist/internal/handshake.h"
+#include "snow/dist/internal/named_call.h"
+#include "snow/dist/internal/node_impl.h"
 #include "snow/dist/internal/protocol.h"
 #include "snow/dist/internal/session.h"
 #include "snow/wire/frame.h"
@@ -256,7 +258,53 @@ absl::Status Incoming::DeliverMessage(const RemoteType& type, wire::ByteSpan ter
     return absl::OkStatus();
   }
   ShardStats::Add(session_->stats()->messages_received, 1);
+  if (IsNameService(to)) [[unlikely]] {
+    if (&type == dist::RemoteTypeOf<NamedCall>()) return DeliverNamedCall(std::move(e));
+  }
   session_->node()->HandOn(session_, session_->shard_id(), std::move(e));
+  return absl::OkStatus();
+}
+
+absl::Status Incoming::DeliverNamedCall(RemoteEnvelope e) {
+  Node* node = session_->node();
+  const ShardId here = session_->shard_id();
+  NamedCall& call = e.mutable_value<NamedCall>();
+  if (call.from.node() != session_->peer_slot()) {
+    return ProtocolError("a call by name for an actor of another node");
+  }
+  // The monitor first, on what the name names now; on the name service itself when it names
+  // nothing, which answers with Down(noproc).
+  std::optional<Pid> server = node->runtime().WhereIs(call.name);
+  const Pid watched = server ? *server : Pid::FromParts(0, 0, kNameServiceSerial);
+  node->HandOn(
+      session_, here,
+      RemoteEnvelope::Signal(watched, SignalKind::kMonitor, call.from, call.ref, absl::OkStatus()));
+  if (!server) {
+    ShardStats::Add(session_->stats()->dropped_no_connection, 1);
+    return absl::OkStatus();
+  }
+  const RemoteType* type = FindRemoteType(call.type);
+  if (type == nullptr) {
+    ShardStats::Add(session_->stats()->dropped_not_registered, 1);
+    node->Log(absl::StrCat("dropped a call to \"", call.name, "\" from ", session_->Describe(),
+                           ": its request type ", call.type, " is not registered in this program"));
+    return absl::OkStatus();
+  }
+  wire::DecodeLimits limits;
+  limits.max_input_bytes = node->options().max_message_bytes;
+  limits.max_string_bytes = node->options().max_message_bytes;
+  absl::Status error;
+  const std::string& bytes = call.request.bytes;
+  RemoteEnvelope request =
+      type->decode(wire::ByteSpan(reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size()),
+                   *server, session_, limits, 0, nullptr, &error);
+  if (!request) {
+    ShardStats::Add(session_->stats()->dropped_decode_failed, 1);
+    node->Log(absl::StrCat("dropped a call to \"", call.name, "\" from ", session_->Describe(),
+                           " that did not decode: ", error.ToString()));
+    return absl::OkStatus();
+  }
+  node->HandOn(session_, here, std::move(request));
   return absl::OkStatus();
 }
 

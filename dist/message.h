@@ -18,19 +18,41 @@
 // with a status. A received message of a type this program did not register is dropped and
 // counted the same way.
 //
+// A request type (one with `using Reply = R`, core/service.h) registers its call with it: the
+// Request<T> a server receives (wire name "snow.call:" + T's) and the reply it sends back
+// ("snow.reply:" + R's type text, WireTypeText below), so that Call works across nodes once T is
+// registered on both. R must be a built-in type, a type with a kWireName, or a standard
+// container, optional, tuple, variant, Status or StatusOr of those.
+//
 // This header also gives snow::Pid its wire form (wire's Pid: node name, creation, shard,
 // serial): a message may carry PIDs of any node, and they stay valid on the other side.
 #pragma once
 
+#include <array>
 #include <atomic>
 #include <cstdint>
+#include <map>
+#include <memory>
+#include <optional>
+#include <set>
 #include <string>
 #include <string_view>
+#include <tuple>
 #include <type_traits>
+#include <unordered_map>
+#include <unordered_set>
+#include <utility>
+#include <variant>
+#include <vector>
 
+#include "absl/container/flat_hash_map.h"
+#include "absl/container/flat_hash_set.h"
 #include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/str_cat.h"
 #include "snow/core/pid.h"
 #include "snow/core/remote.h"
+#include "snow/core/service.h"
 #include "snow/core/status.h"
 #include "snow/wire/codec.h"
 #include "snow/wire/erased.h"
@@ -100,6 +122,92 @@ constexpr std::string_view BuiltinWireName() {
     return {};
 }
 
+// The name of type T as a call's reply travels under, the same in every program: a built-in
+// name, a kWireName, or one built from them ("list<i64>", "optional<kv.Entry>", "map<string,i64>").
+template <class T>
+struct WireTypeText {
+  static_assert(HasWireName<T> || !BuiltinWireName<T>().empty(),
+                "a reply type that crosses nodes needs a wire name: give it a kWireName (and "
+                "WireFields), or use a built-in type or a standard container of those");
+  static std::string Get() {
+    if constexpr (HasWireName<T>) {
+      return std::string(T::kWireName);
+    } else {
+      return std::string(BuiltinWireName<T>());
+    }
+  }
+};
+template <class... T>
+std::string JoinWireTypeText() {
+  std::string text;
+  ((text += (text.empty() ? "" : ","), text += WireTypeText<T>::Get()), ...);
+  return text;
+}
+template <class T, class A>
+struct WireTypeText<std::vector<T, A>> {
+  static std::string Get() { return absl::StrCat("list<", WireTypeText<T>::Get(), ">"); }
+};
+template <class T, size_t N>
+struct WireTypeText<std::array<T, N>> {
+  static std::string Get() { return absl::StrCat("array<", WireTypeText<T>::Get(), ",", N, ">"); }
+};
+template <class T>
+struct WireTypeText<std::optional<T>> {
+  static std::string Get() { return absl::StrCat("optional<", WireTypeText<T>::Get(), ">"); }
+};
+template <class T>
+struct WireTypeText<std::unique_ptr<T>> : WireTypeText<std::optional<T>> {};
+template <class K, class V>
+struct MapWireTypeText {
+  static std::string Get() { return absl::StrCat("map<", JoinWireTypeText<K, V>(), ">"); }
+};
+template <class K, class V, class... R>
+struct WireTypeText<std::map<K, V, R...>> : MapWireTypeText<K, V> {};
+template <class K, class V, class... R>
+struct WireTypeText<std::unordered_map<K, V, R...>> : MapWireTypeText<K, V> {};
+template <class K, class V, class... R>
+struct WireTypeText<absl::flat_hash_map<K, V, R...>> : MapWireTypeText<K, V> {};
+template <class T>
+struct SetWireTypeText {
+  static std::string Get() { return absl::StrCat("set<", WireTypeText<T>::Get(), ">"); }
+};
+template <class T, class... R>
+struct WireTypeText<std::set<T, R...>> : SetWireTypeText<T> {};
+template <class T, class... R>
+struct WireTypeText<std::unordered_set<T, R...>> : SetWireTypeText<T> {};
+template <class T, class... R>
+struct WireTypeText<absl::flat_hash_set<T, R...>> : SetWireTypeText<T> {};
+template <class... T>
+struct WireTypeText<std::tuple<T...>> {
+  static std::string Get() { return absl::StrCat("tuple<", JoinWireTypeText<T...>(), ">"); }
+};
+template <class A, class B>
+struct WireTypeText<std::pair<A, B>> : WireTypeText<std::tuple<A, B>> {};
+template <class... T>
+struct WireTypeText<std::variant<T...>> {
+  static std::string Get() { return absl::StrCat("variant<", JoinWireTypeText<T...>(), ">"); }
+};
+template <>
+struct WireTypeText<std::monostate> {
+  static std::string Get() { return "unit"; }
+};
+template <>
+struct WireTypeText<wire::Unit> {
+  static std::string Get() { return "unit"; }
+};
+template <>
+struct WireTypeText<Pid> {
+  static std::string Get() { return "pid"; }
+};
+template <>
+struct WireTypeText<absl::Status> {
+  static std::string Get() { return "status"; }
+};
+template <class T>
+struct WireTypeText<absl::StatusOr<T>> {
+  static std::string Get() { return absl::StrCat("status<", WireTypeText<T>::Get(), ">"); }
+};
+
 template <class T>
 const void* ValueOf(const RemoteEnvelope& e) {
   return &e.value<T>();
@@ -149,6 +257,16 @@ void RegisterMessage(std::string_view wire_name = {}) {
   dist_internal::Register(RemoteCodecSlot<T>(),
                           RemoteType{std::string(wire_name), wire::ErasedCodecFor<T>(),
                                      &dist_internal::ValueOf<T>, &dist_internal::DecodeMessage<T>});
+  if constexpr (requires { typename T::Reply; }) {
+    using R = typename T::Reply;
+    static_assert(wire::Wireable<R>,
+                  "the reply type of a request that crosses nodes must be "
+                  "encodable by wire/");
+    static_assert(std::is_default_constructible_v<R>,
+                  "the reply type of a request that crosses nodes must be default-constructible");
+    RegisterMessage<Request<T>>(std::string("snow.call:").append(wire_name));
+    RegisterMessage<CallReply<R>>("snow.reply:" + dist_internal::WireTypeText<R>::Get());
+  }
 }
 
 // The registration of T, or nullptr.
@@ -177,5 +295,84 @@ struct snow::wire::Codec<snow::Pid> {
       return r.Fail(absl::StatusCode::kInvalidArgument, "a snow::Pid can only be decoded by dist/");
     }
     return nodes->ReadPid(r, pid);
+  }
+};
+
+namespace snow::dist_internal {
+
+// The wire forms of a call's parts: structs whose fields refer to the parts' members.
+struct ReplyToForm {
+  static constexpr std::string_view kWireName = "snow.ReplyTo";
+  Pid& pid;
+  uint64_t& ref;
+  friend auto WireFields(ReplyToForm& f) { return wire::Fields("pid", f.pid, "ref", f.ref); }
+};
+
+template <class Req>
+struct RequestForm {
+  static constexpr std::string_view kWireName = "snow.Request";
+  Req& body;
+  ReplyTo<typename Req::Reply>& from;
+  friend auto WireFields(RequestForm& f) { return wire::Fields("body", f.body, "from", f.from); }
+};
+
+template <class R>
+struct ReplyForm {
+  static constexpr std::string_view kWireName = "snow.Reply";
+  uint64_t& ref;
+  R& value;
+  friend auto WireFields(ReplyForm& f) { return wire::Fields("ref", f.ref, "value", f.value); }
+};
+
+}  // namespace snow::dist_internal
+
+// A call's parts on the wire: where to reply (a PID and the caller's ref), the request as the
+// server receives it, and the reply.
+template <class R>
+struct snow::wire::Codec<snow::ReplyTo<R>> {
+  static constexpr KindMask kKinds = KindBit(Kind::kStruct);
+  static void Encode(Writer& w, const snow::ReplyTo<R>& v) {
+    snow::Pid pid = v.pid;
+    uint64_t ref = v.ref.bits();
+    snow::dist_internal::ReplyToForm form{pid, ref};
+    EncodeValue(w, form);
+  }
+  static bool Decode(Reader& r, snow::ReplyTo<R>& out) {
+    uint64_t ref = 0;
+    snow::dist_internal::ReplyToForm form{out.pid, ref};
+    if (!DecodeValue(r, form)) return false;
+    out.ref = snow::Ref::FromBits(ref);
+    return true;
+  }
+};
+
+template <class Req>
+struct snow::wire::Codec<snow::Request<Req>> {
+  static constexpr KindMask kKinds = KindBit(Kind::kStruct);
+  static void Encode(Writer& w, const snow::Request<Req>& v) {
+    auto& request = const_cast<snow::Request<Req>&>(v);  // the form only refers; encoding reads
+    snow::dist_internal::RequestForm<Req> form{request.body, request.from};
+    EncodeValue(w, form);
+  }
+  static bool Decode(Reader& r, snow::Request<Req>& out) {
+    snow::dist_internal::RequestForm<Req> form{out.body, out.from};
+    return DecodeValue(r, form);
+  }
+};
+
+template <class R>
+struct snow::wire::Codec<snow::CallReply<R>> {
+  static constexpr KindMask kKinds = KindBit(Kind::kStruct);
+  static void Encode(Writer& w, const snow::CallReply<R>& v) {
+    uint64_t ref = v.ref.bits();
+    snow::dist_internal::ReplyForm<R> form{ref, const_cast<R&>(v.value)};
+    EncodeValue(w, form);
+  }
+  static bool Decode(Reader& r, snow::CallReply<R>& out) {
+    uint64_t ref = 0;
+    snow::dist_internal::ReplyForm<R> form{ref, out.value};
+    if (!DecodeValue(r, form)) return false;
+    out.ref = snow::Ref::FromBits(ref);
+    return true;
   }
 };

@@ -18,6 +18,7 @@
 #include "snow/core/time.h"
 #include "snow/dist/internal/fields.h"
 #include "snow/dist/internal/handshake.h"
+#include "snow/dist/internal/named_call.h"
 #include "snow/dist/internal/node_impl.h"
 #include "snow/dist/internal/session.h"
 #include "snow/net/crypto.h"
@@ -680,16 +681,30 @@ void Node::HandOnElsewhere(Session* from, ShardId here, RemoteEnvelope e) {
     return;
   }
   // A signal is accounted for on its target's shard, which answers for it if the peer goes.
+  if (IsNameService(e.to()) && e.signal_kind() == SignalKind::kDemonitor) [[unlikely]] {
+    // A monitor set by name is kept on the shard of the actor the name named: ask every shard.
+    for (ShardId shard = 0; shard < runtime_.shard_count(); ++shard) {
+      AccountOn(shard, from, here,
+                RemoteEnvelope::Signal(e.to(), e.signal_kind(), e.from(), e.ref(), e.reason()));
+    }
+    return;
+  }
+  AccountOn(target, from, here, std::move(e));
+}
+
+void Node::AccountOn(ShardId target, Session* from, ShardId here, RemoteEnvelope e) {
   auto account = [this, peer = from->peer(), generation = from->generation()](RemoteEnvelope e) {
     PeerShard* part = ShardOf(peer, remote::ThisShard(), generation);
     if (part == nullptr) return;  // from a connection since gone
-    std::optional<uint64_t> ref = part->links.Received(e.signal_kind(), e.from(), e.to(), e.ref());
+    Pid to = e.to();
+    std::optional<uint64_t> ref = part->links.Received(e.signal_kind(), e.from(), to, e.ref());
     if (!ref) return;
-    if (*ref != e.ref()) {
-      e = RemoteEnvelope::Signal(e.to(), e.signal_kind(), e.from(), *ref, e.reason());
+    if (*ref != e.ref() || to != e.to()) {
+      e = RemoteEnvelope::Signal(to, e.signal_kind(), e.from(), *ref, e.reason());
     }
     remote::Deliver(std::move(e));
   };
+  const ShardId lane = LaneOf(target, lanes_);
   if (target == here) {
     account(std::move(e));
   } else if (lane == here || lane == target) {
@@ -699,6 +714,32 @@ void Node::HandOnElsewhere(Session* from, ShardId here, RemoteEnvelope e) {
       runtime_.SubmitTo(target, [account, e = std::move(e)]() mutable { account(std::move(e)); });
     });
   }
+}
+
+absl::Status Node::StartNamedCall(Pid caller, std::string_view name, Peer* peer,
+                                  const RemoteType& type, const void* value, uint64_t ref) {
+  uint32_t slot = 0;
+  {
+    absl::MutexLock lock(&mutex_);
+    if (peer->state != Peer::State::kUp) return NoConnectionReason();
+    slot = peer->slot;
+  }
+  const uint64_t generation = peer->generation.load(std::memory_order_acquire);
+  PeerShard* mine = ShardOf(peer, remote::ThisShard(), generation);
+  if (mine == nullptr || generation == 0) return NoConnectionReason();
+  NamedCall call{std::string(name), type.wire_name, caller, ref, {}};
+  wire::ByteBuffer request;
+  NamedSendPids pids(this);
+  SNOW_RETURN_IF_ERROR(EncodeMessage(type, value, pids, request));
+  call.request.bytes.assign(request.chars());
+  // Accounted for as a monitor of the name service (a lost connection answers for it), and
+  // sent to it on the path every signal of this shard takes, so that the call's demonitor
+  // follows it.
+  const Pid service = Pid::FromParts(slot, 0, kNameServiceSerial);
+  mine->links.Sending(SignalKind::kMonitor, caller, service, ref);
+  remote::NoteMonitor(caller, service, ref);
+  Route(RemoteEnvelope::Message(service, std::move(call)));
+  return absl::OkStatus();
 }
 
 void Node::Disconnect(std::string_view name) {
@@ -967,6 +1008,8 @@ absl::Status Start(Self self, NodeOptions options) {
                         net::TlsContext::Create(options.tls ? server : client));
   SNOW_ASSIGN_OR_RETURN(net::TlsContext client_tls, net::TlsContext::Create(client));
 
+  // Calls by name travel as this type, on every node.
+  RegisterMessage<dist_internal::NamedCall>();
   uint32_t creation = 0;
   while (creation == 0) {
     SNOW_RETURN_IF_ERROR(
@@ -1064,6 +1107,28 @@ DistStats Stats(Self self) {
 }  // namespace snow::dist
 
 namespace snow::dist_internal {
+
+bool IsConnected(Self self, std::string_view node_name) {
+  Node* node = NodeOf(self.runtime());
+  return node != nullptr && node->LiveSlotOf(node_name).ok();
+}
+
+absl::Status SendNamedCall(Self self, std::string_view name, std::string_view node_name,
+                           const RemoteType* type, const void* request, Ref ref) {
+  Node* node = NodeOf(self.runtime());
+  if (node == nullptr) {
+    return absl::FailedPreconditionError("this runtime is not a node (call dist::Start)");
+  }
+  if (type == nullptr) {
+    return absl::FailedPreconditionError(
+        "the request type is not registered for the wire (dist::RegisterMessage)");
+  }
+  if (name.empty() || name.size() > 255) {
+    return absl::InvalidArgumentError("a registered name is 1-255 bytes");
+  }
+  SNOW_ASSIGN_OR_RETURN(Peer * peer, node->PeerFor(node_name));
+  return node->StartNamedCall(self.pid(), name, peer, *type, request, ref.bits());
+}
 
 absl::Status SendNamedEncoded(Self self, std::string_view name, std::string_view node_name,
                               const RemoteType* type, const void* value) {

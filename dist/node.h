@@ -35,8 +35,10 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "absl/strings/str_cat.h"
 #include "absl/time/time.h"
 #include "snow/core/actor.h"
+#include "snow/core/service.h"
 #include "snow/core/task.h"
 #include "snow/dist/message.h"
 #include "snow/net/tls.h"
@@ -45,6 +47,10 @@ namespace snow::dist_internal {
 // Queues an encoded named send for `node`; see dist::SendNamed.
 absl::Status SendNamedEncoded(Self self, std::string_view name, std::string_view node,
                               const dist::RemoteType* type, const void* value);
+// Sends `request` (a `type`) to `name` on `node` as a call under monitor `ref`; see dist::Call.
+absl::Status SendNamedCall(Self self, std::string_view name, std::string_view node,
+                           const dist::RemoteType* type, const void* request, Ref ref);
+bool IsConnected(Self self, std::string_view node);
 }  // namespace snow::dist_internal
 
 namespace snow::dist {
@@ -153,6 +159,31 @@ template <typename T>
 absl::Status SendNamed(Self self, std::string_view name, std::string_view node, const T& message) {
   static_assert(wire::Wireable<T>, "a message sent to another node must be encodable by wire/");
   return dist_internal::SendNamedEncoded(self, name, node, RemoteTypeOf<T>(), &message);
+}
+
+// Call (core/service.h) to the actor registered as `name` on `node` (Erlang's
+// gen_server:call({Name, Node}, Request)), connecting first if needed. The peer resolves the name
+// and monitors what it names in one step, so the call takes one round trip and fails as a Call
+// to a PID does: kNotFound (noproc) when nothing is registered under the name, the server's exit
+// reason, kUnavailable (noconnection) when the node is unreachable or lost, kDeadlineExceeded;
+// also kFailedPrecondition when this runtime is not a node or Req is not registered
+// (RegisterMessage<Req>), kInvalidArgument for a malformed name.
+template <typename Req>
+Task<absl::StatusOr<typename Req::Reply>> Call(Self self, std::string name, std::string node,
+                                               Req request, absl::Duration timeout) {
+  using R = typename Req::Reply;
+  static_assert(wire::Wireable<Req> && wire::Wireable<R>,
+                "a request sent to another node, and its reply, must be encodable by wire/");
+  if (!dist_internal::IsConnected(self, node)) {
+    absl::Status connected = co_await Connect(self, node);
+    if (!connected.ok()) co_return connected;
+  }
+  Ref ref = self.MakeRef();  // marks the mailbox: the reply can only come after it
+  Request<Req> message{std::move(request), ReplyTo<R>{self.pid(), ref}};
+  absl::Status sent =
+      dist_internal::SendNamedCall(self, name, node, RemoteTypeOf<Request<Req>>(), &message, ref);
+  if (!sent.ok()) co_return sent;
+  co_return co_await AwaitReply<R>(self, ref, absl::StrCat("\"", name, "\" on ", node), timeout);
 }
 
 }  // namespace snow::dist

@@ -39,7 +39,7 @@ std::optional<uint64_t> RemoteLinks::Sending(SignalKind kind, Pid from, Pid to, 
   return ref;
 }
 
-std::optional<uint64_t> RemoteLinks::Received(SignalKind kind, Pid from, Pid to, uint64_t ref) {
+std::optional<uint64_t> RemoteLinks::Received(SignalKind kind, Pid from, Pid& to, uint64_t ref) {
   NoteLink(kind, to, from);
   switch (kind) {
     case SignalKind::kMonitor: {
@@ -52,7 +52,10 @@ std::optional<uint64_t> RemoteLinks::Received(SignalKind kind, Pid from, Pid to,
       auto it = monitor_ref_from_peer_.find(ref);
       if (it == monitor_ref_from_peer_.end()) return std::nullopt;
       const uint64_t local = it->second;
-      monitors_in_.erase(local);
+      if (auto in = monitors_in_.find(local); in != monitors_in_.end()) {
+        to = in->second.target;
+        monitors_in_.erase(in);
+      }
       monitor_ref_from_peer_.erase(it);
       return local;
     }

@@ -75,6 +75,14 @@ const MessageType* TypeOf() {
   return &kMessageTypeOf<T>;
 }
 
+// The MessageType a value of T arrives from another node as: TypeOf<T>(), except for the kinds of
+// message that are control items on arrival (a call's reply, core/service.h), which specialise
+// this where T is defined.
+template <typename T>
+struct ArrivalType {
+  static const MessageType* Get() { return TypeOf<T>(); }
+};
+
 template <typename T, typename... A>
 Boxed<T>* Box(Pid to, A&&... a) {
   static_assert(alignof(T) <= alignof(std::max_align_t),

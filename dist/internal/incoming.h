@@ -48,6 +48,8 @@ class Incoming {
   // and counted.
   // `term_at`: where the term starts in the frame's payload.
   absl::Status DeliverMessage(const RemoteType& type, wire::ByteSpan term, Pid to, size_t term_at);
+  // A call by name arrived (named_call.h): monitors and delivers it.
+  absl::Status DeliverNamedCall(RemoteEnvelope e);
 
   Session* session_;
   wire::FrameDecoder frames_;

@@ -212,6 +212,11 @@ class Node final : public Transport {
     HandOnElsewhere(from, here, std::move(e));
   }
   void HandOnElsewhere(Session* from, ShardId here, RemoteEnvelope e);
+  // Starts a call by name from `caller` (an actor of this shard) to `name` on connected `peer`:
+  // notes the monitor under `ref` on the peer's name service and sends the NamedCall. The
+  // request is `value`, a `type`. kUnavailable if the peer is not connected.
+  absl::Status StartNamedCall(Pid caller, std::string_view name, Peer* peer, const RemoteType& type,
+                              const void* value, uint64_t ref);
   void Disconnect(std::string_view name);
   void MonitorNodes(Pid pid, bool on);
   // Connects to each named node not yet known (mesh).
@@ -250,6 +255,9 @@ class Node final : public Transport {
     return MoveOn(peer, part, generation);
   }
   PeerShard* MoveOn(Peer* peer, PeerShard& part, uint64_t generation);
+  // Signal `e` from `from` (read on shard `here`) is accounted for and delivered on shard
+  // `target`, reached the way lanes require.
+  void AccountOn(ShardId target, Session* from, ShardId here, RemoteEnvelope e);
   // When this shard has every lane it owns, its traffic moves onto them.
   void MaybeSwitch(Peer* peer, PeerShard& here, ShardId shard);
   // Puts `e` on the first connection, on its shard (the route of a lane that has not switched).

@@ -27,7 +27,9 @@ class RemoteLinks {
   std::optional<uint64_t> Sending(SignalKind kind, Pid from, Pid to, uint64_t ref);
   // A signal from remote actor `from` to local actor `to` arrived: records it. Returns the ref
   // to deliver it with, or nullopt to drop it (a Down or demonitor for a monitor that is gone).
-  std::optional<uint64_t> Received(SignalKind kind, Pid from, Pid to, uint64_t ref);
+  // A demonitor goes to the actor the monitor was set on (`to` is set to it): a monitor set by
+  // name is taken down through the name service.
+  std::optional<uint64_t> Received(SignalKind kind, Pid from, Pid& to, uint64_t ref);
   // The connection is lost: links exit and monitors go Down with `reason` (in ref order), and
   // the peer's monitors are taken off their local targets. Empty afterwards.
   void ConnectionLost(const absl::Status& reason);

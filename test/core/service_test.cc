@@ -169,11 +169,12 @@ SNOW_CO_TEST(ServiceTest, ConcurrentCallsFromChildrenOfOneActorEachGetTheirReply
   co_return absl::OkStatus();
 }
 
-SNOW_CO_TEST(ServiceTest, CallToAPidOfAnotherNodeFailsAtOnce) {
+SNOW_CO_TEST(ServiceTest, CallToAnotherNodeWithAnUnregisteredRequestFailsAtOnce) {
   Pid remote = Pid::FromParts(/*node=*/3, /*shard=*/0, /*serial=*/42);
   absl::Duration start = MonotonicNow();
   absl::StatusOr<int> count = co_await Call(self, remote, GetCount{}, absl::Seconds(5));
-  EXPECT_THAT(count, StatusIs(absl::StatusCode::kUnimplemented, "remote Call is not built yet"));
+  EXPECT_THAT(count,
+              StatusIs(absl::StatusCode::kFailedPrecondition, "is not registered for the wire"));
   EXPECT_EQ(MonotonicNow() - start, absl::ZeroDuration());
   co_return absl::OkStatus();
 }

@@ -1,11 +1,14 @@
 #include "snow/tools/node/services.h"
 
 #include <mutex>
+#include <vector>
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/strings/str_cat.h"
 #include "snow/core/runtime.h"
+#include "snow/core/service.h"
 #include "snow/core/status.h"
+#include "snow/core/time.h"
 
 namespace snow::node_services {
 namespace {
@@ -57,6 +60,33 @@ Task<absl::Status> SinkService(Self self) {
   }
 }
 
+Task<absl::Status> DelegateWorker(Self self, ReplyTo<int64_t> to, int64_t n) {
+  Reply(self, to, n + 1);
+  co_return absl::OkStatus();
+}
+
+Task<absl::Status> CallsService(Self self) {
+  std::vector<ReplyTo<int64_t>> held;  // never answered
+  for (;;) {
+    auto m = co_await self.Receive<Request<Square>, Request<Whoami>, Request<Later>,
+                                   Request<Delegate>, Request<Hold>>();
+    if (auto* square = std::get_if<Request<Square>>(&m)) {
+      Reply(self, square->from, square->body.n * square->body.n);
+    } else if (auto* whoami = std::get_if<Request<Whoami>>(&m)) {
+      Reply(self, whoami->from, self.pid());
+    } else if (auto* later = std::get_if<Request<Later>>(&m)) {
+      const int64_t ms = later->body.ms;
+      const ReplyTo<int64_t> to = later->from;
+      co_await Sleep(absl::Milliseconds(ms));
+      Reply(self, to, ms);
+    } else if (auto* delegate = std::get_if<Request<Delegate>>(&m)) {
+      self.Spawn(DelegateWorker, delegate->from, delegate->body.n);
+    } else {
+      held.push_back(std::get<Request<Hold>>(m).from);
+    }
+  }
+}
+
 Task<absl::Status> ControlService(Self self, Pid main) {
   Halt h = co_await self.Receive<Halt>();
   self.Send(main, h);
@@ -74,6 +104,11 @@ void RegisterServiceMessages() {
     dist::RegisterMessage<SinkItem>();
     dist::RegisterMessage<SinkQuery>();
     dist::RegisterMessage<SinkReport>();
+    dist::RegisterMessage<Square>();
+    dist::RegisterMessage<Whoami>();
+    dist::RegisterMessage<Later>();
+    dist::RegisterMessage<Delegate>();
+    dist::RegisterMessage<Hold>();
     dist::RegisterMessage<Halt>();
   });
 }
@@ -88,6 +123,7 @@ absl::Status StartServices(Self self, Pid main) {
         self.Spawn(SpawnOptions{.placement = Placement::kShard, .shard = shard}, SinkService);
     SNOW_RETURN_IF_ERROR(self.runtime().Register(absl::StrCat("sink.", shard), sink));
   }
+  SNOW_RETURN_IF_ERROR(self.runtime().Register("calls", self.Spawn(CallsService)));
   SNOW_RETURN_IF_ERROR(self.runtime().Register("control", self.Spawn(ControlService, main)));
   return absl::OkStatus();
 }

@@ -10,6 +10,12 @@
 //            SinkQuery{from, stream, expected} -> SinkReport{stream, received, lost, reordered,
 //                                                           bytes, sink}; the stream is forgotten
 //   sink.S   the same, one on each shard S of the node
+//   calls    calls (core/service.h), every reply an i64 but Whoami's:
+//            Square{n}    -> n * n
+//            Whoami{}     -> the server's PID
+//            Later{ms}    -> ms, answered by the server after `ms` (it serves nothing meanwhile)
+//            Delegate{n}  -> n + 1, answered by a worker the server spawns (a deferred reply)
+//            Hold{}       -> never answered: the caller waits until the server ends
 //   control  Halt{}                            -> the node exits with status 0
 #pragma once
 
@@ -82,6 +88,39 @@ struct SinkReport {
   }
 };
 
+struct Square {
+  static constexpr std::string_view kWireName = "snow.node.Square";
+  using Reply = int64_t;
+  int64_t n = 0;
+  friend auto WireFields(Square& m) { return wire::Fields("n", m.n); }
+};
+
+struct Whoami {
+  static constexpr std::string_view kWireName = "snow.node.Whoami";
+  using Reply = Pid;
+  friend auto WireFields(Whoami&) { return wire::Fields(); }
+};
+
+struct Later {
+  static constexpr std::string_view kWireName = "snow.node.Later";
+  using Reply = int64_t;
+  int64_t ms = 0;
+  friend auto WireFields(Later& m) { return wire::Fields("ms", m.ms); }
+};
+
+struct Delegate {
+  static constexpr std::string_view kWireName = "snow.node.Delegate";
+  using Reply = int64_t;
+  int64_t n = 0;
+  friend auto WireFields(Delegate& m) { return wire::Fields("n", m.n); }
+};
+
+struct Hold {
+  static constexpr std::string_view kWireName = "snow.node.Hold";
+  using Reply = int64_t;
+  friend auto WireFields(Hold&) { return wire::Fields(); }
+};
+
 struct Halt {
   static constexpr std::string_view kWireName = "snow.node.Halt";
   friend auto WireFields(Halt&) { return wire::Fields(); }
@@ -90,7 +129,7 @@ struct Halt {
 // Registers every message above (once per program; later calls do nothing).
 void RegisterServiceMessages();
 
-// Spawns the services and registers them as "echo", "counter", "sink" and "control".
+// Spawns the services and registers them as "echo", "counter", "sink", "calls" and "control".
 // "control" ends `main` (Halt) by sending it a Halt.
 absl::Status StartServices(Self self, Pid main);
 

@@ -17,12 +17,14 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "snow/core/service.h"
 #include "snow/core/status.h"
 #include "snow/dist/node.h"
 #include "snow/net/tls_aead_speed.h"
 #include "snow/perf/floors.h"
 #include "snow/perf/workloads.h"
 #include "snow/tools/load/dist_mode.h"
+#include "snow/tools/load/load.h"
 #include "snow/tools/node/node_process.h"
 #include "snow/tools/node/services.h"
 
@@ -189,6 +191,91 @@ int W8() {
       "floor_mb_per_s=%.0f ratio=%.2f lost=%lu reordered=%lu\n",
       f.rt_p50_us, f.rt_p99_us, f.msgs_per_s, f.bulk_mb_per_s, chacha, f.bulk_mb_per_s / chacha,
       f.lost + f.bulk_lost, f.reordered);
+  return 0;
+}
+
+// ---- D1: remote Call round trips, beside W6's echo on the same connection ----
+
+struct CallFigures {
+  double w6_p50_us = 0;
+  double call_p50_us = 0;
+  double call_p99_us = 0;
+  double named_p50_us = 0;
+};
+
+constexpr uint64_t kCalls = 50'000;
+
+// `count` calls of Square, one at a time: by PID, or by name when `server` is null.
+Task<absl::StatusOr<LatencyHistogram>> CallRoundTrips(Self self, std::string node, Pid server,
+                                                      uint64_t count) {
+  LatencyHistogram latency;
+  for (uint64_t i = 0; i < count; ++i) {
+    const int64_t n = static_cast<int64_t>(i);
+    const int64_t sent = load::SteadyNanos();
+    absl::StatusOr<int64_t> squared;
+    if (server) {
+      squared = co_await Call(self, server, node_services::Square{n}, absl::Seconds(10));
+    } else {
+      squared =
+          co_await dist::Call(self, "calls", node, node_services::Square{n}, absl::Seconds(10));
+    }
+    if (!squared.ok()) co_return squared.status();
+    latency.Record(static_cast<uint64_t>(load::SteadyNanos() - sent));
+  }
+  co_return latency;
+}
+
+Task<absl::Status> MeasureCalls(Self self, std::string node, bool tls,
+                                std::reference_wrapper<CallFigures> out_ref) {
+  CallFigures* out = &out_ref.get();
+  SNOW_CO_RETURN_IF_ERROR(StartBenchNode(self, tls));
+  absl::StatusOr<DistPeer> peer = co_await load::FindDistServices(self, node);
+  SNOW_CO_RETURN_IF_ERROR(peer.status());
+  absl::StatusOr<Pid> server =
+      co_await dist::Call(self, "calls", node, node_services::Whoami{}, absl::Seconds(10));
+  SNOW_CO_RETURN_IF_ERROR(server.status());
+  // Warm both paths, then alternate them in slices so that drift hits both alike.
+  SNOW_CO_RETURN_IF_ERROR((co_await load::EchoRoundTrips(self, peer->echo, 2000, 64)).status());
+  SNOW_CO_RETURN_IF_ERROR((co_await CallRoundTrips(self, node, *server, 2000)).status());
+  LatencyHistogram echo, call, named;
+  constexpr int kSlices = 10;
+  for (int slice = 0; slice < kSlices; ++slice) {
+    absl::StatusOr<load::RoundTrips> rt =
+        co_await load::EchoRoundTrips(self, peer->echo, kCalls / kSlices, 64);
+    SNOW_CO_RETURN_IF_ERROR(rt.status());
+    echo.Merge(rt->latency);
+    absl::StatusOr<LatencyHistogram> calls =
+        co_await CallRoundTrips(self, node, *server, kCalls / kSlices);
+    SNOW_CO_RETURN_IF_ERROR(calls.status());
+    call.Merge(*calls);
+    absl::StatusOr<LatencyHistogram> by_name =
+        co_await CallRoundTrips(self, node, Pid(), kCalls / kSlices / 5);
+    SNOW_CO_RETURN_IF_ERROR(by_name.status());
+    named.Merge(*by_name);
+  }
+  out->w6_p50_us = Us(echo.Percentile(50));
+  out->call_p50_us = Us(call.Percentile(50));
+  out->call_p99_us = Us(call.Percentile(99));
+  out->named_p50_us = Us(named.Percentile(50));
+  co_return absl::OkStatus();
+}
+
+int D1() {
+  CallFigures plain, tls;
+  for (bool use_tls : {false, true}) {
+    std::optional<NodeProcess> node = StartNode(use_tls);
+    if (!node) return 1;
+    if (RunWorkload(OneShard(), MeasureCalls, node->name(), use_tls,
+                    std::ref(use_tls ? tls : plain)) != 0) {
+      return 1;
+    }
+  }
+  std::printf(
+      "D1 snow us_per_call=%.1f p99_us=%.1f tls_us_per_call=%.1f w6_us=%.1f ratio=%.2f "
+      "named_us_per_call=%.1f tls_p99_us=%.1f tls_w6_us=%.1f tls_ratio=%.2f\n",
+      plain.call_p50_us, plain.call_p99_us, tls.call_p50_us, plain.w6_p50_us,
+      plain.call_p50_us / plain.w6_p50_us, plain.named_p50_us, tls.call_p99_us, tls.w6_p50_us,
+      tls.call_p50_us / tls.w6_p50_us);
   return 0;
 }
 
@@ -462,6 +549,7 @@ std::vector<Workload> DistWorkloads() {
        "remote stream from every shard to a sink on every shard: 2 x 2 shards, plain and TLS", W7x},
       {"W9", "connect: from Connect to the first echo reply on a fresh peer, plain and TLS", W9},
       {"W10", "NodeDown after kill -9, and after SIGSTOP with a 1 s tick", W10},
+      {"D1", "remote Call round trips (by PID, and by name), plain and TLS, beside W6's echo", D1},
   };
 }
 

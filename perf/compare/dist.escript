@@ -1,0 +1,53 @@
+#!/usr/bin/env escript
+%% The D1 workload of perf/workloads_dist.cc in Erlang/OTP, for comparison on the same machine
+%% (erlang-base from Debian; not a build dependency): a gen_server on a second node, called by
+%% PID and by {Name, Node}, beside a plain ping-pong between the same two nodes (Snow's W6).
+%% Plain TCP distribution (Snow's D1 also reports TLS). Run: escript perf/compare/dist.escript
+-mode(compile).
+
+main(_) ->
+    os:cmd("epmd -daemon"),
+    {ok, _} = net_kernel:start([list_to_atom("bench_" ++ os:getpid()), shortnames]),
+    {ok, Peer, Node} = peer:start_link(#{name => peer:random_name()}),
+    load_server(Node),
+    {ok, Server} = erpc:call(Node, gen_server, start, [{local, calls}, snow_d1, [], []]),
+    Echo = erpc:call(Node, snow_d1, start_echo, []),
+    Calls = 50000, Slices = 10,
+    _ = echo_rts(Echo, 2000), _ = call_rts(Server, 2000),
+    {E, C, N} = lists:foldl(
+                  fun(_, {E0, C0, N0}) ->
+                          {E0 ++ echo_rts(Echo, Calls div Slices),
+                           C0 ++ call_rts(Server, Calls div Slices),
+                           N0 ++ call_rts({calls, Node}, Calls div Slices div 5)}
+                  end, {[], [], []}, lists:seq(1, Slices)),
+    io:format("D1 erlang us_per_call=~.1f p99_us=~.1f w6_us=~.1f ratio=~.2f named_us_per_call=~.1f~n",
+              [pct(C, 50), pct(C, 99), pct(E, 50), pct(C, 50) / pct(E, 50), pct(N, 50)]),
+    peer:stop(Peer).
+
+%% The server module, compiled here and loaded on the peer (an escript's own code is not there).
+load_server(Node) ->
+    Src = ["-module(snow_d1).",
+           "-export([init/1, handle_call/3, handle_cast/2, start_echo/0, echo/0]).",
+           "init(_) -> {ok, 0}.",
+           "handle_call({square, N}, _From, S) -> {reply, N * N, S}.",
+           "handle_cast(_, S) -> {noreply, S}.",
+           "start_echo() -> spawn(snow_d1, echo, []).",
+           "echo() -> receive {From, N, Payload} -> From ! {self(), N, Payload}, echo() end."],
+    Forms = [begin {ok, T, _} = erl_scan:string(S), {ok, F} = erl_parse:parse_form(T), F end
+             || S <- Src],
+    {ok, snow_d1, Bin} = compile:forms(Forms, [binary]),
+    {module, snow_d1} = erpc:call(Node, code, load_binary, [snow_d1, "snow_d1.erl", Bin]).
+
+now_ns() -> erlang:monotonic_time(nanosecond).
+pct(L, P) -> lists:nth(max(1, round(length(L) * P / 100)), lists:sort(L)) / 1000.
+
+call_rts(Server, Count) ->
+    [begin T0 = now_ns(), I2 = gen_server:call(Server, {square, I}), I2 = I * I, now_ns() - T0 end
+     || I <- lists:seq(1, Count)].
+
+%% Snow's W6 round trip: 64 B out and back.
+echo_rts(Echo, Count) ->
+    Payload = binary:copy(<<"e">>, 64),
+    [begin T0 = now_ns(), Echo ! {self(), I, Payload},
+           receive {Echo, I, _} -> now_ns() - T0 end end
+     || I <- lists:seq(1, Count)].

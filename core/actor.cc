@@ -105,4 +105,14 @@ bool remote::NoteMonitor(Pid watcher, Pid target, uint64_t ref) {
   return true;
 }
 
+bool remote::RetargetMonitor(Pid watcher, Pid target, uint64_t ref) {
+  if (watcher.shard() != ThisShard()) return false;
+  core_internal::ActorCell* cell = CurrentShard().Find(watcher);
+  if (cell == nullptr || cell->extras == nullptr) return false;
+  auto it = cell->extras->monitoring.find(ref);
+  if (it == cell->extras->monitoring.end()) return false;
+  it->second = target;
+  return true;
+}
+
 }  // namespace snow

@@ -282,6 +282,9 @@ struct SpawnSetup {
   ActorCell* parent = nullptr;  // the spawning actor, for link / monitor
   bool link = false;
   uint64_t monitor_ref = 0;  // nonzero: the parent monitors the child under this ref
+  // Instead of `parent`: a parent on another node (a remote spawn). Only the child's side of
+  // the link or monitor is set up here.
+  Pid remote_parent = Pid();
 };
 
 // Starts `fn(Self, args...)` as an actor; defined after Self.
@@ -490,19 +493,22 @@ Pid SpawnActor(Shard* origin, Runtime& runtime, const SpawnOptions& options,
     throw;
   }
   Pid pid = cell->pid;
+  const Pid parent = setup.parent != nullptr ? setup.parent->pid : setup.remote_parent;
   if (setup.link) {
     ActorExtras& child = cell->Extras();
-    child.links.insert(setup.parent->pid);
-    child.parent = setup.parent->pid;
-    setup.parent->Extras().links.insert(pid);
+    child.links.insert(parent);
+    child.parent = parent;
+    if (setup.parent != nullptr) setup.parent->Extras().links.insert(pid);
   }
   if (setup.monitor_ref != 0) {
-    cell->Extras().monitored_by.emplace(setup.monitor_ref, setup.parent->pid);
-    setup.parent->Extras().monitoring.emplace(setup.monitor_ref, pid);
+    cell->Extras().monitored_by.emplace(setup.monitor_ref, parent);
+    if (setup.parent != nullptr) setup.parent->Extras().monitoring.emplace(setup.monitor_ref, pid);
   }
+  // The child of a remote parent waits in the run queue: the transport tells the parent about
+  // it (the link, the reply) before anything the child sends.
   Shard::Launch(origin,
                 origin != nullptr && origin->id() == target ? *origin : ShardOf(runtime, target),
-                cell);
+                cell, /*queued=*/!parent.is_null() && setup.parent == nullptr);
   return pid;
 }
 

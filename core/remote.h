@@ -32,6 +32,7 @@
 #include <utility>
 
 #include "absl/status/status.h"
+#include "snow/core/actor.h"
 #include "snow/core/internal/envelope.h"
 #include "snow/core/internal/shard.h"
 #include "snow/core/internal/signal.h"
@@ -180,6 +181,23 @@ inline uint64_t NewRef() { return CurrentShard().NextRef(); }
 // which the peer resolves and monitors in one step). Its Down and Demonitor then work as for
 // Self::Monitor. False if `watcher` is not a live actor of this shard.
 bool NoteMonitor(Pid watcher, Pid target, uint64_t ref);
+// The monitor `watcher` (a live actor of this shard) holds under `ref`, noted with a stand-in
+// target, is of `target` (a remote spawn learns the child's PID after noting its monitor). False
+// if the watcher holds no such monitor (its Down came first).
+bool RetargetMonitor(Pid watcher, Pid target, uint64_t ref);
+
+// Spawns `fn(Self, args...)` on this shard for `parent`, an actor of another node that asked for
+// it, linked to it (`link`) and/or monitored by it under `monitor_ref` (nonzero) before the child
+// first runs. Only the child's side is set up; the transport answers for the parent's. The same
+// compile-time checks as Self::Spawn.
+template <class Fn, class... Args>
+Pid SpawnFor(Pid parent, bool link, uint64_t monitor_ref, Fn fn, Args&&... args) {
+  core_internal::Shard& shard = CurrentShard();
+  return core_internal::SpawnActor(
+      &shard, shard.runtime(), SpawnOptions{},
+      core_internal::SpawnSetup{.link = link, .monitor_ref = monitor_ref, .remote_parent = parent},
+      fn, std::forward<Args>(args)...);
+}
 
 // The shard's clock, in nanoseconds (virtual under Clock::kVirtual).
 inline int64_t NowNanos() { return CurrentShard().NowNanos(); }

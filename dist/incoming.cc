@@ -11,7 +11,7 @@
 #include "snow/core/status.h"
 #include "snow/dist/internal/fields.h"
 #include "snow/dist/internal/handshake.h"
-#include "snow/dist/internal/named_call.h"
+#include "snow/dist/internal/name_service.h"
 #include "snow/dist/internal/node_impl.h"
 #include "snow/dist/internal/protocol.h"
 #include "snow/dist/internal/session.h"
@@ -260,8 +260,26 @@ absl::Status Incoming::DeliverMessage(const RemoteType& type, wire::ByteSpan ter
   ShardStats::Add(session_->stats()->messages_received, 1);
   if (IsNameService(to)) [[unlikely]] {
     if (&type == dist::RemoteTypeOf<NamedCall>()) return DeliverNamedCall(std::move(e));
+    if (&type == dist::RemoteTypeOf<SpawnRequest>()) return DeliverSpawn(std::move(e));
   }
   session_->node()->HandOn(session_, session_->shard_id(), std::move(e));
+  return absl::OkStatus();
+}
+
+absl::Status Incoming::DeliverSpawn(RemoteEnvelope e) {
+  SpawnRequest& request = e.mutable_value<SpawnRequest>();
+  if (request.from.node() != session_->peer_slot()) {
+    return ProtocolError("a spawn for an actor of another node");
+  }
+  Node* node = session_->node();
+  wire::DecodeLimits limits;
+  limits.max_input_bytes = node->options().max_message_bytes;
+  limits.max_string_bytes = node->options().max_message_bytes;
+  const std::string& args = request.args.bytes;
+  absl::StatusOr<SpawnStart> start = PrepareSpawn(
+      request.function, wire::ByteSpan(reinterpret_cast<const uint8_t*>(args.data()), args.size()),
+      session_, limits);
+  node->SpawnForPeer(session_, session_->shard_id(), std::move(request), std::move(start));
   return absl::OkStatus();
 }
 

@@ -18,7 +18,7 @@
 #include "snow/core/time.h"
 #include "snow/dist/internal/fields.h"
 #include "snow/dist/internal/handshake.h"
-#include "snow/dist/internal/named_call.h"
+#include "snow/dist/internal/name_service.h"
 #include "snow/dist/internal/node_impl.h"
 #include "snow/dist/internal/session.h"
 #include "snow/net/crypto.h"
@@ -716,8 +716,7 @@ void Node::AccountOn(ShardId target, Session* from, ShardId here, RemoteEnvelope
   }
 }
 
-absl::Status Node::StartNamedCall(Pid caller, std::string_view name, Peer* peer,
-                                  const RemoteType& type, const void* value, uint64_t ref) {
+absl::StatusOr<std::pair<Pid, PeerShard*>> Node::NameServiceOf(Peer* peer) {
   uint32_t slot = 0;
   {
     absl::MutexLock lock(&mutex_);
@@ -725,8 +724,14 @@ absl::Status Node::StartNamedCall(Pid caller, std::string_view name, Peer* peer,
     slot = peer->slot;
   }
   const uint64_t generation = peer->generation.load(std::memory_order_acquire);
-  PeerShard* mine = ShardOf(peer, remote::ThisShard(), generation);
-  if (mine == nullptr || generation == 0) return NoConnectionReason();
+  PeerShard* mine = generation != 0 ? ShardOf(peer, remote::ThisShard(), generation) : nullptr;
+  if (mine == nullptr) return NoConnectionReason();
+  return std::make_pair(Pid::FromParts(slot, 0, kNameServiceSerial), mine);
+}
+
+absl::Status Node::StartNamedCall(Pid caller, std::string_view name, Peer* peer,
+                                  const RemoteType& type, const void* value, uint64_t ref) {
+  SNOW_ASSIGN_OR_RETURN(auto service, NameServiceOf(peer));
   NamedCall call{std::string(name), type.wire_name, caller, ref, {}};
   wire::ByteBuffer request;
   NamedSendPids pids(this);
@@ -735,11 +740,70 @@ absl::Status Node::StartNamedCall(Pid caller, std::string_view name, Peer* peer,
   // Accounted for as a monitor of the name service (a lost connection answers for it), and
   // sent to it on the path every signal of this shard takes, so that the call's demonitor
   // follows it.
-  const Pid service = Pid::FromParts(slot, 0, kNameServiceSerial);
-  mine->links.Sending(SignalKind::kMonitor, caller, service, ref);
-  remote::NoteMonitor(caller, service, ref);
-  Route(RemoteEnvelope::Message(service, std::move(call)));
+  service.second->links.Sending(SignalKind::kMonitor, caller, service.first, ref);
+  remote::NoteMonitor(caller, service.first, ref);
+  Route(RemoteEnvelope::Message(service.first, std::move(call)));
   return absl::OkStatus();
+}
+
+absl::Status Node::StartSpawn(Pid caller, std::string_view node, SpawnRequest request) {
+  SNOW_ASSIGN_OR_RETURN(Peer * peer, PeerFor(node));
+  SNOW_ASSIGN_OR_RETURN(auto service, NameServiceOf(peer));
+  // Neither monitor exists on the peer's side: the call's is answered by the reply, the child's
+  // is set up with the child. A lost connection still answers for both.
+  for (uint64_t ref : {request.ref, request.monitor_ref}) {
+    if (ref == 0) continue;
+    service.second->links.NoteLocalMonitor(caller, service.first, ref);
+    remote::NoteMonitor(caller, service.first, ref);
+  }
+  Route(RemoteEnvelope::Message(service.first, std::move(request)));
+  return absl::OkStatus();
+}
+
+void Node::SpawnedChildKnown(Pid caller, Pid child, uint64_t ref) {
+  const Slot* s = slot(child.node());
+  if (s == nullptr || s->peer == nullptr) return;
+  const uint64_t generation = s->peer->generation.load(std::memory_order_acquire);
+  if (PeerShard* mine = ShardOf(s->peer, remote::ThisShard(), generation)) {
+    mine->links.Retarget(ref, child);
+  }
+  remote::RetargetMonitor(caller, child, ref);
+}
+
+void Node::SpawnForPeer(Session* from, ShardId here, SpawnRequest request,
+                        absl::StatusOr<SpawnStart> start) {
+  auto reply = [](Pid to, uint64_t ref, absl::StatusOr<Pid> result) {
+    RemoteEnvelope e = RemoteEnvelope::Emplace<CallReply<absl::StatusOr<Pid>>>(to);
+    e.mutable_value<CallReply<absl::StatusOr<Pid>>>() = {Ref::FromBits(ref), std::move(result)};
+    remote::Deliver(std::move(e));
+  };
+  if (!start.ok()) {
+    reply(request.from, request.ref, start.status());
+    return;
+  }
+  const ShardId target =
+      next_spawn_shard_.fetch_add(1, std::memory_order_relaxed) % runtime_.shard_count();
+  auto run = [this, peer = from->peer(), generation = from->generation(),
+              request = std::move(request), start = std::move(*start), reply]() {
+    PeerShard* part = ShardOf(peer, remote::ThisShard(), generation);
+    if (part == nullptr) return;  // that connection is gone: the caller heard noconnection
+    const uint64_t local_ref = request.monitor_ref != 0 ? remote::NewRef() : 0;
+    const Pid child = start(request.from, request.link, local_ref);
+    if (request.link) {
+      // The parent's side of the link, told ahead of the reply and of anything the child
+      // sends, all on this shard's path to the parent: a child that ends at once is noticed.
+      part->links.Linked(child, request.from);
+      remote::Deliver(
+          RemoteEnvelope::Signal(request.from, SignalKind::kLink, child, 0, absl::OkStatus()));
+    }
+    if (local_ref != 0) part->links.MonitoredFromPeer(local_ref, request.monitor_ref, child);
+    reply(request.from, request.ref, child);
+  };
+  if (target == here) {
+    run();
+  } else {
+    runtime_.SubmitTo(target, std::move(run));
+  }
 }
 
 void Node::Disconnect(std::string_view name) {
@@ -1008,8 +1072,9 @@ absl::Status Start(Self self, NodeOptions options) {
                         net::TlsContext::Create(options.tls ? server : client));
   SNOW_ASSIGN_OR_RETURN(net::TlsContext client_tls, net::TlsContext::Create(client));
 
-  // Calls by name travel as this type, on every node.
+  // What name services handle, on every node.
   RegisterMessage<dist_internal::NamedCall>();
+  RegisterMessage<dist_internal::SpawnRequest>();
   uint32_t creation = 0;
   while (creation == 0) {
     SNOW_RETURN_IF_ERROR(

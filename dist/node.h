@@ -20,9 +20,11 @@
 // Names: `name@host:port` where host is a numeric IPv4/IPv6 address or `localhost` (no DNS:
 // resolving blocks, and Snow's shards never block). The port is where the node listens.
 //
-// What is not here yet: remote spawn, the global registry, process groups and remote
-// supervision (docs/erlang.md lists what is not built) build on this. Links and monitors to remote
-// PIDs work (core's Self::Link / Self::Monitor): a lost connection fires them with noconnection.
+// Links and monitors to remote PIDs work (core's Self::Link / Self::Monitor): a lost connection
+// fires them with noconnection. Call (core/service.h) works on remote PIDs, and dist::Call below
+// calls a registered name on a node; dist/spawn.h starts registered functions on other nodes.
+// Not here yet: the global registry, process groups and remote supervision (docs/erlang.md lists
+// what is not built).
 #pragma once
 
 #include <cstddef>
@@ -82,6 +84,8 @@ struct NodeOptions {
   size_t max_queue_bytes = size_t{256} << 20;
   // Largest message accepted from a peer, once reassembled.
   size_t max_message_bytes = size_t{128} << 20;
+  // How long dist::Spawn (dist/spawn.h) waits for the peer's answer.
+  absl::Duration spawn_timeout = absl::Seconds(5);
   // Handshakes in progress on the listener at once; more are closed at accept.
   uint32_t max_pending_handshakes = 64;
   // SO_SNDBUF and SO_RCVBUF of every connection; 0: the kernel's auto-tuning (default). Small

@@ -23,6 +23,7 @@ std::optional<uint64_t> RemoteLinks::Sending(SignalKind kind, Pid from, Pid to, 
       break;
     case SignalKind::kDemonitor:
       monitors_out_.erase(ref);
+      if (local_only_.erase(ref) > 0) return std::nullopt;  // nothing to take down there
       break;
     case SignalKind::kDown: {
       // Answering a monitor the peer set: give it back its own ref.
@@ -44,8 +45,7 @@ std::optional<uint64_t> RemoteLinks::Received(SignalKind kind, Pid from, Pid& to
   switch (kind) {
     case SignalKind::kMonitor: {
       const uint64_t local = remote::NewRef();
-      monitors_in_[local] = MonitorIn{ref, to};
-      monitor_ref_from_peer_[ref] = local;
+      MonitoredFromPeer(local, ref, to);
       return local;
     }
     case SignalKind::kDemonitor: {
@@ -61,11 +61,29 @@ std::optional<uint64_t> RemoteLinks::Received(SignalKind kind, Pid from, Pid& to
     }
     case SignalKind::kDown:
       if (monitors_out_.erase(ref) == 0) return std::nullopt;
+      local_only_.erase(ref);
       break;
     default:  // links (noted above) and exits
       break;
   }
   return ref;
+}
+
+void RemoteLinks::NoteLocalMonitor(Pid from, Pid to, uint64_t ref) {
+  monitors_out_[ref] = {from, to};
+  local_only_.insert(ref);
+}
+
+void RemoteLinks::Retarget(uint64_t ref, Pid to) {
+  auto it = monitors_out_.find(ref);
+  if (it == monitors_out_.end()) return;
+  it->second.second = to;
+  local_only_.erase(ref);
+}
+
+void RemoteLinks::MonitoredFromPeer(uint64_t local_ref, uint64_t peer_ref, Pid to) {
+  monitors_in_[local_ref] = MonitorIn{peer_ref, to};
+  monitor_ref_from_peer_[peer_ref] = local_ref;
 }
 
 void RemoteLinks::ConnectionLost(const absl::Status& reason) {
@@ -82,6 +100,7 @@ void RemoteLinks::ConnectionLost(const absl::Status& reason) {
     remote::Deliver(RemoteEnvelope::Signal(who.first, SignalKind::kDown, who.second, ref, reason));
   }
   monitors_out_.clear();
+  local_only_.clear();
   // The peer's monitors of local actors die with the connection (its side fired them with
   // noconnection): drop them from their targets now, not when each target ends.
   for (const auto& [local_ref, in] : monitors_in_) {

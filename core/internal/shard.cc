@@ -251,9 +251,13 @@ void Shard::StartNow(ActorCell* cell) {
   --eager_depth_;
 }
 
-void Shard::Launch(Shard* origin, Shard& home, ActorCell* cell) {
+void Shard::Launch(Shard* origin, Shard& home, ActorCell* cell, bool queued) {
   if (origin == &home) {
-    origin->StartNow(cell);
+    if (queued) {
+      origin->Start(cell);
+    } else {
+      origin->StartNow(cell);
+    }
     return;
   }
   // Posted at once, not batched: whoever learns the new PID from us must find the actor there.

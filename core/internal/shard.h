@@ -185,8 +185,9 @@ class Shard {
   // to kMaxEagerDepth deep, so a chain of actors that each spawn the next cannot exhaust the
   // stack; deeper ones, and spawns made while a frame is being destroyed, are queued (Start).
   void StartNow(ActorCell* cell);
-  // Starts `cell` on `home`, its shard, from this thread (any thread when `origin` is nullptr).
-  static void Launch(Shard* origin, Shard& home, ActorCell* cell);
+  // Starts `cell` on `home`, its shard, from this thread (any thread when `origin` is nullptr);
+  // on the same shard at once (StartNow), unless `queued`.
+  static void Launch(Shard* origin, Shard& home, ActorCell* cell, bool queued = false);
   // Ends `cell`: destroys its frame (if it is still running, as on a kill or shutdown).
   void Terminate(ActorCell* cell, absl::Status reason);
 

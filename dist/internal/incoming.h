@@ -50,6 +50,8 @@ class Incoming {
   absl::Status DeliverMessage(const RemoteType& type, wire::ByteSpan term, Pid to, size_t term_at);
   // A call by name arrived (named_call.h): monitors and delivers it.
   absl::Status DeliverNamedCall(RemoteEnvelope e);
+  // A remote spawn arrived (name_service.h): starts the child, or replies why not.
+  absl::Status DeliverSpawn(RemoteEnvelope e);
 
   Session* session_;
   wire::FrameDecoder frames_;

@@ -25,11 +25,13 @@
 #include "absl/synchronization/mutex.h"
 #include "snow/core/remote.h"
 #include "snow/core/runtime.h"
+#include "snow/dist/internal/name_service.h"
 #include "snow/dist/internal/protocol.h"
 #include "snow/dist/internal/remote_links.h"
 #include "snow/dist/internal/stats.h"
 #include "snow/dist/message.h"
 #include "snow/dist/node.h"
+#include "snow/dist/spawn.h"
 #include "snow/net/socket_address.h"
 #include "snow/net/tcp.h"
 #include "snow/net/tls.h"
@@ -217,6 +219,16 @@ class Node final : public Transport {
   // request is `value`, a `type`. kUnavailable if the peer is not connected.
   absl::Status StartNamedCall(Pid caller, std::string_view name, Peer* peer, const RemoteType& type,
                               const void* value, uint64_t ref);
+  // Starts a remote spawn from `caller` (an actor of this shard) on `node`: notes the call's
+  // monitor (and the child's, if asked) locally, and sends the request to the name service.
+  absl::Status StartSpawn(Pid caller, std::string_view node, SpawnRequest request);
+  // The spawn that noted monitor `ref` for `caller` made `child`: the monitor is of it now.
+  void SpawnedChildKnown(Pid caller, Pid child, uint64_t ref);
+  // A SpawnRequest arrived through `from` (read on shard `here`): the child starts on a shard
+  // chosen round-robin, linked or monitored as asked, and the caller gets the reply from that
+  // shard, ahead of anything the child sends. `start` is the decoded function, or why not.
+  void SpawnForPeer(Session* from, ShardId here, SpawnRequest request,
+                    absl::StatusOr<SpawnStart> start);
   void Disconnect(std::string_view name);
   void MonitorNodes(Pid pid, bool on);
   // Connects to each named node not yet known (mesh).
@@ -255,6 +267,8 @@ class Node final : public Transport {
     return MoveOn(peer, part, generation);
   }
   PeerShard* MoveOn(Peer* peer, PeerShard& part, uint64_t generation);
+  // The name service of connected `peer` and this shard's part of it, or kUnavailable.
+  absl::StatusOr<std::pair<Pid, PeerShard*>> NameServiceOf(Peer* peer);
   // Signal `e` from `from` (read on shard `here`) is accounted for and delivered on shard
   // `target`, reached the way lanes require.
   void AccountOn(ShardId target, Session* from, ShardId here, RemoteEnvelope e);
@@ -280,6 +294,7 @@ class Node final : public Transport {
   std::vector<ShardStats> stats_;
   const uint16_t lanes_;
   std::atomic<uint32_t> pending_handshakes_{0};
+  std::atomic<uint32_t> next_spawn_shard_{0};
 
   absl::Mutex mutex_;
   absl::flat_hash_map<std::string, std::unique_ptr<Peer>> peers_ ABSL_GUARDED_BY(mutex_);
@@ -307,6 +322,13 @@ class NamedSendPids final : public PidContext {
 
 // The socket options of every node connection.
 net::TcpOptions ConnectionSocketOptions(const dist::NodeOptions& options);
+
+// The registered function `function` with `args` decoded (with `context` for PIDs), ready to
+// start; kNotFound when nothing is registered under that name, kInvalidArgument when the
+// arguments do not decode as its parameters.
+absl::StatusOr<SpawnStart> PrepareSpawn(std::string_view function, wire::ByteSpan args,
+                                        wire::CodecContext* context,
+                                        const wire::DecodeLimits& limits);
 
 // The node a runtime is, or nullptr.
 Node* NodeOf(Runtime& runtime);

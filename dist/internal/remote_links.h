@@ -30,6 +30,17 @@ class RemoteLinks {
   // A demonitor goes to the actor the monitor was set on (`to` is set to it): a monitor set by
   // name is taken down through the name service.
   std::optional<uint64_t> Received(SignalKind kind, Pid from, Pid& to, uint64_t ref);
+  // Local actor `from` holds monitor `ref` of `to`, a remote PID, that the peer does not know
+  // of (a remote spawn's call, or its child's monitor before the child is known): a lost
+  // connection answers for it, and its demonitor sends nothing.
+  void NoteLocalMonitor(Pid from, Pid to, uint64_t ref);
+  // Monitor `ref` (noted with NoteLocalMonitor) is of `to`, which the peer knows of.
+  void Retarget(uint64_t ref, Pid to);
+  // Remote actor `from` monitors local actor `to`: under `peer_ref` on its side, `local_ref`
+  // here (a remote spawn's monitor, set up with the child).
+  void MonitoredFromPeer(uint64_t local_ref, uint64_t peer_ref, Pid to);
+  // Records a link between local actor `local` and remote actor `remote_pid`.
+  void Linked(Pid local, Pid remote_pid) { links_.insert({local.bits(), remote_pid.bits()}); }
   // The connection is lost: links exit and monitors go Down with `reason` (in ref order), and
   // the peer's monitors are taken off their local targets. Empty afterwards.
   void ConnectionLost(const absl::Status& reason);
@@ -41,6 +52,7 @@ class RemoteLinks {
   absl::flat_hash_set<std::pair<uint64_t, uint64_t>> links_;  // {local pid, remote pid}
   // Monitors by local actors of remote ones: ref -> {watcher, target}.
   absl::flat_hash_map<uint64_t, std::pair<Pid, Pid>> monitors_out_;
+  absl::flat_hash_set<uint64_t> local_only_;  // refs of monitors_out_ the peer does not know
   // Monitors by remote actors of local ones: the ref minted here <-> the peer's ref. The target
   // is kept so that ConnectionLost can take the monitor off it.
   struct MonitorIn {

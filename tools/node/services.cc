@@ -9,6 +9,7 @@
 #include "snow/core/service.h"
 #include "snow/core/status.h"
 #include "snow/core/time.h"
+#include "snow/dist/spawn.h"
 
 namespace snow::node_services {
 namespace {
@@ -65,11 +66,18 @@ Task<absl::Status> DelegateWorker(Self self, ReplyTo<int64_t> to, int64_t n) {
   co_return absl::OkStatus();
 }
 
+Task<absl::Status> Reporter(Self self, Pid to, int64_t n, std::string text) {
+  if (n < 0) co_return absl::AbortedError(text);
+  self.Send(to, Report{self.pid(), n, std::move(text)});
+  co_await self.Receive<Halt>();
+  co_return absl::OkStatus();
+}
+
 Task<absl::Status> CallsService(Self self) {
   std::vector<ReplyTo<int64_t>> held;  // never answered
   for (;;) {
     auto m = co_await self.Receive<Request<Square>, Request<Whoami>, Request<Later>,
-                                   Request<Delegate>, Request<Hold>>();
+                                   Request<Delegate>, Request<Hold>, Request<SpawnBack>>();
     if (auto* square = std::get_if<Request<Square>>(&m)) {
       Reply(self, square->from, square->body.n * square->body.n);
     } else if (auto* whoami = std::get_if<Request<Whoami>>(&m)) {
@@ -81,6 +89,11 @@ Task<absl::Status> CallsService(Self self) {
       Reply(self, to, ms);
     } else if (auto* delegate = std::get_if<Request<Delegate>>(&m)) {
       self.Spawn(DelegateWorker, delegate->from, delegate->body.n);
+    } else if (auto* back = std::get_if<Request<SpawnBack>>(&m)) {
+      const ReplyTo<absl::StatusOr<Pid>> to = back->from;
+      absl::StatusOr<Pid> child = co_await dist::Spawn(self, back->body.node, "snow.node.reporter",
+                                                       back->body.to, back->body.n, "spawned back");
+      Reply(self, to, std::move(child));
     } else {
       held.push_back(std::get<Request<Hold>>(m).from);
     }
@@ -109,7 +122,10 @@ void RegisterServiceMessages() {
     dist::RegisterMessage<Later>();
     dist::RegisterMessage<Delegate>();
     dist::RegisterMessage<Hold>();
+    dist::RegisterMessage<SpawnBack>();
+    dist::RegisterMessage<Report>();
     dist::RegisterMessage<Halt>();
+    dist::RegisterSpawnable("snow.node.reporter", Reporter);
   });
 }
 

@@ -16,13 +16,20 @@
 //            Later{ms}    -> ms, answered by the server after `ms` (it serves nothing meanwhile)
 //            Delegate{n}  -> n + 1, answered by a worker the server spawns (a deferred reply)
 //            Hold{}       -> never answered: the caller waits until the server ends
+//            SpawnBack{node, to, n} -> a remote spawn of snow.node.reporter(to, n, "spawned back")
+//                                      on `node` (its PID, or why not)
+//   spawnable "snow.node.reporter"(Pid to, i64 n, string text) (dist/spawn.h): sends
+//            Report{self, n, text} to `to`, then waits for a Halt; with n < 0 it ends at once
+//            with kAborted(text) instead
 //   control  Halt{}                            -> the node exits with status 0
 #pragma once
 
 #include <cstdint>
+#include <string>
 #include <string_view>
 
 #include "absl/status/status.h"
+#include "absl/status/statusor.h"
 #include "snow/core/actor.h"
 #include "snow/core/pid.h"
 #include "snow/core/task.h"
@@ -121,12 +128,34 @@ struct Hold {
   friend auto WireFields(Hold&) { return wire::Fields(); }
 };
 
+struct SpawnBack {
+  static constexpr std::string_view kWireName = "snow.node.SpawnBack";
+  using Reply = absl::StatusOr<Pid>;
+  std::string node;
+  Pid to;
+  int64_t n = 0;
+  friend auto WireFields(SpawnBack& m) {
+    return wire::Fields("node", m.node, "to", m.to, "n", m.n);
+  }
+};
+
+struct Report {
+  static constexpr std::string_view kWireName = "snow.node.Report";
+  Pid from;
+  int64_t n = 0;
+  std::string text;
+  friend auto WireFields(Report& m) {
+    return wire::Fields("from", m.from, "n", m.n, "text", m.text);
+  }
+};
+
 struct Halt {
   static constexpr std::string_view kWireName = "snow.node.Halt";
   friend auto WireFields(Halt&) { return wire::Fields(); }
 };
 
-// Registers every message above (once per program; later calls do nothing).
+// Registers every message above, and snow.node.reporter for remote spawn (once per program;
+// later calls do nothing).
 void RegisterServiceMessages();
 
 // Spawns the services and registers them as "echo", "counter", "sink", "calls" and "control".

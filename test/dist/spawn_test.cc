@@ -1,0 +1,168 @@
+// Remote spawn (dist/spawn.h) between the test node and snow-node children, two separately built
+// programs that agree on "snow.node.reporter" by name: spawn both ways, the documented errors,
+// SpawnLink and SpawnMonitor of children that end at once, and a spawned child's node killed.
+#include "snow/dist/spawn.h"
+
+#include <signal.h>
+
+#include <functional>
+#include <string>
+#include <variant>
+
+#include "absl/strings/str_cat.h"
+#include "snow/core/exit_reason.h"
+#include "snow/test/dist/dist_testing.h"
+
+namespace snow::dist_testing {
+namespace {
+
+using node_services::Report;
+using node_services::SpawnBack;
+using ::snow::testing::IsOk;
+using ::snow::testing::StatusIs;
+
+Task<absl::Status> SpawnBothWays(Self self, std::reference_wrapper<NodeProcess> a_ref) {
+  NodeProcess& a = a_ref.get();
+  SNOW_CO_RETURN_IF_ERROR(dist::Start(self, TestNodeOptions()));
+  // Not connected yet: the spawn connects first.
+  absl::StatusOr<Pid> child =
+      co_await dist::Spawn(self, a.name(), "snow.node.reporter", self.pid(), int64_t{5}, "hello");
+  SNOW_CO_RETURN_IF_ERROR(child.status());
+  EXPECT_EQ(dist::NodeOf(self, *child), a.name());
+  absl::StatusOr<Report> report = co_await self.ReceiveFor<Report>(kReplyTimeout);
+  SNOW_CO_RETURN_IF_ERROR(report.status());
+  EXPECT_EQ(report->from, *child);
+  EXPECT_EQ(report->n, 5);
+  EXPECT_EQ(report->text, "hello");
+  // The child node spawns one here, by the same name, from its own build.
+  SpawnBack back{dist::SelfNode(self), self.pid(), 7};
+  absl::StatusOr<absl::StatusOr<Pid>> here =
+      co_await dist::Call(self, "calls", a.name(), std::move(back), kReplyTimeout);
+  SNOW_CO_RETURN_IF_ERROR(here.status());
+  SNOW_CO_RETURN_IF_ERROR(here->status());
+  EXPECT_TRUE((*here)->is_local());
+  report = co_await self.ReceiveFor<Report>(kReplyTimeout);
+  SNOW_CO_RETURN_IF_ERROR(report.status());
+  EXPECT_EQ(report->from, **here);
+  EXPECT_EQ(report->text, "spawned back");
+  // Children are placed round-robin over the peer's shards.
+  absl::flat_hash_set<ShardId> shards;
+  for (int i = 0; i < 4; ++i) {
+    absl::StatusOr<Pid> another =
+        co_await dist::Spawn(self, a.name(), "snow.node.reporter", self.pid(), int64_t{i}, "n");
+    SNOW_CO_RETURN_IF_ERROR(another.status());
+    shards.insert(another->shard());
+    SNOW_CO_RETURN_IF_ERROR((co_await self.ReceiveFor<Report>(kReplyTimeout)).status());
+  }
+  EXPECT_EQ(shards.size(), 2u);
+  co_return absl::OkStatus();
+}
+
+TEST(DistSpawnTest, SpawnsARegisteredFunctionOnAnotherNodeAndBack) {
+  NodeProcess a = StartChild({.name = "a@127.0.0.1:0", .shards = 2});
+  EXPECT_THAT(RunAsNode(SpawnBothWays, std::ref(a)), IsOk());
+}
+
+Task<absl::Status> SpawnErrors(Self self, std::reference_wrapper<NodeProcess> a) {
+  SNOW_CO_RETURN_IF_ERROR(dist::Start(self, TestNodeOptions()));
+  const std::string node = a.get().name();
+  absl::StatusOr<Pid> r = co_await dist::Spawn(self, node, "snow.node.nothing", int64_t{1});
+  EXPECT_THAT(r, StatusIs(absl::StatusCode::kNotFound, "snow.node.nothing"));
+  // (string, i64, string) for (Pid, i64, string): the first argument is the wrong kind.
+  r = co_await dist::Spawn(self, node, "snow.node.reporter", "not a pid", int64_t{1}, "x");
+  EXPECT_THAT(r, StatusIs(absl::StatusCode::kInvalidArgument, "{0}"));
+  // Too few arguments.
+  r = co_await dist::Spawn(self, node, "snow.node.reporter", self.pid());
+  EXPECT_THAT(r, StatusIs(absl::StatusCode::kInvalidArgument, "do not match its parameters"));
+  // Nobody listens there.
+  r = co_await dist::Spawn(self, "x@127.0.0.1:1", "snow.node.reporter", self.pid(), int64_t{1},
+                           "x");
+  EXPECT_THAT(r, StatusIs(absl::StatusCode::kUnavailable));
+  // And the peer serves on.
+  r = co_await dist::Spawn(self, node, "snow.node.reporter", self.pid(), int64_t{1}, "fine");
+  EXPECT_THAT(r, IsOk());
+  co_return absl::OkStatus();
+}
+
+TEST(DistSpawnTest, UnknownNamesWrongArgumentsAndUnreachableNodesAreTheDocumentedErrors) {
+  NodeProcess a = StartChild({.name = "a@127.0.0.1:0"});
+  EXPECT_THAT(RunAsNode(SpawnErrors, std::ref(a)), IsOk());
+}
+
+Task<absl::Status> ChildrenThatEndAtOnce(Self self, std::reference_wrapper<NodeProcess> a) {
+  SNOW_CO_RETURN_IF_ERROR(dist::Start(self, TestNodeOptions()));
+  self.TrapExits();
+  const std::string node = a.get().name();
+  for (int i = 0; i < 20; ++i) {
+    const std::string why = absl::StrCat("boom ", i);
+    absl::StatusOr<Pid> linked =
+        co_await dist::SpawnLink(self, node, "snow.node.reporter", self.pid(), int64_t{-1}, why);
+    SNOW_CO_RETURN_IF_ERROR(linked.status());
+    absl::StatusOr<Exit> exit = co_await self.ReceiveFor<Exit>(kReplyTimeout);
+    if (!exit.ok()) co_return absl::InternalError(absl::StrCat("no exit from child ", i));
+    EXPECT_EQ(exit->from, *linked);
+    EXPECT_THAT(exit->reason, StatusIs(absl::StatusCode::kAborted, why));
+
+    absl::StatusOr<SpawnedMonitor> watched =
+        co_await dist::SpawnMonitor(self, node, "snow.node.reporter", self.pid(), int64_t{-1}, why);
+    SNOW_CO_RETURN_IF_ERROR(watched.status());
+    auto is_it = [ref = watched->ref](const Down& d) { return d.ref == ref; };
+    absl::StatusOr<Down> down = co_await self.ReceiveFor<Down>(kReplyTimeout, is_it);
+    if (!down.ok()) co_return absl::InternalError(absl::StrCat("no down from child ", i));
+    EXPECT_EQ(down->pid, watched->pid);
+    EXPECT_THAT(down->reason, StatusIs(absl::StatusCode::kAborted, why));
+  }
+  // A monitored child that lives: Demonitor takes the monitor down, and no Down comes when it
+  // ends later.
+  absl::StatusOr<SpawnedMonitor> live =
+      co_await dist::SpawnMonitor(self, node, "snow.node.reporter", self.pid(), int64_t{1}, "ok");
+  SNOW_CO_RETURN_IF_ERROR(live.status());
+  SNOW_CO_RETURN_IF_ERROR((co_await self.ReceiveFor<Report>(kReplyTimeout)).status());
+  EXPECT_TRUE(self.Demonitor(live->ref));
+  co_return absl::OkStatus();
+}
+
+TEST(DistSpawnTest, SpawnLinkAndSpawnMonitorNoticeAChildThatEndsAtOnce) {
+  NodeProcess a = StartChild({.name = "a@127.0.0.1:0", .shards = 2});
+  EXPECT_THAT(RunAsNode(ChildrenThatEndAtOnce, std::ref(a)), IsOk());
+}
+
+Task<absl::Status> ChildNodeKilled(Self self, std::reference_wrapper<NodeProcess> a) {
+  SNOW_CO_RETURN_IF_ERROR(dist::Start(self, TestNodeOptions()));
+  self.TrapExits();
+  const std::string node = a.get().name();
+  absl::StatusOr<Pid> linked =
+      co_await dist::SpawnLink(self, node, "snow.node.reporter", self.pid(), int64_t{1}, "l");
+  SNOW_CO_RETURN_IF_ERROR(linked.status());
+  absl::StatusOr<SpawnedMonitor> watched =
+      co_await dist::SpawnMonitor(self, node, "snow.node.reporter", self.pid(), int64_t{2}, "m");
+  SNOW_CO_RETURN_IF_ERROR(watched.status());
+  for (int i = 0; i < 2; ++i) {
+    SNOW_CO_RETURN_IF_ERROR((co_await self.ReceiveFor<Report>(kReplyTimeout)).status());
+  }
+  a.get().Signal(SIGKILL);
+  bool exited = false, down = false;
+  while (!exited || !down) {
+    auto m = co_await self.ReceiveFor<Exit, Down>(absl::Seconds(2));
+    SNOW_CO_RETURN_IF_ERROR(m.status());
+    if (auto* exit = std::get_if<Exit>(&*m)) {
+      EXPECT_EQ(exit->from, *linked);
+      EXPECT_EQ(exit->reason, NoConnectionReason());
+      exited = true;
+    } else {
+      EXPECT_EQ(std::get<Down>(*m).ref, watched->ref);
+      EXPECT_EQ(std::get<Down>(*m).pid, watched->pid);
+      EXPECT_EQ(std::get<Down>(*m).reason, NoConnectionReason());
+      down = true;
+    }
+  }
+  co_return absl::OkStatus();
+}
+
+TEST(DistSpawnTest, KillNineOfTheChildsNodeExitsItsLinkAndDownsItsMonitor) {
+  NodeProcess a = StartChild({.name = "a@127.0.0.1:0"});
+  EXPECT_THAT(RunAsNode(ChildNodeKilled, std::ref(a)), IsOk());
+}
+
+}  // namespace
+}  // namespace snow::dist_testing

@@ -20,6 +20,7 @@
 #include "snow/core/service.h"
 #include "snow/core/status.h"
 #include "snow/dist/node.h"
+#include "snow/dist/spawn.h"
 #include "snow/net/tls_aead_speed.h"
 #include "snow/perf/floors.h"
 #include "snow/perf/workloads.h"
@@ -276,6 +277,66 @@ int D1() {
       plain.call_p50_us, plain.call_p99_us, tls.call_p50_us, plain.w6_p50_us,
       plain.call_p50_us / plain.w6_p50_us, plain.named_p50_us, tls.call_p99_us, tls.w6_p50_us,
       tls.call_p50_us / tls.w6_p50_us);
+  return 0;
+}
+
+// ---- D2: remote spawn, one at a time and 64 in flight ----
+
+struct SpawnFigures {
+  double p50_us = 0;
+  double p99_us = 0;
+  double spawns_per_s = 0;
+};
+
+constexpr uint64_t kSpawns = 20'000;
+constexpr int kSpawnersInFlight = 64;
+constexpr uint64_t kSpawnsEach = 1250;  // per spawner: 80,000 in all
+
+struct SpawnerDone {
+  absl::Status status;
+};
+
+Task<absl::Status> Spawner(Self self, std::string node, Pid parent) {
+  absl::Status status;
+  for (uint64_t i = 0; i < kSpawnsEach && status.ok(); ++i) {
+    status = (co_await dist::Spawn(self, node, "snow.node.noop")).status();
+  }
+  self.Send(parent, SpawnerDone{status});
+  co_return absl::OkStatus();
+}
+
+Task<absl::Status> MeasureSpawns(Self self, std::string node,
+                                 std::reference_wrapper<SpawnFigures> out_ref) {
+  SpawnFigures* out = &out_ref.get();
+  SNOW_CO_RETURN_IF_ERROR(StartBenchNode(self, false));
+  LatencyHistogram latency;
+  for (uint64_t i = 0; i < kSpawns + 1000; ++i) {  // the first 1,000 warm up
+    const int64_t start = load::SteadyNanos();
+    absl::StatusOr<Pid> child = co_await dist::Spawn(self, node, "snow.node.noop");
+    SNOW_CO_RETURN_IF_ERROR(child.status());
+    if (i >= 1000) latency.Record(static_cast<uint64_t>(load::SteadyNanos() - start));
+  }
+  out->p50_us = Us(latency.Percentile(50));
+  out->p99_us = Us(latency.Percentile(99));
+  const int64_t start = load::SteadyNanos();
+  for (int i = 0; i < kSpawnersInFlight; ++i) self.Spawn(Spawner, node, self.pid());
+  for (int i = 0; i < kSpawnersInFlight; ++i) {
+    absl::StatusOr<SpawnerDone> done = co_await self.ReceiveFor<SpawnerDone>(absl::Seconds(60));
+    SNOW_CO_RETURN_IF_ERROR(done.status());
+    SNOW_CO_RETURN_IF_ERROR(done->status);
+  }
+  const double seconds = static_cast<double>(load::SteadyNanos() - start) / 1e9;
+  out->spawns_per_s = static_cast<double>(kSpawnsEach * kSpawnersInFlight) / seconds;
+  co_return absl::OkStatus();
+}
+
+int D2() {
+  std::optional<NodeProcess> node = StartNode(false);
+  if (!node) return 1;
+  SpawnFigures f;
+  if (RunWorkload(OneShard(), MeasureSpawns, node->name(), std::ref(f)) != 0) return 1;
+  std::printf("D2 snow us_per_spawn=%.1f p99_us=%.1f spawns_per_s=%.0f in_flight=%d\n", f.p50_us,
+              f.p99_us, f.spawns_per_s, kSpawnersInFlight);
   return 0;
 }
 
@@ -550,6 +611,8 @@ std::vector<Workload> DistWorkloads() {
       {"W9", "connect: from Connect to the first echo reply on a fresh peer, plain and TLS", W9},
       {"W10", "NodeDown after kill -9, and after SIGSTOP with a 1 s tick", W10},
       {"D1", "remote Call round trips (by PID, and by name), plain and TLS, beside W6's echo", D1},
+      {"D2", "remote spawn of a function that ends at once: latency, and spawns/s 64 in flight",
+       D2},
   };
 }
 

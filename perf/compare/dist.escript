@@ -1,8 +1,10 @@
 #!/usr/bin/env escript
-%% The D1 workload of perf/workloads_dist.cc in Erlang/OTP, for comparison on the same machine
-%% (erlang-base from Debian; not a build dependency): a gen_server on a second node, called by
-%% PID and by {Name, Node}, beside a plain ping-pong between the same two nodes (Snow's W6).
-%% Plain TCP distribution (Snow's D1 also reports TLS). Run: escript perf/compare/dist.escript
+%% The D1 and D2 workloads of perf/workloads_dist.cc in Erlang/OTP, for comparison on the same
+%% machine (erlang-base from Debian; not a build dependency). D1: a gen_server on a second node,
+%% called by PID and by {Name, Node}, beside a plain ping-pong between the same two nodes (Snow's
+%% W6). D2: spawn(Node, M, F, A) of a function that returns at once, one at a time, then 64
+%% processes spawning in a loop. Plain TCP distribution (Snow's D1 also reports TLS).
+%% Run: escript perf/compare/dist.escript
 -mode(compile).
 
 main(_) ->
@@ -22,7 +24,25 @@ main(_) ->
                   end, {[], [], []}, lists:seq(1, Slices)),
     io:format("D1 erlang us_per_call=~.1f p99_us=~.1f w6_us=~.1f ratio=~.2f named_us_per_call=~.1f~n",
               [pct(C, 50), pct(C, 99), pct(E, 50), pct(C, 50) / pct(E, 50), pct(N, 50)]),
+    d2(Node),
     peer:stop(Peer).
+
+d2(Node) ->
+    Spawns = 20000, InFlight = 64,
+    _ = spawns(Node, 1000),
+    S = spawns(Node, Spawns),
+    Self = self(), PerSpawner = Spawns div InFlight * 4,
+    T0 = now_ns(),
+    [spawn_link(fun() -> _ = spawns(Node, PerSpawner), Self ! done end) || _ <- lists:seq(1, InFlight)],
+    [receive done -> ok end || _ <- lists:seq(1, InFlight)],
+    Seconds = (now_ns() - T0) / 1.0e9,
+    io:format("D2 erlang us_per_spawn=~.1f p99_us=~.1f spawns_per_s=~w in_flight=~w~n",
+              [pct(S, 50), pct(S, 99), round(PerSpawner * InFlight / Seconds), InFlight]).
+
+%% spawn/4 to another node returns once that node has made the process (OTP 23 and later).
+spawns(Node, Count) ->
+    [begin T0 = now_ns(), _ = spawn(Node, erlang, is_atom, [x]), now_ns() - T0 end
+     || _ <- lists:seq(1, Count)].
 
 %% The server module, compiled here and loaded on the peer (an escript's own code is not there).
 load_server(Node) ->

@@ -73,6 +73,8 @@ Task<absl::Status> Reporter(Self self, Pid to, int64_t n, std::string text) {
   co_return absl::OkStatus();
 }
 
+Task<absl::Status> Noop(Self) { co_return absl::OkStatus(); }
+
 Task<absl::Status> CallsService(Self self) {
   std::vector<ReplyTo<int64_t>> held;  // never answered
   for (;;) {
@@ -126,6 +128,7 @@ void RegisterServiceMessages() {
     dist::RegisterMessage<Report>();
     dist::RegisterMessage<Halt>();
     dist::RegisterSpawnable("snow.node.reporter", Reporter);
+    dist::RegisterSpawnable("snow.node.noop", Noop);
   });
 }
 

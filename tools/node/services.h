@@ -21,6 +21,7 @@
 //   spawnable "snow.node.reporter"(Pid to, i64 n, string text) (dist/spawn.h): sends
 //            Report{self, n, text} to `to`, then waits for a Halt; with n < 0 it ends at once
 //            with kAborted(text) instead
+//   spawnable "snow.node.noop"() ends at once, normally (snow_bench D2)
 //   control  Halt{}                            -> the node exits with status 0
 #pragma once
 

@@ -16,6 +16,7 @@
 //       Queue(std::move(e));                       // encoded later, on this shard
 //     }
 //     std::string PidText(snow::Pid pid) const override;
+//     std::string NodeName(snow::Pid pid) const override;
 //   };
 //   runtime.SetTransport(std::make_unique<Carrier>());
 //
@@ -126,6 +127,9 @@ class Transport {
   virtual void Route(RemoteEnvelope e) = 0;
   // Any thread: the text of `pid` with its node's name, for logs ("<a@host:4370.0.6>").
   virtual std::string PidText(Pid pid) const = 0;
+  // Any thread: the name of the node `pid` lives on (this node's for a local PID), "" if
+  // unknown.
+  virtual std::string NodeName(Pid pid) const = 0;
 };
 
 // The slot of message type T where a transport keeps its codec for T (RemoteEnvelope::codec).

@@ -159,6 +159,11 @@ std::string Runtime::PidText(Pid pid) const {
   return t != nullptr ? t->PidText(pid) : pid.ToString();
 }
 
+std::string Runtime::NodeNameOf(Pid pid) const {
+  Transport* t = transport();
+  return t != nullptr ? t->NodeName(pid) : std::string();
+}
+
 namespace {
 
 // A function run on another shard (Runtime::SubmitTo), as a control item.

@@ -122,6 +122,8 @@ class Runtime {
   // Any thread: `pid` as logs print it: <0.S.N>, or with the node's name once the runtime is a
   // node of a cluster (<a@host:4370.S.N>), so that lines from several nodes can be told apart.
   std::string PidText(Pid pid) const;
+  // Any thread: the name of the node `pid` lives on ("" when the runtime is not a node).
+  std::string NodeNameOf(Pid pid) const;
   // How the shards' io_uring rings were set up: "single_issuer+defer_taskrun" where the kernel
   // has it, else "coop_taskrun" or "plain".
   const char* io_uring_mode() const { return shards_.front()->reactor().setup_mode(); }

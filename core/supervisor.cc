@@ -86,7 +86,7 @@ class SupervisorRun {
     absl::Status valid = Validate();
     if (!valid.ok()) co_return valid;
     for (std::size_t i = 0; i < children_.size(); ++i) {
-      absl::Status started = StartOne(children_[i]);
+      absl::Status started = co_await StartOne(children_[i]);
       if (started.ok()) continue;
       std::string why =
           absl::StrCat("failed to start child ", Describe(children_[i], self_.runtime()), ": ",
@@ -103,12 +103,14 @@ class SupervisorRun {
       if (auto* exit = std::get_if<Exit>(&m)) {
         keep_running = co_await OnExit(std::move(*exit));
       } else if (auto* start = std::get_if<Request<StartChildRequest>>(&m)) {
-        Reply(self_, start->from, OnStartChild(std::move(start->body.spec)));
+        absl::StatusOr<Pid> started = co_await OnStartChild(std::move(start->body.spec));
+        Reply(self_, start->from, std::move(started));
       } else if (auto* stop = std::get_if<Request<TerminateChildRequest>>(&m)) {
         absl::Status stopped = co_await OnTerminateChild(stop->body);
         Reply(self_, stop->from, std::move(stopped));
       } else if (auto* restart = std::get_if<Request<RestartChildRequest>>(&m)) {
-        Reply(self_, restart->from, OnRestartChild(restart->body.id));
+        absl::StatusOr<Pid> restarted = co_await OnRestartChild(restart->body.id);
+        Reply(self_, restart->from, std::move(restarted));
       } else if (auto* remove = std::get_if<Request<DeleteChildRequest>>(&m)) {
         Reply(self_, remove->from, OnDeleteChild(remove->body.id));
       } else if (auto* which = std::get_if<Request<WhichChildrenRequest>>(&m)) {
@@ -117,7 +119,7 @@ class SupervisorRun {
         Reply(self_, count->from, Count());
       } else if (auto* retry = std::get_if<RetryRestart>(&m)) {
         keep_running = RecordRestart();
-        if (keep_running) StartFrom(retry->key);
+        if (keep_running) co_await StartFrom(retry->key);
       }
       if (!keep_running) {
         co_await StopAll();
@@ -151,19 +153,20 @@ class SupervisorRun {
     return absl::OkStatus();
   }
 
-  absl::Status StartOne(Child& c) {
+  // `c` stays put while the start waits: nothing else runs in this supervisor meanwhile.
+  Task<absl::Status> StartOne(Child& c) {
     absl::StatusOr<Pid> pid;
     try {
-      pid = c.spec.start(self_);
+      pid = co_await c.spec.start(self_);
     } catch (const std::exception& e) {
       pid = absl::InternalError(e.what());
     }
     if (!pid.ok()) {
       Report(c, "failed to start", pid.status());
-      return pid.status();
+      co_return pid.status();
     }
     c.pid = *pid;
-    return absl::OkStatus();
+    co_return absl::OkStatus();
   }
 
   // Stops one child: shutdown, then kill after its grace period (OTP's shutdown/2).
@@ -235,22 +238,23 @@ class SupervisorRun {
       });
       if (strategy_ == Strategy::kOneForAll && !children_.empty()) key = children_.front().key;
     }
-    StartFrom(key);
+    co_await StartFrom(key);
     co_return true;
   }
 
   // Starts the child `key` and, under kOneForAll / kRestForOne, every stopped child after it,
   // in order. A failed start is retried through the mailbox.
-  void StartFrom(uint64_t key) {
+  Task<void> StartFrom(uint64_t key) {
     std::size_t first = IndexOfKey(key);
-    if (first == children_.size()) return;
+    if (first == children_.size()) co_return;
     bool whole_rest = strategy_ == Strategy::kOneForAll || strategy_ == Strategy::kRestForOne;
     std::size_t end = whole_rest ? children_.size() : first + 1;
     for (std::size_t i = first; i < end; ++i) {
       if (children_[i].pid) continue;
-      if (!StartOne(children_[i]).ok()) {
+      absl::Status started = co_await StartOne(children_[i]);
+      if (!started.ok()) {
         self_.Send(self_.pid(), RetryRestart{children_[i].key});
-        return;
+        co_return;
       }
     }
   }
@@ -270,7 +274,7 @@ class SupervisorRun {
     return false;
   }
 
-  absl::StatusOr<Pid> OnStartChild(ChildSpec spec) {
+  Task<absl::StatusOr<Pid>> OnStartChild(ChildSpec spec) {
     Child c;
     if (strategy_ == Strategy::kSimpleOneForOne) {
       c.spec = template_;
@@ -278,10 +282,10 @@ class SupervisorRun {
       c.spec.id.clear();
     } else {
       if (spec.id.empty() || !spec.start) {
-        return absl::InvalidArgumentError("StartChild: the child needs an id and a start");
+        co_return absl::InvalidArgumentError("StartChild: the child needs an id and a start");
       }
       if (Child* existing = FindId(spec.id)) {
-        return absl::AlreadyExistsError(
+        co_return absl::AlreadyExistsError(
             existing->pid ? absl::StrCat("child \"", spec.id, "\" already started as ",
                                          existing->pid.ToString())
                           : absl::StrCat("child \"", spec.id, "\" already present"));
@@ -289,10 +293,11 @@ class SupervisorRun {
       c.spec = std::move(spec);
     }
     c.key = next_key_++;
-    SNOW_RETURN_IF_ERROR(StartOne(c));
+    absl::Status started = co_await StartOne(c);
+    if (!started.ok()) co_return started;
     Pid pid = c.pid;
     children_.push_back(std::move(c));
-    return pid;
+    co_return pid;
   }
 
   Task<absl::Status> OnTerminateChild(TerminateChildRequest request) {
@@ -312,18 +317,19 @@ class SupervisorRun {
     co_return absl::OkStatus();
   }
 
-  absl::StatusOr<Pid> OnRestartChild(const std::string& id) {
+  Task<absl::StatusOr<Pid>> OnRestartChild(std::string id) {
     if (strategy_ == Strategy::kSimpleOneForOne) {
-      return absl::InvalidArgumentError("RestartChild is not for kSimpleOneForOne children");
+      co_return absl::InvalidArgumentError("RestartChild is not for kSimpleOneForOne children");
     }
     Child* c = FindId(id);
-    if (c == nullptr) return absl::NotFoundError(absl::StrCat("no child \"", id, "\""));
+    if (c == nullptr) co_return absl::NotFoundError(absl::StrCat("no child \"", id, "\""));
     if (c->pid) {
-      return absl::FailedPreconditionError(
+      co_return absl::FailedPreconditionError(
           absl::StrCat("child \"", id, "\" is running as ", c->pid.ToString()));
     }
-    SNOW_RETURN_IF_ERROR(StartOne(*c));
-    return c->pid;
+    absl::Status started = co_await StartOne(*c);
+    if (!started.ok()) co_return started;
+    co_return c->pid;
   }
 
   absl::Status OnDeleteChild(const std::string& id) {
@@ -343,7 +349,8 @@ class SupervisorRun {
   std::vector<ChildInfo> Which() const {
     std::vector<ChildInfo> out;
     for (const Child& c : children_) {
-      out.push_back({c.spec.id, c.pid, c.spec.type, c.spec.restart});
+      out.push_back({c.spec.id, c.pid, c.spec.type, c.spec.restart,
+                     c.pid ? self_.runtime().NodeNameOf(c.pid) : std::string()});
     }
     return out;
   }

@@ -31,6 +31,10 @@
 //
 // A child's start is its spawn: children are spawned in order, but there is no init handshake
 // (OTP's proc_lib init_ack), so a child on another shard may run after the next one started.
+// A child may run on another node (dist::StartOn in dist/spawn.h, with a list of candidate
+// nodes): its crash is handled like a local child's, the loss of its node is an exit with
+// noconnection (a permanent child is then restarted on the first reachable candidate), and it
+// is stopped the same way. WhichChildren says where each child runs.
 //
 // Build a spec in a named local before passing it to a co_await-ed call (docs/pitfalls.md):
 // g++ 12 frees a braced temporary inside a co_await expression wrongly.
@@ -58,14 +62,24 @@ enum class Restart : uint8_t { kPermanent, kTransient, kTemporary };
 enum class ChildType : uint8_t { kWorker, kSupervisor };
 
 // Starts a child, linked to the supervisor `self`, and returns its PID, or an error if the
-// start failed. Called again for each restart.
-using ChildStart = std::function<absl::StatusOr<Pid>(Self self)>;
+// start failed. Called again for each restart. A start may wait (a child on another node:
+// dist::StartOn in dist/spawn.h); the supervisor handles nothing else meanwhile, as OTP's waits
+// for a child's init.
+using ChildStart = std::function<Task<absl::StatusOr<Pid>>(Self self)>;
+
+namespace core_internal {
+template <typename Fn, typename... Args>
+Task<absl::StatusOr<Pid>> SpawnLinkChild(Self self, SpawnOptions options, Fn fn, Args... args) {
+  co_return self.SpawnLink(options, fn, std::move(args)...);
+}
+}  // namespace core_internal
 
 // The usual ChildStart: SpawnLink(fn, args...) with a fresh copy of `args` for each start.
 template <typename Fn, typename... Args>
 ChildStart Start(SpawnOptions options, Fn fn, Args... args) {
-  return [options, fn, args...](Self self) -> absl::StatusOr<Pid> {
-    return self.SpawnLink(options, fn, args...);
+  // The coroutine takes copies: nothing it holds refers to this closure.
+  return [options, fn, args...](Self self) {
+    return core_internal::SpawnLinkChild(self, options, fn, args...);
   };
 }
 template <typename Fn, typename... Args>
@@ -105,6 +119,7 @@ struct ChildInfo {
   Pid pid;  // null when not running
   ChildType type;
   Restart restart;
+  std::string node;  // where it runs: its node's name, "" for this node when it is not a node
 };
 
 struct ChildCounts {

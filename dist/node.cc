@@ -117,6 +117,12 @@ std::string Node::PidText(Pid pid) const {
   return absl::StrCat("<", known->name, ".", pid.shard(), ".", pid.serial(), ">");
 }
 
+std::string Node::NodeName(Pid pid) const {
+  if (pid.is_local()) return options_.name;
+  const Slot* known = slot(pid.node());
+  return known != nullptr ? known->name : std::string();
+}
+
 absl::StatusOr<Peer*> Node::PeerFor(std::string_view name) {
   if (name == options_.name) {
     return absl::InvalidArgumentError(absl::StrCat(AbslView(name), " is this node"));
@@ -1098,13 +1104,7 @@ std::vector<std::string> Nodes(Self self) {
   return node != nullptr ? node->ConnectedNames() : std::vector<std::string>();
 }
 
-std::string NodeOf(Self self, Pid pid) {
-  Node* node = NodeOrNull(self);
-  if (pid.is_local()) return node != nullptr ? node->name() : std::string();
-  if (node == nullptr) return {};
-  const dist_internal::Slot* slot = node->slot(pid.node());
-  return slot != nullptr ? slot->name : std::string();
-}
+std::string NodeOf(Self self, Pid pid) { return self.runtime().NodeNameOf(pid); }
 
 std::string PidToString(Self self, Pid pid) { return self.runtime().PidText(pid); }
 

@@ -23,8 +23,8 @@
 // Links and monitors to remote PIDs work (core's Self::Link / Self::Monitor): a lost connection
 // fires them with noconnection. Call (core/service.h) works on remote PIDs, and dist::Call below
 // calls a registered name on a node; dist/spawn.h starts registered functions on other nodes.
-// Not here yet: the global registry, process groups and remote supervision (docs/erlang.md lists
-// what is not built).
+// dist::StartOn (dist/spawn.h) places supervisor children on other nodes. Not here yet: the
+// global registry and process groups (docs/erlang.md lists what is not built).
 #pragma once
 
 #include <cstddef>

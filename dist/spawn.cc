@@ -120,6 +120,22 @@ Task<absl::StatusOr<SpawnedMonitor>> SpawnRemote(Self self, std::string node_nam
   co_return SpawnedMonitor{child, Ref::FromBits(monitor_ref)};
 }
 
+Task<absl::StatusOr<Pid>> SpawnLinkOnFirst(Self self, std::vector<std::string> nodes,
+                                           std::string function, absl::StatusOr<std::string> args) {
+  if (!args.ok()) co_return args.status();
+  std::string errors;
+  absl::StatusCode code = absl::StatusCode::kInvalidArgument;
+  for (const std::string& node : nodes) {
+    absl::StatusOr<SpawnedMonitor> spawned =
+        co_await SpawnRemote(self, node, function, *args, SpawnHow::kLink);
+    if (spawned.ok()) co_return spawned->pid;
+    code = spawned.status().code();
+    absl::StrAppend(&errors, errors.empty() ? "" : "; ", node, ": ", spawned.status().message());
+  }
+  co_return absl::Status(code, absl::StrCat("no node could start \"", function, "\" (", errors,
+                                            nodes.empty() ? "no nodes given" : "", ")"));
+}
+
 Task<absl::StatusOr<Pid>> SpawnRemotePid(Self self, std::string node, std::string function,
                                          absl::StatusOr<std::string> args, SpawnHow how) {
   absl::StatusOr<SpawnedMonitor> spawned =

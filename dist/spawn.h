@@ -30,11 +30,13 @@
 #include <tuple>
 #include <type_traits>
 #include <utility>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "snow/core/actor.h"
 #include "snow/core/remote.h"
+#include "snow/core/supervisor.h"
 #include "snow/core/task.h"
 #include "snow/dist/message.h"
 #include "snow/wire/codec.h"
@@ -77,6 +79,10 @@ absl::StatusOr<std::string> EncodeArgs(Self self, Args&&... args) {
   const Tuple tuple(std::forward<Args>(args)...);
   return EncodeSpawnArgs(self, wire::ErasedCodecFor<Tuple>(), &tuple);
 }
+
+// SpawnLink on each of `nodes` in turn until one starts the child (StartOn).
+Task<absl::StatusOr<Pid>> SpawnLinkOnFirst(Self self, std::vector<std::string> nodes,
+                                           std::string function, absl::StatusOr<std::string> args);
 
 // SpawnRemote for Spawn and SpawnLink, which give the PID alone.
 Task<absl::StatusOr<Pid>> SpawnRemotePid(Self self, std::string node, std::string function,
@@ -140,6 +146,23 @@ Task<absl::StatusOr<SpawnedMonitor>> SpawnMonitor(Self self, std::string node, s
   return dist_internal::SpawnRemote(self, std::move(node), std::move(function),
                                     dist_internal::EncodeArgs(self, std::forward<Args>(args)...),
                                     dist_internal::SpawnHow::kMonitor);
+}
+
+// A supervisor child start (ChildSpec::start, core/supervisor.h) that runs `function` with
+// `args` on the first of `nodes` that starts it, linked to the supervisor. When the node of a
+// permanent child is lost, the child's exit (noconnection) restarts it, on the first of `nodes`
+// reachable then (failover), within the supervisor's intensity. Fails with every node's error
+// when none can start it.
+//
+//   ChildSpec shard{.id = "kv.1", .start = dist::StartOn({b, c}, "kv.shard", std::string("t"))};
+template <class... Args>
+ChildStart StartOn(std::vector<std::string> nodes, std::string function, Args... args) {
+  static_assert((wire::Wireable<dist_internal::SpawnArg<Args>> && ...),
+                "the arguments of a remote spawn must be encodable by wire/");
+  return [nodes = std::move(nodes), function = std::move(function), args...](Self self) {
+    return dist_internal::SpawnLinkOnFirst(self, nodes, function,
+                                           dist_internal::EncodeArgs(self, args...));
+  };
 }
 
 }  // namespace snow::dist

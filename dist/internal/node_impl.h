@@ -126,6 +126,7 @@ class Node final : public Transport {
   void Route(RemoteEnvelope e) override;
   // <node.S.N>, with this node's name for local PIDs.
   std::string PidText(Pid pid) const override;
+  std::string NodeName(Pid pid) const override;
 
   const dist::NodeOptions& options() const { return options_; }
   const std::string& name() const { return options_.name; }

@@ -48,6 +48,7 @@ class Loopback final : public Transport {
   std::string PidText(Pid pid) const override {
     return absl::StrCat("<loop.", pid.shard(), ".", pid.serial(), ">");
   }
+  std::string NodeName(Pid) const override { return "loop"; }
 };
 
 Pid OnNodeOne(Pid pid) { return Pid::FromParts(1, pid.shard(), pid.serial()); }

@@ -411,7 +411,9 @@ SNOW_CO_TEST(SupervisorTest, BrutalKillDoesNotWait) {
   co_return absl::OkStatus();
 }
 
-absl::StatusOr<Pid> FailsToStart(Self) { return absl::UnavailableError("port 80 is taken"); }
+Task<absl::StatusOr<Pid>> FailsToStart(Self) {
+  co_return absl::UnavailableError("port 80 is taken");
+}
 
 SNOW_CO_TEST(SupervisorTest, AChildThatFailsToStartStopsTheSupervisorAtStartup) {
   Pid probe = self.pid();

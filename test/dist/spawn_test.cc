@@ -11,6 +11,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "snow/core/exit_reason.h"
+#include "snow/core/supervisor.h"
 #include "snow/test/dist/dist_testing.h"
 
 namespace snow::dist_testing {
@@ -162,6 +163,104 @@ Task<absl::Status> ChildNodeKilled(Self self, std::reference_wrapper<NodeProcess
 TEST(DistSpawnTest, KillNineOfTheChildsNodeExitsItsLinkAndDownsItsMonitor) {
   NodeProcess a = StartChild({.name = "a@127.0.0.1:0"});
   EXPECT_THAT(RunAsNode(ChildNodeKilled, std::ref(a)), IsOk());
+}
+
+// A supervisor here keeps permanent children on two peers; kill -9 of one peer moves its
+// children to the other (failover), counted as restarts; losing both peers is more restarts than
+// the intensity allows, and the supervisor gives up.
+struct Peers {
+  NodeProcess* b;
+  NodeProcess* c;
+};
+
+Task<absl::StatusOr<Report>> ReportFrom(Self self, std::string_view text) {
+  auto is_it = [text](const Report& r) { return r.text == text; };
+  co_return co_await self.ReceiveFor<Report>(kReplyTimeout, is_it);
+}
+
+Task<absl::Status> SupervisedAcrossNodes(Self self, Peers peers) {
+  SNOW_CO_RETURN_IF_ERROR(dist::Start(self, TestNodeOptions()));
+  self.TrapExits();
+  const std::string b = peers.b->name(), c = peers.c->name();
+  SupervisorSpec spec{
+      .strategy = Strategy::kOneForOne,
+      .intensity = 2,
+      .period = absl::Seconds(30),
+      .children = {
+          {.id = "b1", .start = dist::StartOn({b, c}, "snow.node.reporter", self.pid(), 1, "b1")},
+          {.id = "b2", .start = dist::StartOn({b, c}, "snow.node.reporter", self.pid(), 2, "b2")},
+          {.id = "c1", .start = dist::StartOn({c, b}, "snow.node.reporter", self.pid(), 3, "c1")},
+      }};
+  Pid sup = self.SpawnLink(Supervise, std::move(spec));
+  for (const char* id : {"b1", "b2", "c1"}) {
+    SNOW_CO_RETURN_IF_ERROR((co_await ReportFrom(self, id)).status());
+  }
+  absl::StatusOr<std::vector<ChildInfo>> which = co_await WhichChildren(self, sup, kReplyTimeout);
+  SNOW_CO_RETURN_IF_ERROR(which.status());
+  EXPECT_EQ((*which)[0].node, b);
+  EXPECT_EQ((*which)[1].node, b);
+  EXPECT_EQ((*which)[2].node, c);
+
+  peers.b->Signal(SIGKILL);
+  for (const char* id : {"b1", "b2"}) {
+    absl::StatusOr<Report> again = co_await ReportFrom(self, id);
+    SNOW_CO_RETURN_IF_ERROR(again.status());
+    EXPECT_EQ(dist::NodeOf(self, again->from), c) << id;
+  }
+  which = co_await WhichChildren(self, sup, kReplyTimeout);
+  SNOW_CO_RETURN_IF_ERROR(which.status());
+  for (const ChildInfo& child : *which) {
+    EXPECT_EQ(child.node, c) << child.id;
+    EXPECT_TRUE(child.pid) << child.id;
+  }
+  // Two restarts so far, the intensity: one more and the supervisor gives up. Losing c as well
+  // restarts all three, and no node is left to start them on.
+  peers.c->Signal(SIGKILL);
+  auto is_sup = [sup](const Exit& e) { return e.from == sup; };
+  absl::StatusOr<Exit> gave_up = co_await self.ReceiveFor<Exit>(kReplyTimeout, is_sup);
+  SNOW_CO_RETURN_IF_ERROR(gave_up.status());
+  EXPECT_THAT(gave_up->reason, StatusIs(absl::StatusCode::kCancelled, "shutdown"));
+  co_return absl::OkStatus();
+}
+
+TEST(DistSpawnTest, ASupervisorRestartsTheChildrenOfAKilledNodeOnTheNextCandidate) {
+  NodeProcess b = StartChild({.name = "b@127.0.0.1:0", .shards = 2});
+  NodeProcess c = StartChild({.name = "c@127.0.0.1:0"});
+  EXPECT_THAT(RunAsNode(SupervisedAcrossNodes, Peers{&b, &c}), IsOk());
+}
+
+Task<absl::Status> StopsRemoteChildren(Self self, std::reference_wrapper<NodeProcess> a) {
+  SNOW_CO_RETURN_IF_ERROR(dist::Start(self, TestNodeOptions()));
+  self.TrapExits();
+  const std::string node = a.get().name();
+  SupervisorSpec spec{
+      .children = {
+          {.id = "r1", .start = dist::StartOn({node}, "snow.node.reporter", self.pid(), 1, "r1")},
+          {.id = "r2", .start = dist::StartOn({node}, "snow.node.reporter", self.pid(), 2, "r2")},
+      }};
+  Pid sup = self.SpawnLink(Supervise, std::move(spec));
+  absl::StatusOr<Report> r1 = co_await ReportFrom(self, "r1");
+  absl::StatusOr<Report> r2 = co_await ReportFrom(self, "r2");
+  SNOW_CO_RETURN_IF_ERROR(r1.status());
+  SNOW_CO_RETURN_IF_ERROR(r2.status());
+  // Watch both children, then stop one through the supervisor and the rest with it.
+  Ref m1 = self.Monitor(r1->from);
+  Ref m2 = self.Monitor(r2->from);
+  SNOW_CO_RETURN_IF_ERROR(co_await TerminateChild(self, sup, "r1", kReplyTimeout));
+  auto down_of = [](Ref ref) { return [ref](const Down& d) { return d.ref == ref; }; };
+  absl::StatusOr<Down> d1 = co_await self.ReceiveFor<Down>(kReplyTimeout, down_of(m1));
+  SNOW_CO_RETURN_IF_ERROR(d1.status());
+  EXPECT_THAT(d1->reason, StatusIs(absl::StatusCode::kCancelled, "shutdown"));
+  self.SendExit(sup, absl::CancelledError("shutdown"));
+  absl::StatusOr<Down> d2 = co_await self.ReceiveFor<Down>(kReplyTimeout, down_of(m2));
+  SNOW_CO_RETURN_IF_ERROR(d2.status());
+  EXPECT_THAT(d2->reason, StatusIs(absl::StatusCode::kCancelled, "shutdown"));
+  co_return absl::OkStatus();
+}
+
+TEST(DistSpawnTest, ASupervisorStopsItsRemoteChildren) {
+  NodeProcess a = StartChild({.name = "a@127.0.0.1:0"});
+  EXPECT_THAT(RunAsNode(StopsRemoteChildren, std::ref(a)), IsOk());
 }
 
 }  // namespace

@@ -19,6 +19,7 @@
 #include "absl/strings/str_cat.h"
 #include "snow/core/service.h"
 #include "snow/core/status.h"
+#include "snow/core/supervisor.h"
 #include "snow/dist/node.h"
 #include "snow/dist/spawn.h"
 #include "snow/net/tls_aead_speed.h"
@@ -340,6 +341,66 @@ int D2() {
   return 0;
 }
 
+// ---- D3: failover of a supervised child after kill -9 of its node ----
+
+constexpr int kFailovers = 20;
+
+struct FailoverFigures {
+  std::vector<double> failover_ms;
+  std::vector<double> detect_ms;
+};
+
+// Each run: a fresh node b and a supervisor here whose permanent child runs on b (candidates b,
+// then c); kill -9 of b; the time until the child's Down (noconnection) and until the child
+// restarted on c has reported in.
+Task<absl::Status> MeasureFailover(Self self, std::string c,
+                                   std::reference_wrapper<FailoverFigures> out_ref) {
+  FailoverFigures* out = &out_ref.get();
+  SNOW_CO_RETURN_IF_ERROR(StartBenchNode(self, false));
+  self.TrapExits();
+  for (int run = 0; run < kFailovers; ++run) {
+    std::optional<NodeProcess> b = StartNode(false);
+    if (!b) co_return absl::UnavailableError("snow-node did not start");
+    const std::string text = absl::StrCat("d3-", run);
+    SupervisorSpec spec{.intensity = 5,
+                        .children = {{.id = "child",
+                                      .start = dist::StartOn({b->name(), c}, "snow.node.reporter",
+                                                             self.pid(), int64_t{run}, text)}}};
+    Pid sup = self.SpawnLink(Supervise, std::move(spec));
+    auto is_run = [text](const node_services::Report& r) { return r.text == text; };
+    absl::StatusOr<node_services::Report> first =
+        co_await self.ReceiveFor<node_services::Report>(absl::Seconds(10), is_run);
+    SNOW_CO_RETURN_IF_ERROR(first.status());
+    Ref watch = self.Monitor(first->from);
+    const int64_t killed = NowNs();
+    b->Signal(SIGKILL);
+    auto is_down = [watch](const Down& d) { return d.ref == watch; };
+    SNOW_CO_RETURN_IF_ERROR((co_await self.ReceiveFor<Down>(absl::Seconds(10), is_down)).status());
+    out->detect_ms.push_back(static_cast<double>(NowNs() - killed) / 1e6);
+    absl::StatusOr<node_services::Report> again =
+        co_await self.ReceiveFor<node_services::Report>(absl::Seconds(10), is_run);
+    SNOW_CO_RETURN_IF_ERROR(again.status());
+    out->failover_ms.push_back(static_cast<double>(NowNs() - killed) / 1e6);
+    if (dist::NodeOf(self, again->from) != c) {
+      co_return absl::InternalError("the child did not move to the other node");
+    }
+    self.Unlink(sup);
+    self.SendExit(sup, absl::AbortedError("kill"));
+  }
+  co_return absl::OkStatus();
+}
+
+int D3() {
+  std::optional<NodeProcess> c = StartNode(false);
+  if (!c) return 1;
+  FailoverFigures f;
+  if (RunWorkload(OneShard(), MeasureFailover, c->name(), std::ref(f)) != 0) return 1;
+  std::printf("D3 snow failover_ms=%.2f kill9_detect_ms=%.2f ratio=%.2f runs=%d\n",
+              Median(f.failover_ms), Median(f.detect_ms),
+              Median(f.failover_ms) / Median(f.detect_ms), kFailovers);
+  return 0;
+}
+
 // ---- W7c: echo round trips while 64 MiB go to the sink of the same peer ----
 
 struct BulkLatencyFigures {
@@ -613,6 +674,7 @@ std::vector<Workload> DistWorkloads() {
       {"D1", "remote Call round trips (by PID, and by name), plain and TLS, beside W6's echo", D1},
       {"D2", "remote spawn of a function that ends at once: latency, and spawns/s 64 in flight",
        D2},
+      {"D3", "failover: kill -9 of the node of a supervised child until it runs on another", D3},
   };
 }
 

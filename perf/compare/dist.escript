@@ -3,11 +3,17 @@
 %% machine (erlang-base from Debian; not a build dependency). D1: a gen_server on a second node,
 %% called by PID and by {Name, Node}, beside a plain ping-pong between the same two nodes (Snow's
 %% W6). D2: spawn(Node, M, F, A) of a function that returns at once, one at a time, then 64
-%% processes spawning in a loop. Plain TCP distribution (Snow's D1 also reports TLS).
+%% processes spawning in a loop. D3: a supervisor here whose permanent child runs on node b
+%% (start tries b, then c); kill -9 of b's OS process; the time to the child's 'DOWN'
+%% (noconnection) and until the restarted child on c reports in, median of 20 runs. Plain TCP
+%% distribution (Snow's D1 also reports TLS).
 %% Run: escript perf/compare/dist.escript
 -mode(compile).
+-behaviour(supervisor).
+-export([init/1, start_on/3]).
 
 main(_) ->
+    logger:set_primary_config(level, none),  % D3 ends children on purpose; Snow's run logs little
     os:cmd("epmd -daemon"),
     {ok, _} = net_kernel:start([list_to_atom("bench_" ++ os:getpid()), shortnames]),
     {ok, Peer, Node} = peer:start_link(#{name => peer:random_name()}),
@@ -25,7 +31,52 @@ main(_) ->
     io:format("D1 erlang us_per_call=~.1f p99_us=~.1f w6_us=~.1f ratio=~.2f named_us_per_call=~.1f~n",
               [pct(C, 50), pct(C, 99), pct(E, 50), pct(C, 50) / pct(E, 50), pct(N, 50)]),
     d2(Node),
-    peer:stop(Peer).
+    peer:stop(Peer),
+    d3().
+
+%% D3. The supervisor's callback module is this script.
+init({Nodes, Parent, Tag}) ->
+    {ok, {#{strategy => one_for_one, intensity => 5, period => 5},
+          [#{id => child, start => {?MODULE, start_on, [Nodes, Parent, Tag]}}]}}.
+
+%% Starts the reporter on the first node that can (spawn_link to a node that is down gives a
+%% process that exits at once with noconnection; such a node is skipped).
+start_on([Node | Rest], Parent, Tag) ->
+    case net_kernel:connect_node(Node) of
+        true -> {ok, spawn_link(Node, snow_d1, report, [Parent, Tag])};
+        _ -> start_on(Rest, Parent, Tag)
+    end;
+start_on([], _, _) -> {error, no_node}.
+
+d3() ->
+    process_flag(trap_exit, true),
+    {ok, PeerC, C} = peer:start_link(#{name => peer:random_name()}),
+    load_server(C),
+    Runs = [d3_run(C, Run) || Run <- lists:seq(1, 20)],
+    {Failover, Detect} = lists:unzip(Runs),
+    io:format("D3 erlang failover_ms=~.2f kill9_detect_ms=~.2f ratio=~.2f runs=~w~n",
+              [median(Failover), median(Detect), median(Failover) / median(Detect), 20]),
+    peer:stop(PeerC).
+
+d3_run(C, Run) ->
+    {ok, _PeerB, B} = peer:start(#{name => peer:random_name()}),
+    load_server(B),
+    OsPid = erpc:call(B, os, getpid, []),
+    {ok, Sup} = supervisor:start_link(?MODULE, {[B, C], self(), Run}),
+    Child = receive {report, P, Run} -> P end,
+    B = node(Child),
+    Ref = monitor(process, Child),
+    T0 = now_ns(),
+    os:cmd("kill -9 " ++ OsPid),
+    receive {'DOWN', Ref, process, Child, _} -> ok end,
+    T1 = now_ns(),
+    Again = receive {report, P2, Run} -> P2 end,
+    T2 = now_ns(),
+    C = node(Again),
+    unlink(Sup), exit(Sup, kill),
+    {(T2 - T0) / 1.0e6, (T1 - T0) / 1.0e6}.
+
+median(L) -> lists:nth(length(L) div 2 + 1, lists:sort(L)).
 
 d2(Node) ->
     Spawns = 20000, InFlight = 64,
@@ -47,12 +98,13 @@ spawns(Node, Count) ->
 %% The server module, compiled here and loaded on the peer (an escript's own code is not there).
 load_server(Node) ->
     Src = ["-module(snow_d1).",
-           "-export([init/1, handle_call/3, handle_cast/2, start_echo/0, echo/0]).",
+           "-export([init/1, handle_call/3, handle_cast/2, start_echo/0, echo/0, report/2]).",
            "init(_) -> {ok, 0}.",
            "handle_call({square, N}, _From, S) -> {reply, N * N, S}.",
            "handle_cast(_, S) -> {noreply, S}.",
            "start_echo() -> spawn(snow_d1, echo, []).",
-           "echo() -> receive {From, N, Payload} -> From ! {self(), N, Payload}, echo() end."],
+           "echo() -> receive {From, N, Payload} -> From ! {self(), N, Payload}, echo() end.",
+           "report(Parent, Tag) -> Parent ! {report, self(), Tag}, receive stop -> ok end."],
     Forms = [begin {ok, T, _} = erl_scan:string(S), {ok, F} = erl_parse:parse_form(T), F end
              || S <- Src],
     {ok, snow_d1, Bin} = compile:forms(Forms, [binary]),

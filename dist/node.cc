@@ -245,8 +245,12 @@ void Node::Route(RemoteEnvelope e) {
   const ShardId shard = remote::ThisShard();
   int32_t owner = peer->owner.load(std::memory_order_acquire);
   uint32_t live = peer->creation.load(std::memory_order_acquire);
-  if (owner < 0 || live == 0) {
-    NoRoute(std::move(e), stats_[shard]);
+  if (owner < 0 || live == 0 || peer->shards[shard].holding) [[unlikely]] {
+    if (!options_.auto_connect) {
+      NoRoute(std::move(e), stats_[shard]);
+    } else {
+      HoldWhileConnecting(peer, std::move(e));
+    }
     return;
   }
   if (live != slot->creation) {
@@ -286,6 +290,52 @@ void Node::Route(RemoteEnvelope e) {
     return;
   }
   session->Enqueue(std::move(e));
+}
+
+void Node::HoldWhileConnecting(Peer* peer, RemoteEnvelope e) {
+  const ShardId shard = remote::ThisShard();
+  std::deque<RemoteEnvelope>& held = peer->shards[shard].held;
+  if (held.size() >= kMaxHeldWhileConnecting) {
+    if (!e.is_signal()) ShardStats::Add(stats_[shard].dropped_queue_full, 1);
+    remote::Undeliverable(std::move(e), NoConnectionReason());
+    return;
+  }
+  const bool first = held.empty();
+  held.push_back(std::move(e));
+  peer->shards[shard].holding = true;
+  // The first one held dials (unless a dial is under way); the settling that follows the dial's
+  // end, on every shard, takes care of the rest.
+  if (first) EnsureConnecting(peer);
+}
+
+void Node::SettleHeld(Peer* peer) {
+  for (ShardId shard = 0; shard < runtime_.shard_count(); ++shard) {
+    runtime_.SubmitTo(shard, [this, peer] {
+      const ShardId here = remote::ThisShard();
+      std::deque<RemoteEnvelope> held = std::move(peer->shards[here].held);
+      peer->shards[here].held.clear();
+      peer->shards[here].holding = false;
+      if (held.empty()) return;
+      // Read without the lock (this may run inside the caller's): a peer with an owner but no
+      // live creation is being dialed.
+      const bool has_owner = peer->owner.load(std::memory_order_acquire) >= 0;
+      const bool up = has_owner && peer->creation.load(std::memory_order_acquire) != 0;
+      if (has_owner && !up) {
+        peer->shards[here].held = std::move(held);  // a newer dial will settle them
+        peer->shards[here].holding = true;
+        return;
+      }
+      // Up: routed in order now (nothing is held any more, so Route sends). Failed: answered
+      // for, each exactly once.
+      for (RemoteEnvelope& e : held) {
+        if (up) {
+          Route(std::move(e));
+        } else {
+          NoRoute(std::move(e), stats_[here]);
+        }
+      }
+    });
+  }
 }
 
 PeerShard* Node::MoveOn(Peer* peer, PeerShard& part, uint64_t generation) {
@@ -406,6 +456,10 @@ absl::Status Node::Claim(Session* session) {
 
 absl::Status Node::Publish(Session* session) {
   absl::MutexLock lock(&mutex_);
+  return PublishLocked(session);
+}
+
+absl::Status Node::PublishLocked(Session* session) {
   Peer* peer = session->peer();
   if (peer->session != session) {
     return absl::AbortedError(
@@ -440,23 +494,29 @@ void Node::Release(Session* session, const absl::Status& reason) {
   Peer* peer = session->peer();
   if (peer == nullptr) return;
   wire::ByteBuffer orphans = session->TakeHeldFrames();
+  if (ReleaseLocked(session, reason, std::move(orphans))) SettleHeld(peer);
+}
+
+bool Node::ReleaseLocked(Session* session, const absl::Status& reason, wire::ByteBuffer orphans) {
+  Peer* peer = session->peer();
   absl::MutexLock lock(&mutex_);
   if (session->is_lane()) {
     const bool live = peer->state == Peer::State::kUp &&
                       peer->generation.load(std::memory_order_relaxed) == session->generation();
-    if (!live) return;
+    if (!live) return false;
   } else if (peer->session != session) {
     // Another connection is (or will be) the live one: hand it what waited here.
     if (!orphans.empty()) SendNamedFrame(peer, std::move(orphans));
-    return;
+    return false;
   }
   const absl::Status why = peer->disconnecting ? absl::UnavailableError("disconnect") : reason;
   if (peer->state != Peer::State::kUp) {  // a first connection that never came up
     ResetLocked(peer);
     NotifyWaiters(peer, why);
-    return;
+    return true;  // what shards held for it is answered for
   }
   PeerDownLocked(peer, why, session->reader());
+  return false;
 }
 
 void Node::ResetLocked(Peer* peer) {

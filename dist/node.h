@@ -79,6 +79,12 @@ struct NodeOptions {
   absl::Duration handshake_timeout = absl::Seconds(5);  // TCP connect + TLS + cookie exchange
   // Connect to every node a peer knows (full mesh).
   bool mesh = true;
+  // A send, link, monitor or call to a PID of a node that is known (met in a PID, a name or a
+  // peer list) but not connected dials it first, as Erlang does; what was sent waits, in order,
+  // up to 65,536 per shard, until the connection is up. If it cannot be made, the messages are
+  // dropped and counted (DistStats::dropped_no_connection) and links and monitors fire with
+  // noconnection, once each. Off: such sends fail at once.
+  bool auto_connect = true;
   // Bytes waiting to be written to one peer; past this, further sends to that peer are dropped
   // and counted (DistStats::dropped_queue_full) until it drains.
   size_t max_queue_bytes = size_t{256} << 20;

@@ -129,6 +129,7 @@ Task<absl::Status> Session::HandshakeAsClient() {
   peer_creation_ = challenge.creation;
   SNOW_CO_RETURN_IF_ERROR(node_->Publish(this));
   BecomeUp();
+  node_->SettleHeld(peer());
   co_return absl::OkStatus();
 }
 
@@ -206,6 +207,7 @@ Task<absl::Status> Session::HandshakeAsServer() {
   // soon as it reads ACCEPT, find the connection up.
   SNOW_CO_RETURN_IF_ERROR(node_->Publish(this));
   BecomeUp();
+  node_->SettleHeld(peer_);
   const net::Sha256Digest server_proof =
       Proof(node_->cookie(), "server", exporter_, *hello_payload, challenge_payload);
   std::string accept_payload = EncodeMac(HandshakeKind::kAccept, server_proof);

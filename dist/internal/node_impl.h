@@ -51,15 +51,23 @@ using dist::NodeOptions;
 // dropped (and its links answered) the first time the shard sees a newer one.
 struct alignas(64) PeerShard {
   uint64_t generation = 0;
-  Session* first = nullptr;        // on the first connection's shard: that session (or the
-                                   // dial that will be it), whatever its generation
+  bool holding = false;      // `held` is not empty: new sends queue behind it (read on every send)
+  Session* first = nullptr;  // on the first connection's shard: that session (or the
+                             // dial that will be it), whatever its generation
   std::vector<Session*> lanes;     // by the peer's lane; this shard's lane owns them
   std::vector<bool> peer_lane_up;  // the peer's lane r said LANES_UP: lanes[r] may be read
   std::vector<bool> dialed;        // this node dialed (or is dialing) lanes[r]
   bool wanted = false;             // this lane asked for its lanes (it had traffic)
   bool switched = false;           // this lane's traffic goes on `lanes`, not the first connection
   RemoteLinks links;
+  // Sent from this shard while the peer was not connected (auto-connect): held, in order, until
+  // the connection is up (then routed) or has failed (then answered for as undeliverable).
+  std::deque<RemoteEnvelope> held;
 };
+
+// Envelopes one shard holds for one peer while dialing it (NodeOptions::auto_connect); more are
+// answered for at once (messages dropped and counted, signals as noconnection).
+inline constexpr size_t kMaxHeldWhileConnecting = 65536;
 
 // A node we know by name. Lives as long as the Node.
 struct Peer {
@@ -179,6 +187,10 @@ class Node final : public Transport {
   // The session ended; if it was live (or connecting), or a lane of the live connection, the
   // peer goes down with `reason` (every connection to it ends).
   void Release(Session* session, const absl::Status& reason);
+  // On every shard: what waited for `peer` while it was dialed (auto-connect) goes on if it is
+  // up, or is answered for if it is not being dialed any more. Without the lock: this shard's
+  // part runs inside the call. The first connection calls it once it is up.
+  void SettleHeld(Peer* peer) ABSL_LOCKS_EXCLUDED(mutex_);
 
   // --- Lanes ---
   // On the first connection's shard, once it is up: registers it.
@@ -275,6 +287,12 @@ class Node final : public Transport {
   void AccountOn(ShardId target, Session* from, ShardId here, RemoteEnvelope e);
   // When this shard has every lane it owns, its traffic moves onto them.
   void MaybeSwitch(Peer* peer, PeerShard& here, ShardId shard);
+  // On this shard: `e` waits for `peer`, which is not connected, and a connection is dialed.
+  void HoldWhileConnecting(Peer* peer, RemoteEnvelope e);
+  absl::Status PublishLocked(Session* session) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_);
+  // Release under the lock; true when a dial failed and what shards held must be answered for.
+  bool ReleaseLocked(Session* session, const absl::Status& reason, wire::ByteBuffer orphans)
+      ABSL_LOCKS_EXCLUDED(mutex_);
   // Puts `e` on the first connection, on its shard (the route of a lane that has not switched).
   void SendOverFirst(Peer* peer, uint64_t generation, RemoteEnvelope e);
   // Lane `lane` (this shard) has traffic for the peer and no lanes yet: the dialing side dials

@@ -237,6 +237,74 @@ TEST(DistConnectTest, DisconnectEndsTheConnectionInOrderOnThePeer) {
 
 // Once the runtime is a node, PIDs print with its name, local ones too (logs of several nodes
 // side by side), and the text parses back to the same PID.
+// Auto-connect: a send to a PID of a node that is known but not connected dials it first.
+Task<absl::Status> SendAfterDisconnect(Self self, std::reference_wrapper<NodeProcess> a_ref) {
+  const std::string a = a_ref.get().name();
+  SNOW_CO_RETURN_IF_ERROR(dist::Start(self, TestNodeOptions()));
+  dist::MonitorNodes(self);
+  absl::StatusOr<Pid> echo = co_await EchoNamed(self, a, 1);
+  SNOW_CO_RETURN_IF_ERROR(echo.status());
+  dist::Disconnect(self, a);
+  auto is_a = [a](const dist::NodeDown& d) { return d.node == a; };
+  SNOW_CO_RETURN_IF_ERROR((co_await self.ReceiveFor<dist::NodeDown>(kReplyTimeout, is_a)).status());
+  EXPECT_TRUE(dist::Nodes(self).empty());
+  // Three sends in a row while the connection is being made: all arrive, in order.
+  for (int64_t n = 10; n < 13; ++n) self.Send(*echo, Echo{self.pid(), n, {}});
+  for (int64_t n = 10; n < 13; ++n) {
+    absl::StatusOr<Echo> back = co_await self.ReceiveFor<Echo>(kReplyTimeout);
+    SNOW_CO_RETURN_IF_ERROR(back.status());
+    EXPECT_EQ(back->n, n);
+  }
+  EXPECT_EQ(dist::Nodes(self), std::vector<std::string>{a});
+  co_return absl::OkStatus();
+}
+
+TEST(DistConnectTest, ASendToAPidOfADisconnectedNodeConnectsAndArrives) {
+  NodeProcess a = StartChild({.name = "a@127.0.0.1:0"});
+  EXPECT_THAT(RunAsNode(SendAfterDisconnect, std::ref(a)), IsOk());
+}
+
+Task<absl::Status> UnreachableAfterKill(Self self, std::reference_wrapper<NodeProcess> a_ref,
+                                        bool auto_connect) {
+  const std::string a = a_ref.get().name();
+  dist::NodeOptions options = TestNodeOptions();
+  options.auto_connect = auto_connect;
+  SNOW_CO_RETURN_IF_ERROR(dist::Start(self, options));
+  dist::MonitorNodes(self);
+  self.TrapExits();
+  absl::StatusOr<Pid> echo = co_await EchoNamed(self, a, 1);
+  SNOW_CO_RETURN_IF_ERROR(echo.status());
+  a_ref.get().Signal(SIGKILL);
+  auto is_a = [a](const dist::NodeDown& d) { return d.node == a; };
+  SNOW_CO_RETURN_IF_ERROR((co_await self.ReceiveFor<dist::NodeDown>(kReplyTimeout, is_a)).status());
+  const uint64_t dropped = dist::Stats(self).dropped_no_connection;
+  // A dial is tried (or not, without auto-connect) and fails: the send is dropped and counted,
+  // the monitor and the link fire with noconnection, once each.
+  self.Send(*echo, Echo{self.pid(), 2, {}});
+  Ref ref = self.Monitor(*echo);
+  self.Link(*echo);
+  absl::StatusOr<Down> down = co_await self.ReceiveFor<Down>(kReplyTimeout);
+  SNOW_CO_RETURN_IF_ERROR(down.status());
+  EXPECT_EQ(down->ref, ref);
+  EXPECT_EQ(down->reason, NoConnectionReason());
+  absl::StatusOr<Exit> exit = co_await self.ReceiveFor<Exit>(kReplyTimeout);
+  SNOW_CO_RETURN_IF_ERROR(exit.status());
+  EXPECT_EQ(exit->from, *echo);
+  EXPECT_EQ(exit->reason, NoConnectionReason());
+  EXPECT_EQ(dist::Stats(self).dropped_no_connection, dropped + 1);
+  EXPECT_FALSE((co_await self.ReceiveFor<Down>(absl::ZeroDuration())).ok());
+  EXPECT_FALSE((co_await self.ReceiveFor<Exit>(absl::ZeroDuration())).ok());
+  co_return absl::OkStatus();
+}
+
+TEST(DistConnectTest, WhenTheDialFailsASendIsCountedAndLinksAndMonitorsFireOnce) {
+  for (bool auto_connect : {true, false}) {
+    NodeProcess a = StartChild({.name = "a@127.0.0.1:0"});
+    EXPECT_THAT(RunAsNode(UnreachableAfterKill, std::ref(a), auto_connect), IsOk())
+        << "auto_connect " << auto_connect;
+  }
+}
+
 Task<absl::Status> PrintsPidsWithTheNodesName(Self self) {
   SNOW_CO_RETURN_IF_ERROR(dist::Start(self, TestNodeOptions()));
   std::string me = dist::SelfNode(self);

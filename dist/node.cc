@@ -7,11 +7,13 @@
 #include <cstdlib>
 #include <fstream>
 #include <functional>
+#include <random>
 #include <sstream>
 
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
 #include "snow/core/exit_reason.h"
 #include "snow/core/status.h"
@@ -994,6 +996,36 @@ void Node::SendNamedFrame(Peer* peer, wire::ByteBuffer frame) {
   }
 }
 
+// Keeps `peer` connected (NodeOptions::keep_connected): dials it, waits for it to be lost, and
+// dials again, backing off while dials fail.
+Task<absl::Status> KeepConnected(Self self, std::string peer) {
+  Node* node = NodeOf(self.runtime());
+  const absl::Duration initial = node->options().reconnect_initial;
+  const absl::Duration most = node->options().reconnect_max;
+  node->MonitorNodes(self.pid(), true);
+  std::minstd_rand jitter(static_cast<uint32_t>(self.pid().bits() ^ node->creation()));
+  absl::Duration delay = initial;
+  for (;;) {
+    absl::Status connected = co_await dist::Connect(self, peer);
+    if (connected.ok()) {
+      delay = initial;
+      // Node news of other nodes is taken too, so that none piles up here.
+      for (;;) {
+        auto news = co_await self.Receive<dist::NodeUp, dist::NodeDown>();
+        auto* down = std::get_if<dist::NodeDown>(&news);
+        if (down != nullptr && down->node == peer) break;
+      }
+    } else {
+      delay = std::min(delay * 2, most);
+    }
+    // +-25%, so that the nodes of a cluster that lost one another do not redial in step.
+    const double factor = 0.75 + 0.5 * static_cast<double>(jitter() % 1024) / 1024.0;
+    co_await Sleep(delay * factor);
+    while ((co_await self.ReceiveFor<dist::NodeUp, dist::NodeDown>(absl::ZeroDuration())).ok()) {
+    }
+  }
+}
+
 void StartAcceptor(Self self, Node* node, net::TcpListener listener) {
   self.Spawn(Acceptor, std::ref(*node), std::make_shared<net::TcpListener>(std::move(listener)));
 }
@@ -1082,6 +1114,11 @@ absl::StatusOr<std::optional<NodeOptions>> NodeOptions::FromArgs(int argc, char*
           options.socket_buffer_bytes < 0) {
         return absl::InvalidArgumentError(absl::StrCat("bad ", AbslView(arg)));
       }
+    } else if (arg.starts_with("--snow-keep-connected=")) {
+      for (absl::string_view node :
+           absl::StrSplit(AbslView(value("--snow-keep-connected=")), ',', absl::SkipEmpty())) {
+        options.keep_connected.emplace_back(node.data(), node.size());
+      }
     } else if (arg == "--snow-no-tls") {
       options.tls = false;
     } else if (arg == "--snow-no-mesh") {
@@ -1151,6 +1188,9 @@ absl::Status Start(Self self, NodeOptions options) {
   Node* raw = node.get();
   SNOW_RETURN_IF_ERROR(self.runtime().SetTransport(std::move(node)));
   dist_internal::StartAcceptor(self, raw, std::move(listener));
+  for (const std::string& peer : raw->options().keep_connected) {
+    if (peer != raw->name()) self.Spawn(dist_internal::KeepConnected, peer);
+  }
   return absl::OkStatus();
 }
 

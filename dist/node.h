@@ -85,6 +85,12 @@ struct NodeOptions {
   // dropped and counted (DistStats::dropped_no_connection) and links and monitors fire with
   // noconnection, once each. Off: such sends fail at once.
   bool auto_connect = true;
+  // Nodes to keep connected: each is dialed at start, and again whenever it is lost, after
+  // `reconnect_initial`, doubling up to `reconnect_max` while dials fail (each delay with +-25%
+  // jitter); NodeUp arrives when it is back. PIDs of the old incarnation stay dead.
+  std::vector<std::string> keep_connected = {};
+  absl::Duration reconnect_initial = absl::Milliseconds(100);
+  absl::Duration reconnect_max = absl::Seconds(5);
   // Bytes waiting to be written to one peer; past this, further sends to that peer are dropped
   // and counted (DistStats::dropped_queue_full) until it drains.
   size_t max_queue_bytes = size_t{256} << 20;
@@ -103,8 +109,8 @@ struct NodeOptions {
   // reached is the one named, and the cookie proofs are bound to each TLS channel.
   std::map<std::string, std::string> connect_via = {};
   // Reads --snow-node=NAME, --snow-cookie=C, --snow-cookie-file=F, --snow-tick-ms=N,
-  // --snow-socket-buffer=BYTES, --snow-no-tls, --snow-no-mesh; returns nullopt if no --snow-node
-  // was given.
+  // --snow-socket-buffer=BYTES, --snow-keep-connected=NODE[,NODE...], --snow-no-tls,
+  // --snow-no-mesh; returns nullopt if no --snow-node was given.
   static absl::StatusOr<std::optional<NodeOptions>> FromArgs(int argc, char** argv);
 };
 

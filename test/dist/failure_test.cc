@@ -203,5 +203,45 @@ TEST(DistFailureTest, PidsOfAPreviousIncarnationAreDead) {
   EXPECT_THAT(RunAsNode(Restart, std::ref(a)), IsOk());
 }
 
+// NodeOptions::keep_connected: a kept peer that is killed and restarted is dialed again with
+// backoff, without anyone calling Connect; NodeUp says it is back, and its old PIDs stay dead.
+Task<absl::Status> KeptConnected(Self self, std::reference_wrapper<NodeProcess> a_ref) {
+  NodeProcess* a = &a_ref.get();
+  const std::string name = a->name();
+  dist::NodeOptions options = TestNodeOptions();
+  options.keep_connected = {name};
+  options.reconnect_initial = absl::Milliseconds(20);
+  options.reconnect_max = absl::Milliseconds(200);
+  SNOW_CO_RETURN_IF_ERROR(dist::Start(self, options));
+  dist::MonitorNodes(self);
+  auto up_of = [name](const dist::NodeUp& up) { return up.node == name; };
+  SNOW_CO_RETURN_IF_ERROR((co_await self.ReceiveFor<dist::NodeUp>(kReplyTimeout, up_of)).status());
+  SNOW_CO_ASSIGN_OR_RETURN(Pid old_echo, co_await EchoNamed(self, name, 1));
+  for (int round = 0; round < 2; ++round) {
+    a->Signal(SIGKILL);
+    SNOW_CO_RETURN_IF_ERROR(
+        (co_await NodeDownAfter(self, name, absl::Now(), absl::Seconds(10))).status());
+    SNOW_CHECK(a->Wait(absl::Seconds(10)).ok(), "the killed node was not reaped");
+    // A few redials fail while it is away (backoff), then it is back under the same name.
+    *a = RestartChild({.name = name});
+    SNOW_CO_RETURN_IF_ERROR(
+        (co_await self.ReceiveFor<dist::NodeUp>(kReplyTimeout, up_of)).status());
+    SNOW_CO_ASSIGN_OR_RETURN(Pid echo, co_await EchoNamed(self, name, 2 + round));
+    EXPECT_NE(echo, old_echo);
+    Ref ref = self.Monitor(old_echo);
+    auto is_ref = [ref](const Down& d) { return d.ref == ref; };
+    absl::StatusOr<Down> gone = co_await self.ReceiveFor<Down>(kReplyTimeout, is_ref);
+    SNOW_CO_RETURN_IF_ERROR(gone.status());
+    EXPECT_THAT(gone->reason, StatusIs(absl::StatusCode::kNotFound, "noproc"));
+    old_echo = echo;
+  }
+  co_return absl::OkStatus();
+}
+
+TEST(DistFailureTest, AKeptPeerIsDialedAgainWhenItComesBack) {
+  NodeProcess a = StartChild({.name = "a@127.0.0.1:0"});
+  EXPECT_THAT(RunAsNode(KeptConnected, std::ref(a)), IsOk());
+}
+
 }  // namespace
 }  // namespace snow::dist_testing

@@ -3,6 +3,7 @@
 //
 //   snow-node --name=a@127.0.0.1:4370 --cookie=secret
 //   snow-node --name=b@127.0.0.1:0 --connect=a@127.0.0.1:4370 --tick-ms=1000 --no-tls
+//   snow-node --name=c@127.0.0.1:0 --keep-connected=a@127.0.0.1:4370   # redialed when lost
 //
 // The cookie may also come from SNOW_COOKIE or --cookie-file (mode 600). Port 0 picks a free
 // port. On stdout, one line per event, flushed at once (test harnesses read them):
@@ -30,13 +31,15 @@ struct Args {
 };
 
 void Usage(FILE* out) {
-  std::fprintf(out,
-               "usage: snow-node --name=NAME@HOST:PORT [--cookie=C | --cookie-file=F] "
-               "[--connect=NODE]... [--tick-ms=N] [--socket-buffer=BYTES] [--no-tls] [--no-mesh]\n"
-               "Hosts a Snow node with the test services (echo, counter, sink); prints up, "
-               "nodeup and nodedown lines.\n"
-               "  the cookie may also come from the SNOW_COOKIE environment variable\n%s",
-               RuntimeOptions::kUsage);
+  std::fprintf(
+      out,
+      "usage: snow-node --name=NAME@HOST:PORT [--cookie=C | --cookie-file=F] "
+      "[--connect=NODE]... [--keep-connected=NODE]... [--tick-ms=N] [--socket-buffer=BYTES] "
+      "[--no-tls] [--no-mesh]\n"
+      "Hosts a Snow node with the test services (echo, counter, sink); prints up, "
+      "nodeup and nodedown lines.\n"
+      "  the cookie may also come from the SNOW_COOKIE environment variable\n%s",
+      RuntimeOptions::kUsage);
 }
 
 enum class Parsed { kRun, kHelp, kBad };
@@ -54,6 +57,8 @@ Parsed Parse(int argc, char** argv, Args* args) {
       args->node.cookie_file = value("--cookie-file=");
     } else if (a.starts_with("--connect=")) {
       args->connect.push_back(value("--connect="));
+    } else if (a.starts_with("--keep-connected=")) {
+      args->node.keep_connected.push_back(value("--keep-connected="));
     } else if (a.starts_with("--tick-ms=")) {
       int ms = std::atoi(value("--tick-ms=").c_str());
       if (ms < 100) return Parsed::kBad;

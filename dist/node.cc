@@ -885,6 +885,40 @@ void Node::Disconnect(std::string_view name) {
   EndSessionActor(it->second->session_actor, absl::UnavailableError("disconnect"));
 }
 
+bool Node::RoomFor(Pid waiter, Pid to, uint64_t token) {
+  const Slot* slot = this->slot(to.node());
+  if (slot == nullptr || slot->peer == nullptr) return true;
+  Peer* peer = slot->peer;
+  const ShardId shard = remote::ThisShard();
+  const int32_t owner = peer->owner.load(std::memory_order_acquire);
+  if (owner < 0 || peer->creation.load(std::memory_order_acquire) == 0) return true;
+  const uint64_t generation = peer->generation.load(std::memory_order_acquire);
+  const ShardId lane = LaneOf(shard, lanes_);
+  if (lane == shard) {
+    PeerShard* here = ShardOf(peer, shard, generation);
+    if (here == nullptr) return true;
+    if (here->switched) {  // the common case: this shard's own lane to `to`'s shard
+      Session* session = here->lanes[LaneOf(to.shard(), here->lanes.size())];
+      return session == nullptr || !session->up() || session->AskForRoom(waiter, token);
+    }
+  }
+  // This shard's traffic goes through another shard's session (its lane's, or the first
+  // connection's until the lanes are up): ask there, and hear back either way.
+  const ShardId target = lane != shard ? lane : static_cast<ShardId>(owner);
+  runtime_.SubmitTo(target, [this, peer, generation, lane, waiter, to, token] {
+    const ShardId here = remote::ThisShard();
+    PeerShard* part = ShardOf(peer, here, generation);
+    Session* session = nullptr;
+    if (part != nullptr) {
+      session = here == lane && part->switched ? part->lanes[LaneOf(to.shard(), part->lanes.size())]
+                                               : part->first;
+    }
+    if (session != nullptr && session->up() && !session->AskForRoom(waiter, token)) return;
+    remote::Deliver(RemoteEnvelope::Message(waiter, dist::RoomAvailable{token}));
+  });
+  return false;
+}
+
 void Node::MonitorNodes(Pid pid, bool on) {
   absl::MutexLock lock(&mutex_);
   if (on) {
@@ -933,6 +967,7 @@ dist::DistStats Node::TotalStats() const {
     t.handshakes_failed += get(s.handshakes_failed);
     t.connections_up += get(s.connections_up);
     t.lanes_up += get(s.lanes_up);
+    t.queued_bytes_peak = std::max(t.queued_bytes_peak, get(s.queued_bytes_peak));
   }
   return t;
 }
@@ -1262,6 +1297,15 @@ void Disconnect(Self self, std::string_view node_name) {
 
 void MonitorNodes(Self self, bool on) {
   if (Node* node = NodeOrNull(self)) node->MonitorNodes(self.pid(), on);
+}
+
+Task<void> WaitForRoom(Self self, Pid to) {
+  Node* node = NodeOrNull(self);
+  if (node == nullptr || to.is_local()) co_return;
+  const uint64_t token = remote::NewRef();
+  if (node->RoomFor(self.pid(), to, token)) co_return;
+  auto is_ours = [token](const RoomAvailable& room) { return room.token == token; };
+  (void)co_await self.Receive<RoomAvailable>(is_ours);
 }
 
 DistStats Stats(Self self) {

@@ -94,6 +94,10 @@ struct NodeOptions {
   // Bytes waiting to be written to one peer; past this, further sends to that peer are dropped
   // and counted (DistStats::dropped_queue_full) until it drains.
   size_t max_queue_bytes = size_t{256} << 20;
+  // Flow control (WaitForRoom): a sender waits while more than `flow_high_bytes` are queued for
+  // the peer on its path, until at most `flow_low_bytes` are.
+  size_t flow_high_bytes = size_t{32} << 20;
+  size_t flow_low_bytes = size_t{16} << 20;
   // Largest message accepted from a peer, once reassembled.
   size_t max_message_bytes = size_t{128} << 20;
   // How long dist::Spawn (dist/spawn.h) waits for the peer's answer.
@@ -123,6 +127,11 @@ struct NodeDown {
   absl::Status reason;
 };
 
+// What WaitForRoom waits for (internal to it).
+struct RoomAvailable {
+  uint64_t token = 0;
+};
+
 struct DistStats {
   uint64_t messages_sent = 0;
   uint64_t messages_received = 0;
@@ -134,8 +143,9 @@ struct DistStats {
   uint64_t dropped_queue_full = 0;      // NodeOptions::max_queue_bytes reached
   uint64_t dropped_no_connection = 0;   // sent to a node that is not connected
   uint64_t handshakes_failed = 0;
-  uint64_t connections_up = 0;  // sessions that completed a handshake
-  uint64_t lanes_up = 0;        // lane connections that joined one (ARCHITECTURE.md, "Lanes")
+  uint64_t connections_up = 0;     // sessions that completed a handshake
+  uint64_t lanes_up = 0;           // lane connections that joined one (ARCHITECTURE.md, "Lanes")
+  uint64_t queued_bytes_peak = 0;  // the most any one connection has held to write, so far
 };
 
 // Makes this runtime the node `options.name`: binds the listener (an error if the port is
@@ -166,6 +176,20 @@ void Disconnect(Self self, std::string_view node);
 void MonitorNodes(Self self, bool on = true);
 
 DistStats Stats(Self self);
+
+// Flow control, for a sender that may outrun the network (Erlang suspends senders on a busy
+// distribution port; here it is explicit and opt-in). Returns at once while the queue that
+// messages from this actor to `to` go into holds at most NodeOptions::flow_high_bytes; above
+// that, it suspends the caller until the queue is down to flow_low_bytes (or the connection is
+// gone). Send itself never blocks:
+//
+//   for (auto& chunk : chunks) {
+//     self.Send(sink, std::move(chunk));
+//     co_await dist::WaitForRoom(self, sink);
+//   }
+//
+// For a local PID, or a node that is not connected, it returns at once.
+Task<void> WaitForRoom(Self self, Pid to);
 
 // Sends `message` to the actor registered as `name` on `node` (Erlang's {Name, Node} ! Msg),
 // connecting first if needed. Errors at the send site: the type is not registered, the value

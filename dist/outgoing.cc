@@ -3,10 +3,12 @@
 #include <algorithm>
 #include <utility>
 
+#include "snow/core/remote.h"
 #include "snow/core/status.h"
 #include "snow/dist/internal/fields.h"
 #include "snow/dist/internal/protocol.h"
 #include "snow/dist/internal/stats.h"
+#include "snow/dist/node.h"
 #include "snow/wire/frame.h"
 #include "snow/wire/writer.h"
 
@@ -54,7 +56,7 @@ uint16_t Outgoing::TypeId(const RemoteType* type) {
     w.Int(it->second);
     w.Name(type->wire_name);
     EndSmallFrame(urgent_, start);
-    queued_bytes_ += urgent_.size() - start;
+    NoteQueued(urgent_.size() - start);
   }
   last_type_ = type;
   last_type_id_ = it->second;
@@ -75,7 +77,7 @@ wire::ByteBuffer& Outgoing::BeginFrame(uint64_t to, size_t* start) {
 
 void Outgoing::EndFrame(wire::ByteBuffer& out, size_t start, uint64_t to) {
   const size_t payload = out.size() - start - wire::kFrameHeaderBytes;
-  queued_bytes_ += payload + wire::kFrameHeaderBytes;
+  NoteQueued(payload + wire::kFrameHeaderBytes);
   work_.Notify();
   if (&out != &urgent_) return;  // already in the bulk lane (its fragments carry the headers)
   if (payload <= kBulkThreshold) [[likely]] {
@@ -167,7 +169,7 @@ void Outgoing::EndBorrowingFrame(wire::ByteBuffer& out, size_t start, uint64_t t
   item->total += inline_size - at;
   item->message = std::move(message);
   borrowed_.clear();
-  queued_bytes_ += item->total + wire::kFrameHeaderBytes;
+  NoteQueued(item->total + wire::kFrameHeaderBytes);
   work_.Notify();
 }
 
@@ -196,13 +198,13 @@ void Outgoing::AddPeers(const std::vector<std::string>& names) {
   w.Int(static_cast<uint16_t>(names.size()));
   for (const std::string& n : names) w.Name(n);
   EndSmallFrame(urgent_, start);
-  queued_bytes_ += urgent_.size() - start;
+  NoteQueued(urgent_.size() - start);
   work_.Notify();
 }
 
 void Outgoing::AddFrame(wire::ByteSpan frame) {
   urgent_.Append(frame);
-  queued_bytes_ += frame.size();
+  NoteQueued(frame.size());
   work_.Notify();
 }
 
@@ -232,7 +234,7 @@ void Outgoing::AddLanesWanted(uint16_t lane) {
   w.U8(static_cast<uint8_t>(FrameKind::kLanesWanted));
   w.Int(lane);
   EndSmallFrame(urgent_, start);
-  queued_bytes_ += urgent_.size() - start;
+  NoteQueued(urgent_.size() - start);
   work_.Notify();
 }
 
@@ -265,6 +267,19 @@ std::span<const char> Outgoing::NextWrite(wire::ByteBuffer& writing) {
   return rest.first(chunk);
 }
 
+bool Outgoing::AskForRoom(Pid waiter, uint64_t token) {
+  if (queued_bytes_ <= room_high_bytes_) return true;
+  room_waiters_.emplace_back(waiter, token);
+  return false;
+}
+
+void Outgoing::TellWaiters() {
+  for (const auto& [waiter, token] : room_waiters_) {
+    remote::Deliver(RemoteEnvelope::Message(waiter, dist::RoomAvailable{token}));
+  }
+  room_waiters_.clear();
+}
+
 Task<absl::Status> Outgoing::WriteLoop(net::Stream& stream, absl::Duration tick) {
   wire::ByteBuffer writing;
   for (;;) {
@@ -283,7 +298,10 @@ Task<absl::Status> Outgoing::WriteLoop(net::Stream& stream, absl::Duration tick)
     if (s.ok() && !piece.empty()) {
       s = co_await stream.WriteAll(piece, tick);
     }
-    if (!s.ok()) co_return s;
+    if (!s.ok()) {
+      TellWaiters();  // nothing more will drain: let them find out on their next send
+      co_return s;
+    }
     if (!piece.empty()) {
       BulkItem& item = bulk_.front();
       item.piece_offset += piece.size();
@@ -296,6 +314,8 @@ Task<absl::Status> Outgoing::WriteLoop(net::Stream& stream, absl::Duration tick)
     const size_t sent = writing.size() + piece.size();
     // A fragment's own header was never counted as queued.
     queued_bytes_ -= std::min(queued_bytes_, small_bytes + piece.size());
+    if (!room_waiters_.empty() && queued_bytes_ <= room_low_bytes_) [[unlikely]]
+      TellWaiters();
     ShardStats::Add(stats_->bytes_sent, sent);
     writing.clear();
   }

@@ -23,7 +23,8 @@ Session::Session(Node* node, ShardId shard, Peer* peer)
       shard_(shard),
       stats_(&node->stats(shard)),
       peer_(peer),
-      out_(node->options().max_queue_bytes, stats_),
+      out_(node->options().max_queue_bytes, node->options().flow_high_bytes,
+           node->options().flow_low_bytes, stats_),
       in_(this) {}
 
 Session::~Session() = default;
@@ -179,6 +180,7 @@ void Session::Close(const absl::Status& reason) {
   closed_ = true;
   up_ = false;
   readable_event_.Notify();
+  out_.TellWaiters();  // senders waiting for room find out on their next send
   if (peer_ != nullptr) {
     // No route may lead here any more.
     PeerShard& here = peer_->shards[shard_];

@@ -42,8 +42,6 @@ constexpr uint64_t kRoundTrips = 100'000;
 constexpr uint64_t kStreamMessages = 1'000'000;
 constexpr uint64_t kBulkMessages = 1'000;
 constexpr size_t kBulkBytes = size_t{1} << 20;
-// W7b's flow window: half the default per-peer queue bound (dist_mode.h, StreamPlan).
-constexpr uint64_t kBulkWindow = uint64_t{128} << 20;
 
 double Us(uint64_t nanos) { return static_cast<double>(nanos) / 1e3; }
 
@@ -134,10 +132,8 @@ Task<absl::Status> MeasurePeer(Self self, std::string node, PeerPlan plan,
     out->dropped = r->dropped_queue_full;
   }
   if (plan.bulk) {
-    load::StreamPlan bulk{.messages = kBulkMessages,
-                          .payload_bytes = kBulkBytes,
-                          .stream = 8,
-                          .window_bytes = kBulkWindow};
+    load::StreamPlan bulk{
+        .messages = kBulkMessages, .payload_bytes = kBulkBytes, .stream = 8, .wait_for_room = true};
     absl::StatusOr<load::StreamResult> r = co_await load::SinkStream(self, peer->sink, bulk);
     SNOW_CO_RETURN_IF_ERROR(r.status());
     out->bulk_mb_per_s = static_cast<double>(r->payload_bytes) / r->seconds / 1e6;

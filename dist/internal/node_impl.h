@@ -243,6 +243,11 @@ class Node final : public Transport {
   void SpawnForPeer(Session* from, ShardId here, SpawnRequest request,
                     absl::StatusOr<SpawnStart> start);
   void Disconnect(std::string_view name);
+  // Flow control, on `waiter`'s shard: true when the queue its messages to `to` go into holds
+  // at most the high watermark; otherwise `waiter` gets RoomAvailable{token} later (when the
+  // queue is down to the low watermark, or at once if the queue is on another shard and has
+  // room).
+  bool RoomFor(Pid waiter, Pid to, uint64_t token);
   void MonitorNodes(Pid pid, bool on);
   // Connects to each named node not yet known (mesh).
   void LearnPeers(const std::vector<std::string>& names);

@@ -26,14 +26,13 @@
 #include "snow/core/remote.h"
 #include "snow/core/signal_kind.h"
 #include "snow/core/task.h"
+#include "snow/dist/internal/stats.h"
 #include "snow/dist/message.h"
 #include "snow/net/stream.h"
 #include "snow/wire/byte_buffer.h"
 #include "snow/wire/limits.h"
 
 namespace snow::dist_internal {
-
-struct ShardStats;
 
 // Appends `value` (a `type`) as one STF term, version byte first, PIDs written by `pids`. On
 // error `out` is left as it was. With `borrowed`, large binaries are listed there instead of
@@ -44,13 +43,23 @@ absl::Status EncodeMessage(const RemoteType& type, const void* value, PidContext
 
 class Outgoing {
  public:
-  Outgoing(size_t max_queue_bytes, ShardStats* stats)
-      : max_queue_bytes_(max_queue_bytes), stats_(stats) {}
+  Outgoing(size_t max_queue_bytes, size_t room_high_bytes, size_t room_low_bytes, ShardStats* stats)
+      : max_queue_bytes_(max_queue_bytes),
+        room_high_bytes_(room_high_bytes),
+        room_low_bytes_(room_low_bytes),
+        stats_(stats) {}
   Outgoing(const Outgoing&) = delete;
   Outgoing& operator=(const Outgoing&) = delete;
 
   // True when messages must be refused until the writer catches up.
   bool full() const { return queued_bytes_ > max_queue_bytes_; }
+
+  // Flow control (dist::WaitForRoom): true when at most the high watermark is queued; otherwise
+  // `waiter` gets RoomAvailable{token} once at most the low watermark is (or the connection
+  // ends), and false is returned.
+  bool AskForRoom(Pid waiter, uint64_t token);
+  // Tells every waiter now (the session calls it when it closes).
+  void TellWaiters();
 
   // Queues SEND of message `e` (a `type`) to the peer's actor `to` (its PID in the peer's
   // numbering), PIDs inside written by `pids`. On an encoding error nothing is queued. A message
@@ -106,18 +115,29 @@ class Outgoing {
   // Takes back a frame begun with BeginFrame.
   void AbandonFrame(wire::ByteBuffer& out, size_t start, uint64_t to);
   void NoteBulk(uint64_t to) { ++bulk_destinations_[to]; }
+  void NoteQueued(size_t bytes) {
+    queued_bytes_ += bytes;
+    if (queued_bytes_ > peak_bytes_) [[unlikely]] {
+      peak_bytes_ = queued_bytes_;
+      ShardStats::Max(stats_->queued_bytes_peak, peak_bytes_);
+    }
+  }
   void BulkDone(uint64_t to);
   // Builds the next write: the small frames, and the header of the next bulk fragment if any.
   // Returns the fragment's bytes (written right after `writing`), empty if none.
   std::span<const char> NextWrite(wire::ByteBuffer& writing);
 
   const size_t max_queue_bytes_;
+  const size_t room_high_bytes_;
+  const size_t room_low_bytes_;
   ShardStats* stats_;
+  std::vector<std::pair<Pid, uint64_t>> room_waiters_;  // AskForRoom's: waiter, token
   Event work_;  // the writer waits here while nothing is queued
   wire::ByteBuffer urgent_;
   std::deque<BulkItem> bulk_;
   absl::flat_hash_map<uint64_t, uint32_t> bulk_destinations_;
   size_t queued_bytes_ = 0;
+  size_t peak_bytes_ = 0;
   absl::flat_hash_map<const RemoteType*, uint16_t> type_ids_;
   std::vector<wire::BorrowedBytes> borrowed_;  // scratch for AddMessage
   const RemoteType* last_type_ = nullptr;

@@ -101,6 +101,8 @@ class Session final : public PidContext {
   void Enqueue(RemoteEnvelope e);
   // Appends a complete frame (a named send); held until the session is up.
   void AppendFrame(wire::ByteSpan frame);
+  // Flow control: Outgoing::AskForRoom.
+  bool AskForRoom(Pid waiter, uint64_t token) { return out_.AskForRoom(waiter, token); }
   // Frames held before the session was up, handed on when another connection won.
   wire::ByteBuffer TakeHeldFrames() { return std::move(held_frames_); }
 

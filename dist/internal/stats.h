@@ -13,9 +13,12 @@ struct alignas(64) ShardStats {
   std::atomic<uint64_t> messages_sent{0}, messages_received{0}, bytes_sent{0}, bytes_received{0},
       dropped_not_registered{0}, dropped_encode_failed{0}, dropped_decode_failed{0},
       dropped_queue_full{0}, dropped_no_connection{0}, handshakes_failed{0}, connections_up{0},
-      lanes_up{0};
+      lanes_up{0}, queued_bytes_peak{0};
   static void Add(std::atomic<uint64_t>& c, uint64_t n) {
     c.store(c.load(std::memory_order_relaxed) + n, std::memory_order_relaxed);
+  }
+  static void Max(std::atomic<uint64_t>& c, uint64_t n) {
+    if (n > c.load(std::memory_order_relaxed)) c.store(n, std::memory_order_relaxed);
   }
 };
 

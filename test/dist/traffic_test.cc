@@ -64,6 +64,52 @@ TEST(DistTrafficTest, MillionSequencedMessagesArriveCompleteAndInOrder) {
   EXPECT_THAT(RunAsNode(MillionMessages, std::ref(a)), IsOk());
 }
 
+// Flow control: 10 GiB in 1 MiB messages, each followed by dist::WaitForRoom, with a queue bound
+// (max_queue_bytes) of a quarter of the stream's first second: nothing is dropped, and no
+// connection ever holds more than the high watermark plus one message.
+Task<absl::Status> TenGibibytes(Self self, std::reference_wrapper<NodeProcess> a_ref) {
+  NodeProcess* a = &a_ref.get();
+  dist::NodeOptions options = TestNodeOptions();
+  options.tls = false;
+  options.flow_high_bytes = size_t{8} << 20;
+  options.flow_low_bytes = size_t{4} << 20;
+  options.max_queue_bytes = size_t{64} << 20;
+  SNOW_CO_RETURN_IF_ERROR(dist::Start(self, options));
+  SinkQuery probe{self.pid(), 0, 0};
+  SNOW_CO_RETURN_IF_ERROR(dist::SendNamed(self, "sink", a->name(), probe));
+  absl::StatusOr<SinkReport> probed = co_await self.ReceiveFor<SinkReport>(kReplyTimeout);
+  SNOW_CO_RETURN_IF_ERROR(probed.status());
+  constexpr uint64_t kChunk = uint64_t{1} << 20;
+  constexpr uint64_t kChunks = 10 * 1024;  // 10 GiB
+  const std::string payload(kChunk, 'z');
+  absl::Time start = absl::Now();
+  for (uint64_t seq = 0; seq < kChunks; ++seq) {
+    self.Send(probed->sink, SinkItem{kStream + 1, seq, wire::Binary{payload}});
+    co_await dist::WaitForRoom(self, probed->sink);
+  }
+  SinkQuery query{self.pid(), kStream + 1, kChunks};
+  self.Send(probed->sink, query);
+  absl::StatusOr<SinkReport> report = co_await self.ReceiveFor<SinkReport>(absl::Seconds(300));
+  std::fprintf(stderr, "10 GiB to %s in %s; the largest queue: %llu bytes\n", a->name().c_str(),
+               absl::FormatDuration(absl::Now() - start).c_str(),
+               static_cast<unsigned long long>(dist::Stats(self).queued_bytes_peak));
+  SNOW_CO_RETURN_IF_ERROR(report.status());
+  EXPECT_EQ(report->received, kChunks);
+  EXPECT_EQ(report->lost, 0u);
+  EXPECT_EQ(report->reordered, 0u);
+  EXPECT_EQ(report->bytes, kChunks * kChunk);
+  dist::DistStats stats = dist::Stats(self);
+  EXPECT_EQ(stats.dropped_queue_full, 0u);
+  // One message's frames and fragment headers on top of the watermark, at most.
+  EXPECT_LE(stats.queued_bytes_peak, options.flow_high_bytes + kChunk + 64 * 1024);
+  co_return absl::OkStatus();
+}
+
+TEST(DistTrafficTest, AFlowControlledTenGibibyteStreamLosesNothingAndStaysUnderTheWatermark) {
+  NodeProcess a = StartChild({.name = "a@127.0.0.1:0", .tls = false});
+  EXPECT_THAT(RunAsNode(TenGibibytes, std::ref(a)), IsOk());
+}
+
 // An actor on shard 1 talks to a node first connected from shard 0: its sends go over that first
 // connection until its own lane is up, then over the lane; the replies stay in order across the
 // switch.

@@ -96,40 +96,18 @@ Task<absl::StatusOr<StreamResult>> SinkStream(Self self, Pid sink, StreamPlan pl
   StreamResult result;
   const std::string payload(plan.payload_bytes, 's');
   const uint64_t dropped_before = dist::Stats(self).dropped_queue_full;
-  // The flow window in markers: one every quarter window, at most four unanswered.
-  const uint64_t marker_every = plan.window_bytes / 4;
-  uint64_t since_marker = 0;
-  uint64_t markers_sent = 0;
-  uint64_t markers_answered = 0;
   const int64_t start = SteadyNanos();
   for (uint64_t seq = 0; seq < plan.messages; ++seq) {
     self.Send(sink, SinkItem{plan.stream, seq, wire::Binary{payload}});
+    if (plan.wait_for_room) co_await dist::WaitForRoom(self, sink);
     // The session's writer runs on this shard: let it, or the queue only grows.
     co_await MaybeYield();
-    if (marker_every == 0) continue;
-    since_marker += plan.payload_bytes;
-    if (since_marker < marker_every) continue;
-    since_marker = 0;
-    SinkQuery marker{self.pid(), kMarkerStreamBit | markers_sent, 0};
-    self.Send(sink, marker);
-    ++markers_sent;
-    while (markers_sent - markers_answered >= 4) {
-      absl::StatusOr<SinkReport> answer =
-          co_await AwaitReport(self, kMarkerStreamBit | markers_answered);
-      SNOW_CO_RETURN_IF_ERROR(answer.status());
-      ++markers_answered;
-    }
   }
   SinkQuery query{self.pid(), plan.stream, plan.messages};
   self.Send(sink, query);
   absl::StatusOr<SinkReport> report = co_await AwaitReport(self, plan.stream);
   SNOW_CO_RETURN_IF_ERROR(report.status());
   result.seconds = SecondsSince(start);
-  // Markers still unanswered were answered before the report (same sender, same receiver).
-  for (; markers_answered < markers_sent; ++markers_answered) {
-    absl::StatusOr<SinkReport> answer = co_await self.ReceiveFor<SinkReport>(absl::ZeroDuration());
-    (void)answer;
-  }
   result.messages = plan.messages;
   result.received = report->received;
   result.lost = report->lost;
@@ -274,7 +252,7 @@ Task<absl::Status> DistLoadMain(Self self, DistLoadOptions o) {
   StreamPlan plan{.messages = o.messages > 0 ? o.messages : (bulk ? 1'000 : 1'000'000),
                   .payload_bytes = o.size > 0 ? o.size : (bulk ? size_t{1} << 20 : 64),
                   .stream = static_cast<uint64_t>(SteadyNanos()) & ~kMarkerStreamBit,
-                  .window_bytes = bulk ? uint64_t{128} << 20 : 0};
+                  .wait_for_room = bulk};
   absl::StatusOr<StreamResult> r = co_await SinkStream(self, peer->sink, plan);
   SNOW_CO_RETURN_IF_ERROR(r.status());
   PrintStream(o, *r, plan.payload_bytes);

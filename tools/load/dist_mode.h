@@ -48,11 +48,10 @@ struct StreamPlan {
   uint64_t messages = 0;
   size_t payload_bytes = 64;
   uint64_t stream = 1;  // the sink's stream id; distinct per run
-  // Flow window: at most this many payload bytes sent but not yet known to be delivered, checked
-  // with a marker query the sink answers in order after the items before it. 0: no window
-  // (W7: one ack at the end). dist/ has no backpressure of its own: a sender faster than the
-  // socket fills the session's queue up to NodeOptions::max_queue_bytes, then loses messages.
-  uint64_t window_bytes = 0;
+  // Flow control: after each send, dist::WaitForRoom, so that a sender faster than the network
+  // waits instead of filling the queue to NodeOptions::max_queue_bytes and losing messages.
+  // Off (W7): one ack at the end, nothing else.
+  bool wait_for_room = false;
 };
 struct StreamResult {
   uint64_t messages = 0;  // sent

@@ -243,5 +243,76 @@ TEST(DistFailureTest, AKeptPeerIsDialedAgainWhenItComesBack) {
   EXPECT_THAT(RunAsNode(KeptConnected, std::ref(a)), IsOk());
 }
 
+// 10,000 actors each link to and monitor an actor of a node that is then killed: each hears
+// one Exit and one Down with noconnection, and no more.
+struct Watching {
+  Pid watcher;
+};
+struct Heard {
+  int downs = 0;
+  int exits = 0;
+};
+struct Recount {};
+
+Task<absl::Status> LinksAndWatches(Self self, Pid target, Pid parent) {
+  self.TrapExits();
+  self.Link(target);
+  Ref ref = self.Monitor(target);
+  self.Send(parent, Watching{self.pid()});
+  Heard heard;
+  while (heard.downs == 0 || heard.exits == 0) {
+    auto m = co_await self.Receive<Down, Exit>();
+    if (auto* down = std::get_if<Down>(&m)) {
+      if (down->ref == ref && down->reason == NoConnectionReason()) ++heard.downs;
+    } else if (std::get<Exit>(m).from == target &&
+               std::get<Exit>(m).reason == NoConnectionReason()) {
+      ++heard.exits;
+    }
+  }
+  self.Send(parent, heard);
+  (void)co_await self.Receive<Recount>();
+  while ((co_await self.ReceiveFor<Down, Exit>(absl::ZeroDuration())).ok()) ++heard.downs;
+  self.Send(parent, heard);
+  co_return absl::OkStatus();
+}
+
+Task<absl::Status> TenThousandWatchers(Self self, std::reference_wrapper<NodeProcess> a) {
+  SNOW_CO_RETURN_IF_ERROR(dist::Start(self, TestNodeOptions()));
+  SNOW_CO_ASSIGN_OR_RETURN(Pid echo, co_await EchoNamed(self, a.get().name(), 1));
+  constexpr int kWatchers = 10'000;
+  std::vector<Pid> watchers;
+  for (int i = 0; i < kWatchers; ++i) self.Spawn(LinksAndWatches, echo, self.pid());
+  for (int i = 0; i < kWatchers; ++i) {
+    absl::StatusOr<Watching> w = co_await self.ReceiveFor<Watching>(kReplyTimeout);
+    SNOW_CO_RETURN_IF_ERROR(w.status());
+    watchers.push_back(w->watcher);
+  }
+  // Every link and monitor is set up on the peer once a message sent after them comes back.
+  SNOW_CO_RETURN_IF_ERROR((co_await EchoNamed(self, a.get().name(), 2)).status());
+  a.get().Signal(SIGKILL);
+  for (int i = 0; i < kWatchers; ++i) {
+    absl::StatusOr<Heard> heard = co_await self.ReceiveFor<Heard>(kReplyTimeout);
+    SNOW_CO_RETURN_IF_ERROR(heard.status());
+    if (heard->downs != 1 || heard->exits != 1) {
+      co_return absl::InternalError(
+          absl::StrCat("a watcher heard ", heard->downs, " downs and ", heard->exits, " exits"));
+    }
+  }
+  for (Pid w : watchers) self.Send(w, Recount{});
+  int extra = 0;
+  for (int i = 0; i < kWatchers; ++i) {
+    absl::StatusOr<Heard> heard = co_await self.ReceiveFor<Heard>(kReplyTimeout);
+    SNOW_CO_RETURN_IF_ERROR(heard.status());
+    extra += heard->downs - 1;
+  }
+  EXPECT_EQ(extra, 0);
+  co_return absl::OkStatus();
+}
+
+TEST(DistFailureTest, TenThousandLinksAndMonitorsToAKilledNodeFireOnceEach) {
+  NodeProcess a = StartChild({.name = "a@127.0.0.1:0"});
+  EXPECT_THAT(RunAsNode(TenThousandWatchers, std::ref(a)), IsOk());
+}
+
 }  // namespace
 }  // namespace snow::dist_testing

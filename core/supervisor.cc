@@ -155,12 +155,7 @@ class SupervisorRun {
 
   // `c` stays put while the start waits: nothing else runs in this supervisor meanwhile.
   Task<absl::Status> StartOne(Child& c) {
-    absl::StatusOr<Pid> pid;
-    try {
-      pid = co_await c.spec.start(self_);
-    } catch (const std::exception& e) {
-      pid = absl::InternalError(e.what());
-    }
+    absl::StatusOr<Pid> pid = co_await c.spec.start(self_);
     if (!pid.ok()) {
       Report(c, "failed to start", pid.status());
       co_return pid.status();

@@ -68,9 +68,16 @@ enum class ChildType : uint8_t { kWorker, kSupervisor };
 using ChildStart = std::function<Task<absl::StatusOr<Pid>>(Self self)>;
 
 namespace core_internal {
+// A spawn that throws (copying an argument, say) is a failed start, not the supervisor's crash.
 template <typename Fn, typename... Args>
 Task<absl::StatusOr<Pid>> SpawnLinkChild(Self self, SpawnOptions options, Fn fn, Args... args) {
-  co_return self.SpawnLink(options, fn, std::move(args)...);
+  absl::StatusOr<Pid> pid;
+  try {
+    pid = self.SpawnLink(options, fn, std::move(args)...);
+  } catch (const std::exception& e) {
+    pid = absl::InternalError(e.what());
+  }
+  co_return pid;
 }
 }  // namespace core_internal
 

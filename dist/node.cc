@@ -1322,37 +1322,39 @@ bool IsConnected(Self self, std::string_view node_name) {
   return node != nullptr && node->LiveSlotOf(node_name).ok();
 }
 
-absl::Status SendNamedCall(Self self, std::string_view name, std::string_view node_name,
-                           const RemoteType* type, const void* request, Ref ref) {
+namespace {
+
+// What a send or call by name needs: the node, the peer named, after the checks both make.
+absl::StatusOr<std::pair<Node*, Peer*>> NamedTarget(Self self, std::string_view name,
+                                                    std::string_view node_name,
+                                                    const RemoteType* type) {
   Node* node = NodeOf(self.runtime());
   if (node == nullptr) {
     return absl::FailedPreconditionError("this runtime is not a node (call dist::Start)");
   }
   if (type == nullptr) {
     return absl::FailedPreconditionError(
-        "the request type is not registered for the wire (dist::RegisterMessage)");
+        "the message type is not registered for the wire (dist::RegisterMessage)");
   }
   if (name.empty() || name.size() > 255) {
     return absl::InvalidArgumentError("a registered name is 1-255 bytes");
   }
   SNOW_ASSIGN_OR_RETURN(Peer * peer, node->PeerFor(node_name));
-  return node->StartNamedCall(self.pid(), name, peer, *type, request, ref.bits());
+  return std::make_pair(node, peer);
+}
+
+}  // namespace
+
+absl::Status SendNamedCall(Self self, std::string_view name, std::string_view node_name,
+                           const RemoteType* type, const void* request, Ref ref) {
+  SNOW_ASSIGN_OR_RETURN(auto target, NamedTarget(self, name, node_name, type));
+  return target.first->StartNamedCall(self.pid(), name, target.second, *type, request, ref.bits());
 }
 
 absl::Status SendNamedEncoded(Self self, std::string_view name, std::string_view node_name,
                               const RemoteType* type, const void* value) {
-  Node* node = NodeOf(self.runtime());
-  if (node == nullptr) {
-    return absl::FailedPreconditionError("this runtime is not a node (call dist::Start)");
-  }
-  if (type == nullptr) {
-    return absl::FailedPreconditionError(
-        "the message type is not registered for remote sends (dist::RegisterMessage)");
-  }
-  if (name.empty() || name.size() > 255) {
-    return absl::InvalidArgumentError("a registered name is 1-255 bytes");
-  }
-  SNOW_ASSIGN_OR_RETURN(Peer * peer, node->PeerFor(node_name));
+  SNOW_ASSIGN_OR_RETURN(auto target, NamedTarget(self, name, node_name, type));
+  auto [node, peer] = target;
   wire::ByteBuffer frame;
   const size_t start = wire::BeginFrame(frame);
   FieldWriter w(frame);

@@ -109,14 +109,20 @@ Task<absl::Status> HoldCaller(Self self, Pid server, Pid parent) {
   co_return absl::OkStatus();
 }
 
-Task<absl::Status> ServerKilledMidCall(Self self, std::reference_wrapper<NodeProcess> a) {
+// Starts a node here and a HoldCaller of `a`'s "calls" service; returns the service's PID once
+// the call is on its way.
+Task<absl::StatusOr<Pid>> HoldCallUnderWay(Self self, std::string a) {
   SNOW_CO_RETURN_IF_ERROR(dist::Start(self, TestNodeOptions()));
-  absl::StatusOr<Pid> server =
-      co_await dist::Call(self, "calls", a.get().name(), Whoami{}, kReplyTimeout);
+  absl::StatusOr<Pid> server = co_await dist::Call(self, "calls", a, Whoami{}, kReplyTimeout);
   SNOW_CO_RETURN_IF_ERROR(server.status());
   self.Spawn(HoldCaller, *server, self.pid());
   SNOW_CO_RETURN_IF_ERROR((co_await self.ReceiveFor<CallSent>(kReplyTimeout)).status());
-  self.SendExit(*server, absl::AbortedError("killed by the test"));
+  co_return server;
+}
+
+Task<absl::Status> ServerKilledMidCall(Self self, std::reference_wrapper<NodeProcess> a) {
+  SNOW_CO_ASSIGN_OR_RETURN(Pid server, co_await HoldCallUnderWay(self, a.get().name()));
+  self.SendExit(server, absl::AbortedError("killed by the test"));
   absl::StatusOr<CallEnded> ended = co_await self.ReceiveFor<CallEnded>(kReplyTimeout);
   SNOW_CO_RETURN_IF_ERROR(ended.status());
   EXPECT_THAT(ended->status, StatusIs(absl::StatusCode::kAborted, "killed by the test"));
@@ -130,12 +136,7 @@ TEST(DistCallTest, TheServersDeathEndsTheCallWithItsReason) {
 }
 
 Task<absl::Status> NodeKilledMidCall(Self self, std::reference_wrapper<NodeProcess> a) {
-  SNOW_CO_RETURN_IF_ERROR(dist::Start(self, TestNodeOptions()));
-  absl::StatusOr<Pid> server =
-      co_await dist::Call(self, "calls", a.get().name(), Whoami{}, kReplyTimeout);
-  SNOW_CO_RETURN_IF_ERROR(server.status());
-  self.Spawn(HoldCaller, *server, self.pid());
-  SNOW_CO_RETURN_IF_ERROR((co_await self.ReceiveFor<CallSent>(kReplyTimeout)).status());
+  SNOW_CO_ASSIGN_OR_RETURN(Pid server, co_await HoldCallUnderWay(self, a.get().name()));
   a.get().Signal(SIGKILL);
   absl::StatusOr<CallEnded> ended = co_await self.ReceiveFor<CallEnded>(kReplyTimeout);
   SNOW_CO_RETURN_IF_ERROR(ended.status());
@@ -143,7 +144,7 @@ Task<absl::Status> NodeKilledMidCall(Self self, std::reference_wrapper<NodeProce
   EXPECT_LT(ended->ended - ended->started, absl::Seconds(2));  // the kernel closes its sockets
   // A call to a node that is gone fails at once, not at its timeout.
   absl::Time start = absl::Now();
-  absl::StatusOr<int64_t> r = co_await Call(self, *server, Square{2}, absl::Seconds(30));
+  absl::StatusOr<int64_t> r = co_await Call(self, server, Square{2}, absl::Seconds(30));
   EXPECT_THAT(r, StatusIs(absl::StatusCode::kUnavailable, "noconnection"));
   EXPECT_LT(absl::Now() - start, absl::Seconds(2));
   co_return absl::OkStatus();

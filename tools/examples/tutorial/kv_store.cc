@@ -1,9 +1,10 @@
 // Tutorial, step 6: a small key-value store on two nodes. Node "store" runs a supervisor with
-// one child, the store actor, registered as "kv". Node "client" puts 1,000 keys, reads one back,
-// crashes the store on purpose, and sees the supervisor's fresh store answer (empty: state lives
-// in the actor and dies with it).
+// one child, the store actor, registered as "kv". Node "client" finds it with a call by name,
+// puts 1,000 keys, reads one back with a remote Call, crashes the store on purpose, and sees the
+// supervisor's fresh store answer (empty: state lives in the actor and dies with it).
 #include <cstdio>
 #include <map>
+#include <optional>
 #include <stdexcept>
 #include <string>
 
@@ -25,23 +26,24 @@ struct Put {  // one-way
   std::string value;
   friend auto WireFields(Put& m) { return snow::wire::Fields("key", m.key, "value", m.value); }
 };
-struct Get {  // answered with a Got sent to `from`
+struct Get {  // a call: the reply is the value, if the key is there
   static constexpr std::string_view kWireName = "kv.Get";
-  Pid from;
+  using Reply = std::optional<std::string>;
   std::string key;
-  friend auto WireFields(Get& m) { return snow::wire::Fields("from", m.from, "key", m.key); }
+  friend auto WireFields(Get& m) { return snow::wire::Fields("key", m.key); }
 };
-struct Got {
-  static constexpr std::string_view kWireName = "kv.Got";
-  Pid store;  // who answered: lets the client monitor the store
-  std::string key;
-  bool found = false;
-  std::string value;
+struct StoreInfo {
+  static constexpr std::string_view kWireName = "kv.StoreInfo";
+  Pid store;         // who answered: the client then talks to it by PID, and monitors it
   int64_t size = 0;  // keys in the store
-  friend auto WireFields(Got& m) {
-    return snow::wire::Fields("store", m.store, "key", m.key, "found", m.found, "value", m.value,
-                              "size", m.size);
+  friend auto WireFields(StoreInfo& m) {
+    return snow::wire::Fields("store", m.store, "size", m.size);
   }
+};
+struct Stat {  // a call, answered with a StoreInfo
+  static constexpr std::string_view kWireName = "kv.Stat";
+  using Reply = StoreInfo;
+  friend auto WireFields(Stat&) { return snow::wire::Fields(); }
 };
 struct Crash {  // the deliberate failure
   static constexpr std::string_view kWireName = "kv.Crash";
@@ -54,10 +56,10 @@ struct Shutdown {  // tells the store node to stop
   friend auto WireFields(Shutdown& m) { return snow::wire::Fields("code", m.code); }
 };
 
-void RegisterMessages() {
+void RegisterMessages() {  // a request type registers its reply with it
   dist::RegisterMessage<Put>();
   dist::RegisterMessage<Get>();
-  dist::RegisterMessage<Got>();
+  dist::RegisterMessage<Stat>();
   dist::RegisterMessage<Crash>();
   dist::RegisterMessage<Shutdown>();
 }
@@ -68,19 +70,14 @@ Task<absl::Status> Store(Self self) {
   SNOW_CO_RETURN_IF_ERROR(self.Register("kv"));
   std::map<std::string, std::string> data;
   for (;;) {
-    auto m = co_await self.Receive<Put, Get, Crash>();
+    auto m = co_await self.Receive<Put, snow::Request<Get>, snow::Request<Stat>, Crash>();
     if (auto* put = std::get_if<Put>(&m)) {
       data[put->key] = std::move(put->value);
-    } else if (auto* get = std::get_if<Get>(&m)) {
-      Got got;
-      got.store = self.pid();
-      got.key = get->key;
-      if (auto it = data.find(get->key); it != data.end()) {
-        got.found = true;
-        got.value = it->second;
-      }
-      got.size = static_cast<int64_t>(data.size());
-      self.Send(get->from, std::move(got));
+    } else if (auto* get = std::get_if<snow::Request<Get>>(&m)) {
+      auto it = data.find(get->body.key);
+      snow::Reply(self, get->from, it == data.end() ? std::nullopt : std::optional(it->second));
+    } else if (auto* stat = std::get_if<snow::Request<Stat>>(&m)) {
+      snow::Reply(self, stat->from, StoreInfo{self.pid(), static_cast<int64_t>(data.size())});
     } else {
       throw std::runtime_error(std::get<Crash>(m).why);  // a crash: the supervisor restarts us
     }
@@ -104,44 +101,47 @@ Task<absl::Status> StoreNode(Self self, int report_fd) {
 // [end store]
 
 // [snippet client]
-// Asks the store for `key`, retrying while no store answers (one may be restarting).
-Task<absl::StatusOr<Got>> Lookup(Self self, std::string node, std::string key) {
+// Calls "kv" on `node` by name until a store answers (one may be restarting: noproc meanwhile).
+Task<absl::StatusOr<StoreInfo>> FindStore(Self self, std::string node) {
   for (int attempt = 0; attempt < 50; ++attempt) {
-    SNOW_CO_RETURN_IF_ERROR(dist::SendNamed(self, "kv", node, Get{self.pid(), key}));
-    absl::StatusOr<Got> got = co_await self.ReceiveFor<Got>(absl::Milliseconds(100));
-    if (got.ok()) co_return got;
+    absl::StatusOr<StoreInfo> info =
+        co_await dist::Call(self, "kv", node, Stat{}, absl::Seconds(1));
+    if (!absl::IsNotFound(info.status())) co_return info;
+    co_await snow::Sleep(absl::Milliseconds(20));
   }
   co_return absl::DeadlineExceededError("no store answered");
 }
 
-Task<absl::Status> ClientNode(Self self, std::string store) {
+Task<absl::Status> ClientNode(Self self, std::string node) {
   RegisterMessages();
   SNOW_CO_RETURN_IF_ERROR(dist::Start(self, {.name = "client@127.0.0.1:0", .cookie = "kv"}));
   dist::MonitorNodes(self);
-  absl::Status connected = co_await dist::Connect(self, store);
-  if (!connected.ok()) co_return connected;
-
+  // The first call connects to the node. From then on the store is talked to by PID: messages
+  // from one actor to another arrive in order, so the Get below sees every Put.
+  SNOW_CO_ASSIGN_OR_RETURN(StoreInfo store, co_await FindStore(self, node));
   for (int i = 0; i < 1000; ++i) {
     std::string key = "key" + std::to_string(i);
-    SNOW_CO_RETURN_IF_ERROR(dist::SendNamed(self, "kv", store, Put{key, "value" + key}));
+    snow::Cast(self, store.store, Put{key, "value" + key});
   }
-  // Messages from one sender to one receiver arrive in order: this Get sees every Put.
-  absl::StatusOr<Got> got = co_await Lookup(self, store, "key42");
-  if (!got.ok()) co_return got.status();
-  std::printf("key42 = %s; the store holds %lld keys\n", got->value.c_str(),
-              static_cast<long long>(got->size));
+  Get get{"key42"};
+  SNOW_CO_ASSIGN_OR_RETURN(
+      std::optional<std::string> value,
+      co_await snow::Call(self, store.store, std::move(get), absl::Seconds(1)));
+  SNOW_CO_ASSIGN_OR_RETURN(StoreInfo stat,
+                           co_await snow::Call(self, store.store, Stat{}, absl::Seconds(1)));
+  std::printf("key42 = %s; the store holds %lld keys\n", value.value_or("(none)").c_str(),
+              static_cast<long long>(stat.size));
 
-  snow::Ref watch = self.Monitor(got->store);  // a monitor on a PID of the other node
-  self.Send(got->store, Crash{"a deliberate crash"});
+  snow::Ref watch = self.Monitor(store.store);  // a monitor on a PID of the other node
+  snow::Cast(self, store.store, Crash{"a deliberate crash"});
   snow::Down down = co_await self.Receive<snow::Down>();
   std::printf("the store ended: %s\n", down.reason.ToString().c_str());
 
-  absl::StatusOr<Got> after = co_await Lookup(self, store, "key42");
-  if (!after.ok()) co_return after.status();
+  SNOW_CO_ASSIGN_OR_RETURN(StoreInfo fresh, co_await FindStore(self, node));
   std::printf("a new store %s answers; it holds %lld keys\n",
-              dist::PidToString(self, after->store).c_str(), static_cast<long long>(after->size));
+              dist::PidToString(self, fresh.store).c_str(), static_cast<long long>(fresh.size));
   (void)watch;
-  SNOW_CO_RETURN_IF_ERROR(dist::SendNamed(self, "store_node", store, Shutdown{}));
+  SNOW_CO_RETURN_IF_ERROR(dist::SendNamed(self, "store_node", node, Shutdown{}));
   absl::StatusOr<dist::NodeDown> gone = co_await self.ReceiveFor<dist::NodeDown>(absl::Seconds(5));
   co_return gone.status();
 }

@@ -192,17 +192,22 @@ DistStats Stats(Self self);
 Task<void> WaitForRoom(Self self, Pid to);
 
 // Sends `message` to the actor registered as `name` on `node` (Erlang's {Name, Node} ! Msg),
-// connecting first if needed. Errors at the send site: the type is not registered, the value
+// connecting first if needed. `node` may be this node (a local send by name). Errors at the send site: the type is not registered, the value
 // does not encode, this runtime is not a node, or `node` is not a valid name. Delivery itself is
 // fire and forget: an unknown name on the peer drops the message there (counted).
 template <typename T>
 absl::Status SendNamed(Self self, std::string_view name, std::string_view node, const T& message) {
   static_assert(wire::Wireable<T>, "a message sent to another node must be encodable by wire/");
+  if (node == SelfNode(self)) {
+    // Dropped and counted, as on the peer, when nothing is registered under the name.
+    self.Send(self.WhereIs(name).value_or(Pid()), message);
+    return absl::OkStatus();
+  }
   return dist_internal::SendNamedEncoded(self, name, node, RemoteTypeOf<T>(), &message);
 }
 
 // Call (core/service.h) to the actor registered as `name` on `node` (Erlang's
-// gen_server:call({Name, Node}, Request)), connecting first if needed. The peer resolves the name
+// gen_server:call({Name, Node}, Request)), connecting first if needed; `node` may be this node. The peer resolves the name
 // and monitors what it names in one step, so the call takes one round trip and fails as a Call
 // to a PID does: kNotFound (noproc) when nothing is registered under the name, the server's exit
 // reason, kUnavailable (noconnection) when the node is unreachable or lost, kDeadlineExceeded;
@@ -214,6 +219,11 @@ Task<absl::StatusOr<typename Req::Reply>> Call(Self self, std::string name, std:
   using R = typename Req::Reply;
   static_assert(wire::Wireable<Req> && wire::Wireable<R>,
                 "a request sent to another node, and its reply, must be encodable by wire/");
+  if (node == SelfNode(self)) {
+    std::optional<Pid> local = self.WhereIs(name);
+    if (!local) co_return absl::NotFoundError(absl::StrCat("call to \"", name, "\": noproc"));
+    co_return co_await snow::Call(self, *local, std::move(request), timeout);
+  }
   if (!dist_internal::IsConnected(self, node)) {
     absl::Status connected = co_await Connect(self, node);
     if (!connected.ok()) co_return connected;

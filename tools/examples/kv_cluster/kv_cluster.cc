@@ -1,0 +1,191 @@
+// kv_cluster: a key-value store spread over two nodes, built the way Snow means it to be.
+// Each node runs a supervised store registered as "kv"; keys go to a node by hash. Node a also
+// serves a line protocol on TCP ("put K V", "get K", "count", "crash NODE") and, as a client of
+// its own front end, puts 10,000 keys, reads some back, crashes node b's store on purpose and
+// shows that b's keys went with it while a's stayed. perf/compare/kv_cluster.erl is the same
+// program in Erlang/OTP.
+#include <cstdio>
+#include <functional>
+#include <map>
+#include <optional>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "snow/core/snow.h"
+#include "snow/dist/node.h"
+#include "snow/net/line_reader.h"
+#include "snow/net/server.h"
+#include "snow/tools/examples/tutorial/two_nodes.h"
+
+namespace {
+
+using namespace snow;
+
+struct Put {
+  static constexpr std::string_view kWireName = "kv.Put";
+  std::string key, value;
+  friend auto WireFields(Put& m) { return wire::Fields("key", m.key, "value", m.value); }
+};
+struct Get {
+  static constexpr std::string_view kWireName = "kv.Get";
+  using Reply = std::optional<std::string>;
+  std::string key;
+  friend auto WireFields(Get& m) { return wire::Fields("key", m.key); }
+};
+struct Count {
+  static constexpr std::string_view kWireName = "kv.Count";
+  using Reply = int64_t;
+  friend auto WireFields(Count&) { return wire::Fields(); }
+};
+struct Crash {
+  static constexpr std::string_view kWireName = "kv.Crash";
+  friend auto WireFields(Crash&) { return wire::Fields(); }
+};
+
+void RegisterMessages() {
+  dist::RegisterMessage<Put>();
+  dist::RegisterMessage<Get>();
+  dist::RegisterMessage<Count>();
+  dist::RegisterMessage<Crash>();
+}
+
+// The store: its state lives in the actor, so a crash empties it and the restart begins afresh.
+Task<absl::Status> Store(Self self) {
+  SNOW_CO_RETURN_IF_ERROR(self.Register("kv"));
+  std::map<std::string, std::string> data;
+  for (;;) {
+    auto m = co_await self.Receive<Put, Request<Get>, Request<Count>, Crash>();
+    if (auto* put = std::get_if<Put>(&m)) {
+      data[put->key] = std::move(put->value);
+    } else if (auto* get = std::get_if<Request<Get>>(&m)) {
+      auto it = data.find(get->body.key);
+      Reply(self, get->from, it == data.end() ? std::nullopt : std::optional(it->second));
+    } else if (auto* count = std::get_if<Request<Count>>(&m)) {
+      Reply(self, count->from, static_cast<int64_t>(data.size()));
+    } else {
+      co_return absl::InternalError("crashed on purpose");
+    }
+  }
+}
+
+// A node with its supervised store; runs until `stop` is done.
+absl::Status StartNode(Self self, std::string name) {
+  RegisterMessages();
+  SNOW_RETURN_IF_ERROR(dist::Start(self, {.name = std::move(name), .cookie = "kv"}));
+  SupervisorSpec spec{.intensity = 5, .children = {{.id = "kv", .start = Start(Store)}}};
+  self.SpawnLink(Supervise, std::move(spec));
+  return absl::OkStatus();
+}
+
+const std::string& Owner(const std::vector<std::string>& nodes, const std::string& key) {
+  return nodes[std::hash<std::string>{}(key) % nodes.size()];
+}
+
+// One line of the protocol, answered with one line.
+Task<std::string> Serve(Self self, std::vector<std::string> nodes, std::string line) {
+  std::istringstream in(line);
+  std::string command, key, value;
+  in >> command >> key >> value;
+  const absl::Duration timeout = absl::Seconds(5);
+  if (command == "put" && !value.empty()) {
+    absl::Status sent = dist::SendNamed(self, "kv", Owner(nodes, key), Put{key, value});
+    co_return sent.ok() ? "ok" : "error " + sent.ToString();
+  } else if (command == "get" && !key.empty()) {
+    Get get{key};  // a named local: see docs/pitfalls.md
+    absl::StatusOr<std::optional<std::string>> got =
+        co_await dist::Call(self, "kv", Owner(nodes, key), std::move(get), timeout);
+    co_return !got.ok() ? "error " + got.status().ToString() : got->value_or("none");
+  } else if (command == "count") {
+    std::string counts;
+    for (const std::string& node : nodes) {
+      absl::StatusOr<int64_t> n = co_await dist::Call(self, "kv", node, Count{}, timeout);
+      counts += node + "=" + (n.ok() ? std::to_string(*n) : "?") + " ";  // ?: no store now
+    }
+    co_return counts;
+  } else if (command == "crash") {
+    absl::Status sent = dist::SendNamed(self, "kv", key, Crash{});
+    co_return sent.ok() ? "ok" : "error " + sent.ToString();
+  }
+  co_return "error: put K V | get K | count | crash NODE";
+}
+
+Task<absl::Status> Connection(Self self, net::TcpStream stream, std::vector<std::string> nodes) {
+  net::LineReader reader(std::move(stream));
+  for (;;) {
+    absl::StatusOr<std::string> line = co_await reader.ReadLine(absl::Minutes(5));
+    if (absl::IsOutOfRange(line.status())) co_return absl::OkStatus();  // the client is done
+    if (!line.ok()) co_return line.status();
+    std::string answer = co_await Serve(self, nodes, std::move(*line)) + "\n";
+    SNOW_CO_RETURN_IF_ERROR(co_await reader.stream().WriteAll(answer));
+  }
+}
+
+// The front end's own client: sends `lines`, returns the answers. (`client` lives in the caller,
+// which awaits this at once.)
+using Client = net::LineReader<net::TcpStream>;
+Task<absl::StatusOr<std::vector<std::string>>> Ask(std::reference_wrapper<Client> client,
+                                                   std::vector<std::string> lines) {
+  std::string out;
+  for (const std::string& line : lines) out += line + "\n";
+  SNOW_CO_RETURN_IF_ERROR(co_await client.get().stream().WriteAll(out));
+  std::vector<std::string> answers;
+  for (size_t i = 0; i < lines.size(); ++i) {
+    SNOW_CO_ASSIGN_OR_RETURN(std::string answer, co_await client.get().ReadLine(absl::Seconds(10)));
+    answers.push_back(std::move(answer));
+  }
+  co_return answers;
+}
+
+Task<absl::Status> NodeA(Self self, std::string b) {
+  SNOW_CO_RETURN_IF_ERROR(StartNode(self, "a@127.0.0.1:0"));
+  std::vector<std::string> nodes = {dist::SelfNode(self), b};
+  SNOW_CO_ASSIGN_OR_RETURN(
+      net::TcpServer server,
+      net::TcpServer::Start(self, net::SocketAddress::Loopback(0), {}, Connection, nodes));
+  SNOW_CO_ASSIGN_OR_RETURN(net::TcpStream stream,
+                           co_await net::TcpStream::Connect(server.address(), absl::Seconds(5)));
+  Client client(std::move(stream));
+  std::vector<std::string> puts;
+  for (int i = 0; i < 10'000; ++i) puts.push_back(absl::StrCat("put key", i, " value", i));
+  SNOW_CO_RETURN_IF_ERROR((co_await Ask(std::ref(client), std::move(puts))).status());
+  std::vector<std::string> questions = {"count", "get key42", "get key7"};
+  SNOW_CO_ASSIGN_OR_RETURN(auto before, co_await Ask(std::ref(client), std::move(questions)));
+  std::printf("10,000 keys put; per node: %s\nkey42 = %s, key7 = %s\n", before[0].c_str(),
+              before[1].c_str(), before[2].c_str());
+  std::vector<std::string> crash = {"crash " + b};
+  SNOW_CO_RETURN_IF_ERROR((co_await Ask(std::ref(client), std::move(crash))).status());
+  // b's supervisor restarts its store, empty; until then, a call fails (its server ended, or
+  // nothing is registered yet).
+  for (int tries = 0; tries < 100; ++tries) {
+    std::vector<std::string> count = {"count"};
+    SNOW_CO_ASSIGN_OR_RETURN(auto after, co_await Ask(std::ref(client), std::move(count)));
+    if (after[0].find('?') == std::string::npos) {
+      std::printf("after b's store crashed and restarted: %s\n", after[0].c_str());
+      break;
+    }
+    co_await Sleep(absl::Milliseconds(10));
+  }
+  SNOW_CO_RETURN_IF_ERROR(co_await client.stream().Close());
+  server.Stop();
+  // Tells b to stop, and waits until it has (this node's end would cut the message short).
+  dist::MonitorNodes(self);
+  SNOW_CO_RETURN_IF_ERROR(dist::SendNamed(self, "kv_node", b, Crash{}));
+  co_return (co_await self.ReceiveFor<dist::NodeDown>(absl::Seconds(10))).status();
+  co_return absl::OkStatus();
+}
+
+Task<absl::Status> NodeB(Self self, int report_fd) {
+  SNOW_CO_RETURN_IF_ERROR(StartNode(self, "b@127.0.0.1:0"));
+  SNOW_CO_RETURN_IF_ERROR(self.Register("kv_node"));
+  tutorial::ReportNode(report_fd, dist::SelfNode(self));
+  co_return (co_await self.ReceiveFor<Crash>(absl::Seconds(60))).status();
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  RuntimeOptions options = RuntimeOptions::FromArgs(argc, argv);
+  return tutorial::RunTwoNodes([&](int fd) { return Run(options, NodeB, fd); },
+                               [&](const std::string& b) { return Run(options, NodeA, b); });
+}

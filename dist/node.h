@@ -192,9 +192,10 @@ DistStats Stats(Self self);
 Task<void> WaitForRoom(Self self, Pid to);
 
 // Sends `message` to the actor registered as `name` on `node` (Erlang's {Name, Node} ! Msg),
-// connecting first if needed. `node` may be this node (a local send by name). Errors at the send site: the type is not registered, the value
-// does not encode, this runtime is not a node, or `node` is not a valid name. Delivery itself is
-// fire and forget: an unknown name on the peer drops the message there (counted).
+// connecting first if needed. `node` may be this node (a local send by name). Errors at the send
+// site: the type is not registered, the value does not encode, this runtime is not a node, or
+// `node` is not a valid name. Delivery itself is fire and forget: an unknown name on the peer drops
+// the message there (counted).
 template <typename T>
 absl::Status SendNamed(Self self, std::string_view name, std::string_view node, const T& message) {
   static_assert(wire::Wireable<T>, "a message sent to another node must be encodable by wire/");
@@ -207,12 +208,12 @@ absl::Status SendNamed(Self self, std::string_view name, std::string_view node, 
 }
 
 // Call (core/service.h) to the actor registered as `name` on `node` (Erlang's
-// gen_server:call({Name, Node}, Request)), connecting first if needed; `node` may be this node. The peer resolves the name
-// and monitors what it names in one step, so the call takes one round trip and fails as a Call
-// to a PID does: kNotFound (noproc) when nothing is registered under the name, the server's exit
-// reason, kUnavailable (noconnection) when the node is unreachable or lost, kDeadlineExceeded;
-// also kFailedPrecondition when this runtime is not a node or Req is not registered
-// (RegisterMessage<Req>), kInvalidArgument for a malformed name.
+// gen_server:call({Name, Node}, Request)), connecting first if needed; `node` may be this node. The
+// peer resolves the name and monitors what it names in one step, so the call takes one round trip
+// and fails as a Call to a PID does: kNotFound (noproc) when nothing is registered under the name,
+// the server's exit reason, kUnavailable (noconnection) when the node is unreachable or lost,
+// kDeadlineExceeded; also kFailedPrecondition when this runtime is not a node or Req is not
+// registered (RegisterMessage<Req>), kInvalidArgument for a malformed name.
 template <typename Req>
 Task<absl::StatusOr<typename Req::Reply>> Call(Self self, std::string name, std::string node,
                                                Req request, absl::Duration timeout) {

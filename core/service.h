@@ -147,10 +147,12 @@ void Reply([[maybe_unused]] Self self, ReplyTo<R> to, V&& value) {
 
 // Waits up to `timeout` for the reply to the call whose request went out under monitor `ref` of
 // the server (Self::Monitor, or remote::NoteMonitor), then takes the monitor down. The second half
-// of Call, for a transport that sends a request its own way (dist's call by name); `server` names
-// the server in errors.
+// of Call, for a transport that sends a request its own way (dist's call by name). Errors name
+// the server as `server_text`, or by `server`'s text (made only then) when that is empty: a
+// call that succeeds formats nothing.
 template <typename R>
-Task<absl::StatusOr<R>> AwaitReply(Self self, Ref ref, std::string server, absl::Duration timeout) {
+Task<absl::StatusOr<R>> AwaitReply(Self self, Ref ref, Pid server, std::string server_text,
+                                   absl::Duration timeout) {
   core_internal::ActorCell* cell = core_internal::SelfAccess::Cell(self);
   core_internal::CallMatcher<R> matcher{ref.bits()};
   absl::StatusOr<std::variant<CallReply<R>, Down>> got =
@@ -165,13 +167,16 @@ Task<absl::StatusOr<R>> AwaitReply(Self self, Ref ref, std::string server, absl:
   if (!got.ok()) {
     // Dropping the monitor also stops a reply still on its way.
     self.Demonitor(ref, DemonitorOption::kFlush);
-    co_return core_internal::CallTimedOut(server, timeout);
+    co_return core_internal::CallTimedOut(
+        server_text.empty() ? self.runtime().PidText(server) : server_text, timeout);
   }
   if (auto* reply = std::get_if<CallReply<R>>(&*got)) {
     self.Demonitor(ref, DemonitorOption::kFlush);
     co_return std::move(reply->value);
   }
-  co_return core_internal::CalleeEnded(server, std::get<Down>(*got).reason);
+  co_return core_internal::CalleeEnded(
+      server_text.empty() ? self.runtime().PidText(server) : server_text,
+      std::get<Down>(*got).reason);
 }
 
 // Sends `request` to `server` and waits up to `timeout` for its reply (see the file comment
@@ -192,7 +197,7 @@ Task<absl::StatusOr<typename Req::Reply>> Call(Self self, Pid server, Req reques
   }
   Ref ref = self.Monitor(server);  // also marks the mailbox: the reply can only come after it
   self.Send(server, Request<Req>{std::move(request), ReplyTo<R>{self.pid(), ref}});
-  co_return co_await AwaitReply<R>(self, ref, self.runtime().PidText(server), timeout);
+  co_return co_await AwaitReply<R>(self, ref, server, std::string(), timeout);
 }
 
 // Sends `message` one-way. The same as Self::Send; named for readers of gen_server code.

@@ -234,7 +234,8 @@ Task<absl::StatusOr<typename Req::Reply>> Call(Self self, std::string name, std:
   absl::Status sent =
       dist_internal::SendNamedCall(self, name, node, RemoteTypeOf<Request<Req>>(), &message, ref);
   if (!sent.ok()) co_return sent;
-  co_return co_await AwaitReply<R>(self, ref, absl::StrCat("\"", name, "\" on ", node), timeout);
+  co_return co_await AwaitReply<R>(self, ref, Pid(), absl::StrCat("\"", name, "\" on ", node),
+                                   timeout);
 }
 
 }  // namespace snow::dist

@@ -107,7 +107,7 @@ Task<absl::StatusOr<SpawnedMonitor>> SpawnRemote(Self self, std::string node_nam
   absl::Status sent = node->StartSpawn(self.pid(), node_name, std::move(request));
   if (!sent.ok()) co_return sent;
   absl::StatusOr<absl::StatusOr<Pid>> reply = co_await AwaitReply<absl::StatusOr<Pid>>(
-      self, call, absl::StrCat("spawn of \"", function, "\" on ", node_name),
+      self, call, Pid(), absl::StrCat("spawn of \"", function, "\" on ", node_name),
       node->options().spawn_timeout);
   absl::Status status = reply.ok() ? reply->status() : reply.status();
   if (!status.ok()) {

@@ -117,6 +117,8 @@ class Runtime {
   absl::Status Wait();
   // Any thread: asks every shard to stop; Wait returns `reason`. The first reason wins.
   void Stop(absl::Status reason);
+  // Any thread: whether Stop has been called (the main actor ended, a signal came, or Stop).
+  bool stopping() const { return stop_requested_.load(std::memory_order_acquire); }
 
   RuntimeStats stats() const;
   // Any thread: `pid` as logs print it: <0.S.N>, or with the node's name once the runtime is a

@@ -1,16 +1,19 @@
 // File: dist/message.h
 //
-// Which C++ types may cross to another node, and under what name. A type is registered once per
-// program (on every node that sends or receives it), before it is first sent or received:
+// Which C++ types may cross to another node, and under what name. A struct declares itself with
+// one line beside its members, which also registers it in every program that contains it:
 //
 //   struct Ping {
-//     static constexpr std::string_view kWireName = "demo.Ping";
 //     snow::Pid from;                                 // PIDs cross as name + creation + serial
 //     int64_t n = 0;
-//     friend auto WireFields(Ping& p) { return snow::wire::Fields("from", p.from, "n", p.n); }
+//     static constexpr snow::dist::Message<Ping> kWire{"demo.Ping", "from", "n"};
 //   };
-//   snow::dist::RegisterMessage<Ping>();              // wire name: Ping::kWireName
+//
+// Other types are registered once per program (on every node that sends or receives them),
+// before they are first sent or received:
+//
 //   snow::dist::RegisterMessage<int64_t>();           // built-in types have fixed names ("i64")
+//   snow::dist::RegisterMessage<Legacy>();            // kWireName + WireFields (wire/codec.h)
 //
 // Two programs agree on a type by its wire name and its fields' names (wire/STF.md), never by
 // C++ layout. Sending an unregistered type to a remote PID drops the message with a log line and
@@ -21,7 +24,7 @@
 // A request type (one with `using Reply = R`, core/service.h) registers its call with it: the
 // Request<T> a server receives (wire name "snow.call:" + T's) and the reply it sends back
 // ("snow.reply:" + R's type text, WireTypeText below), so that Call works across nodes once T is
-// registered on both. R must be a built-in type, a type with a kWireName, or a standard
+// registered on both. R must be a built-in type, a type with a wire name, or a standard
 // container, optional, tuple, variant, Status or StatusOr of those.
 //
 // This header also gives snow::Pid its wire form (wire's Pid: node name, creation, shard,
@@ -86,10 +89,7 @@ void Register(std::atomic<const void*>& codec_slot, RemoteType type);
 // The type registered under `wire_name`, or nullptr.
 const RemoteType* FindRemoteType(std::string_view wire_name);
 
-template <class T>
-concept HasWireName = requires {
-  std::string_view(T::kWireName);
-};
+using wire_internal::HasWireName;
 
 // Names for the standard types, the same from every compiler.
 template <class T>
@@ -123,15 +123,16 @@ constexpr std::string_view BuiltinWireName() {
 }
 
 // The name of type T as a call's reply travels under, the same in every program: a built-in
-// name, a kWireName, or one built from them ("list<i64>", "optional<kv.Entry>", "map<string,i64>").
+// name, a wire name, or one built from them ("list<i64>", "optional<kv.Entry>", "map<string,i64>").
 template <class T>
 struct WireTypeText {
   static_assert(HasWireName<T> || !BuiltinWireName<T>().empty(),
-                "a reply type that crosses nodes needs a wire name: give it a kWireName (and "
-                "WireFields), or use a built-in type or a standard container of those");
+                "a reply type that crosses nodes needs a wire name: declare it with a kWire (or "
+                "kWireName and WireFields), or use a built-in type or a standard container of "
+                "those");
   static std::string Get() {
     if constexpr (HasWireName<T>) {
-      return std::string(T::kWireName);
+      return std::string(wire_internal::kNameOf<T>);
     } else {
       return std::string(BuiltinWireName<T>());
     }
@@ -239,8 +240,9 @@ class PidContext : public wire::CodecContext {
 
 namespace snow::dist {
 
-// Registers T for remote sends under `wire_name`: T::kWireName by default, or the built-in name
-// of a standard type ("i64", "string", ...). Other types must be given a name.
+// Registers T for remote sends under `wire_name`: T's wire name by default, or the built-in name
+// of a standard type ("i64", "string", ...). Other types must be given a name. A type declared
+// with Message<T> (below) needs no call: it is registered before main.
 template <class T>
 void RegisterMessage(std::string_view wire_name = {}) {
   static_assert(wire::Wireable<T>, "only types wire/ can encode may cross to another node");
@@ -248,7 +250,7 @@ void RegisterMessage(std::string_view wire_name = {}) {
                 "a message type received from another node must be default-constructible");
   if (wire_name.empty()) {
     if constexpr (dist_internal::HasWireName<T>) {
-      wire_name = T::kWireName;
+      wire_name = wire_internal::kNameOf<T>;
     } else {
       wire_name = dist_internal::BuiltinWireName<T>();
     }
@@ -268,6 +270,35 @@ void RegisterMessage(std::string_view wire_name = {}) {
     RegisterMessage<CallReply<R>>("snow.reply:" + dist_internal::WireTypeText<R>::Get());
   }
 }
+
+// The short declaration of a message that crosses nodes: wire::Struct (its wire name and its
+// fields' names, in declaration order), plus its registration, done before main in every
+// program that contains the declaration — so a type cannot be declared on one side and forgotten
+// on the other:
+//
+//   struct Put {
+//     std::string key, value;
+//     static constexpr snow::dist::Message<Put> kWire{"kv.Put", "key", "value"};
+//   };
+template <class T>
+struct Message : wire::Struct {
+  template <class... Names>
+  constexpr Message(std::string_view wire_name, Names... field_names)
+      : wire::Struct(wire_name, field_names...) {
+    // Naming kRegistered here makes every program that declares T define it, and so run its
+    // initializer at start-up; the declaration itself is evaluated at compile time.
+    if (!std::is_constant_evaluated()) (void)kRegistered;
+  }
+
+ private:
+  static bool RegisterOnce() {
+    static_assert(std::is_same_v<std::remove_cv_t<decltype(T::kWire)>, Message<T>>,
+                  "dist::Message<T> declares T's own kWire: the T must be the enclosing struct");
+    RegisterMessage<T>();
+    return true;
+  }
+  static inline const bool kRegistered = RegisterOnce();
+};
 
 // The registration of T, or nullptr.
 template <class T>

@@ -106,8 +106,9 @@ void Node::Log(const std::string& line) const {
 }
 
 void Node::LogNodeDown(const std::string& peer, const absl::Status& why) const {
-  // A program that monitors nodes hears of it as NodeDown and decides what to say.
-  if (!node_monitors_.empty()) return;
+  // A program that monitors nodes hears of it as NodeDown and decides what to say; a node that
+  // is stopping ends its own connections, which is no news.
+  if (!node_monitors_.empty() || runtime_.stopping()) return;
   Log(absl::StrCat("node down: ", peer, ": ", why.ToString()));
 }
 

@@ -8,20 +8,29 @@
 // absl::flat_hash_map, std::pair, std::tuple, std::optional, std::unique_ptr (as an optional),
 // std::variant, absl::Status and absl::StatusOr<T> (as results), and Term (term.h).
 //
-// A user struct opts in with one short declaration — a stable wire name and one ADL hook that
-// names its fields, used for both directions (no macros, no type-id table):
+// A user struct opts in with one short declaration beside its members — its stable wire name and
+// its fields' names, in declaration order (struct.h; no macros, no type-id table):
 //
 //   struct Ping {
-//     static constexpr std::string_view kWireName = "demo.Ping";
 //     snow::wire::Pid from;
 //     int64_t n = 0;
 //     std::optional<std::string> note;  // optional fields may be absent on the wire
-//     friend auto WireFields(Ping& p) { return snow::wire::Fields("from", p.from, "n", p.n,
-//                                                                 "note", p.note); }
+//     static constexpr snow::wire::Struct kWire{"demo.Ping", "from", "n", "note"};
 //   };
 //   snow::wire::ByteBuffer buf;
 //   absl::Status s = snow::wire::Encode(Ping{...}, buf);
 //   absl::StatusOr<Ping> p = snow::wire::Decode<Ping>(buf);
+//
+// (A message for other nodes says snow::dist::Message<Ping> instead of snow::wire::Struct, which
+// also registers it: dist/message.h.) A struct that is not an aggregate, or whose wire fields are
+// not simply its members, names them with a hook instead, used for both directions:
+//
+//   struct Ping {
+//     static constexpr std::string_view kWireName = "demo.Ping";
+//     ...
+//     friend auto WireFields(Ping& p) { return snow::wire::Fields("from", p.from, "n", p.n,
+//                                                                 "note", p.note); }
+//   };
 //
 // The names passed to Fields are kept as string_views and must be the same constants for every
 // object of the type (string literals): they are checked once per type, not per message.
@@ -98,10 +107,12 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "snow/wire/byte_buffer.h"
+#include "snow/wire/internal/aggregate.h"
 #include "snow/wire/internal/strings.h"
 #include "snow/wire/internal/type_name.h"
 #include "snow/wire/limits.h"
 #include "snow/wire/reader.h"
+#include "snow/wire/struct.h"
 #include "snow/wire/types.h"
 #include "snow/wire/writer.h"
 
@@ -164,15 +175,32 @@ concept HasCodec = requires {
   sizeof(Codec<T>);
 };
 
+// The short form: `static constexpr wire::Struct kWire{name, field names...}` (struct.h).
 template <class T>
-concept HasWireName = requires {
+concept HasWireStruct = std::is_class_v<T> && requires {
+  { T::kWire } -> std::convertible_to<const ::snow::wire::Struct&>;
+};
+
+template <class T>
+concept HasWireName = HasWireStruct<T> || requires {
   { T::kWireName } -> std::convertible_to<std::string_view>;
 };
 
 template <class T>
-concept HasWireFields = std::is_class_v<T> && HasWireName<T> && requires(T& t) {
-  WireFields(t);
-};
+concept HasWireFields = std::is_class_v<T> &&
+    (HasWireStruct<T> || (HasWireName<T> && requires(T & t) { WireFields(t); }));
+
+// The wire name of a struct or named variant, from either form.
+template <class T>
+constexpr std::string_view NameOf() {
+  if constexpr (HasWireStruct<T>) {
+    return static_cast<const ::snow::wire::Struct&>(T::kWire).name;
+  } else {
+    return T::kWireName;
+  }
+}
+template <class T>
+inline constexpr std::string_view kNameOf = NameOf<T>();
 
 template <class... A>
 std::true_type VariantBaseTest(const std::variant<A...>*);
@@ -221,8 +249,8 @@ constexpr void AssertWireable() {
   static_assert(
       HasCodec<T> || std::is_pointer_v<T> || std::is_member_pointer_v<T> || ClosureLike<T>,
       "snow::wire: this type has no wire codec; give it `static constexpr "
-      "std::string_view kWireName` and a WireFields(T&) hook returning "
-      "snow::wire::Fields(...), or specialise snow::wire::Codec<T> (closures, "
+      "snow::wire::Struct kWire{\"name\", \"field\"...}` (or kWireName and a WireFields(T&) "
+      "hook), or specialise snow::wire::Codec<T> (closures, "
       "function pointers and raw pointers can never cross the wire)");
 }
 
@@ -1181,19 +1209,50 @@ bool DecodeFields(Reader& r, const StructHeader& h, Tuple& fields, const void* k
   return true;
 }
 
+// Converts to any member type: T{AnyMember x n} compiles when T has at least n members.
+struct AnyMember {
+  template <class U>
+  operator U() const;
+};
+template <class T, size_t... I>
+constexpr bool AcceptsInitializers(std::index_sequence<I...>) {
+  return requires { T{(static_cast<void>(I), AnyMember{})...}; };
+}
+
+template <class T, class Members, size_t... I>
+auto NameMembers([[maybe_unused]] Members members, std::index_sequence<I...>) {
+  const ::snow::wire::Struct& form = T::kWire;
+  return std::tuple{::snow::wire::Field<std::remove_reference_t<std::tuple_element_t<I, Members>>>{
+      form.fields[I], std::get<I>(members)}...};
+}
+
+// The named fields of `v`: from its WireFields hook, or its members named by kWire. Only forms
+// references: encoding reads through them, decoding writes.
 template <class T>
 auto FieldsOf(const T& v) {
-  return WireFields(const_cast<T&>(v));  // the hook only forms references; encoding reads them
+  T& value = const_cast<T&>(v);
+  if constexpr (HasWireStruct<T>) {
+    static_assert(std::is_aggregate_v<T>,
+                  "snow::wire: the short form (kWire) is for aggregates (public members, no "
+                  "constructors); give other structs kWireName + WireFields");
+    constexpr size_t n = static_cast<const ::snow::wire::Struct&>(T::kWire).field_count;
+    static_assert(!AcceptsInitializers<T>(std::make_index_sequence<n + 1>{}),
+                  "snow::wire: kWire names fewer fields than the struct has members: name every "
+                  "member, in declaration order");
+    return NameMembers<T>(MembersOf<n>(value), std::make_index_sequence<n>{});
+  } else {
+    return WireFields(value);
+  }
 }
 
 template <class T>
 bool ReadTypedHeader(Reader& r, StructHeader& h, Kind kind) {
   const size_t at = r.offset();
   if (!r.ReadStructHeader(&h)) return false;
-  if (h.kind != kind || h.type_name != T::kWireName) {
+  if (h.kind != kind || h.type_name != wire_internal::kNameOf<T>) {
     return r.FailAt(at, absl::StatusCode::kInvalidArgument,
-                    wire_internal::Cat("expected ", KindName(kind), " '", T::kWireName, "', found ",
-                                       KindName(h.kind), " '", h.type_name, "'"));
+                    wire_internal::Cat("expected ", KindName(kind), " '", wire_internal::kNameOf<T>,
+                                       "', found ", KindName(h.kind), " '", h.type_name, "'"));
   }
   return true;
 }
@@ -1202,21 +1261,21 @@ bool ReadTypedHeader(Reader& r, StructHeader& h, Kind kind) {
 
 namespace snow::wire {
 
-// User structs: kWireName + WireFields.
+// User structs: kWire (struct.h), or kWireName + WireFields.
 template <class T>
 requires wire_internal::HasWireFields<T>
 struct Codec<T> {
-  static_assert(std::string_view(T::kWireName).size() <= kMaxNameBytes,
-                "snow::wire: kWireName is longer than 255 bytes");
+  static_assert(wire_internal::kNameOf<T>.size() <= kMaxNameBytes,
+                "snow::wire: the wire name is longer than 255 bytes");
   static constexpr KindMask kKinds = KindBit(Kind::kStruct);
   static void Encode(Writer& w, const T& v) {
     auto fields = wire_internal::FieldsOf(v);
     constexpr size_t n = std::tuple_size_v<decltype(fields)>;
     const auto names = wire_internal::Names(fields, std::make_index_sequence<n>{});
     // Field names are constants of the type: check them once, not per message.
-    static const bool names_valid = Writer::NamesAreValid(T::kWireName, names);
+    static const bool names_valid = Writer::NamesAreValid(wire_internal::kNameOf<T>, names);
     if (!w.WriteStructHeader(
-            &wire_internal::kShapeKey<T>, T::kWireName, names,
+            &wire_internal::kShapeKey<T>, wire_internal::kNameOf<T>, names,
             names_valid ? Writer::NameCheck::kChecked : Writer::NameCheck::kNeeded)) {
       return;
     }
@@ -1226,8 +1285,9 @@ struct Codec<T> {
   static bool Decode(Reader& r, T& out) {
     StructHeader h;
     if (!wire_internal::ReadTypedHeader<T>(r, h, Kind::kStruct)) return false;
-    auto fields = WireFields(out);
-    return wire_internal::DecodeFields(r, h, fields, &wire_internal::kShapeKey<T>, T::kWireName);
+    auto fields = wire_internal::FieldsOf(out);
+    return wire_internal::DecodeFields(r, h, fields, &wire_internal::kShapeKey<T>,
+                                       wire_internal::kNameOf<T>);
   }
 };
 
@@ -1244,14 +1304,15 @@ struct Codec<T> {
           using Alt = std::remove_cvref_t<decltype(alt)>;
           static_assert(wire_internal::HasWireFields<Alt>,
                         "snow::wire: the alternatives of a named variant must be wire structs "
-                        "(kWireName + WireFields)");
+                        "(kWire, or kWireName + WireFields)");
           auto fields = wire_internal::FieldsOf(alt);
           constexpr size_t n = std::tuple_size_v<decltype(fields)>;
           const auto names = wire_internal::Names(fields, std::make_index_sequence<n>{});
-          static const bool names_valid = Writer::NamesAreValid(T::kWireName, names) &&
-                                          Writer::NamesAreValid(Alt::kWireName, {});
+          static const bool names_valid = Writer::NamesAreValid(wire_internal::kNameOf<T>, names) &&
+                                          Writer::NamesAreValid(wire_internal::kNameOf<Alt>, {});
           if (!w.WriteVariantHeader(
-                  &wire_internal::kVariantShapeKey<T, Alt>, T::kWireName, Alt::kWireName, names,
+                  &wire_internal::kVariantShapeKey<T, Alt>, wire_internal::kNameOf<T>,
+                  wire_internal::kNameOf<Alt>, names,
                   names_valid ? Writer::NameCheck::kChecked : Writer::NameCheck::kNeeded)) {
             return;
           }
@@ -1268,9 +1329,9 @@ struct Codec<T> {
     bool found = false, ok = false;
     DecodeAlternative(r, h, out, found, ok, std::make_index_sequence<std::variant_size_v<Base>>{});
     if (!found) {
-      return r.FailAt(
-          at, absl::StatusCode::kInvalidArgument,
-          wire_internal::Cat("unknown alternative '", h.alternative, "' of '", T::kWireName, "'"));
+      return r.FailAt(at, absl::StatusCode::kInvalidArgument,
+                      wire_internal::Cat("unknown alternative '", h.alternative, "' of '",
+                                         wire_internal::kNameOf<T>, "'"));
     }
     return ok;
   }
@@ -1280,14 +1341,14 @@ struct Codec<T> {
                                 std::index_sequence<I...>) {
     auto try_one = [&](auto index) {
       using Alt = std::variant_alternative_t<decltype(index)::value, Base>;
-      if (h.alternative != Alt::kWireName) return false;
+      if (h.alternative != wire_internal::kNameOf<Alt>) return false;
       found = true;
       Base& base = out;
       auto& alt = base.template emplace<decltype(index)::value>();
-      auto fields = WireFields(alt);
+      auto fields = wire_internal::FieldsOf(alt);
       ok = wire_internal::DecodeFields(r, h, fields, &wire_internal::kVariantShapeKey<T, Alt>,
-                                       Alt::kWireName);
-      if (!ok) r.AddContext(wire_internal::Cat("<", Alt::kWireName, ">"));
+                                       wire_internal::kNameOf<Alt>);
+      if (!ok) r.AddContext(wire_internal::Cat("<", wire_internal::kNameOf<Alt>, ">"));
       return true;
     };
     (void)(try_one(std::integral_constant<size_t, I>{}) || ...);
@@ -1314,7 +1375,7 @@ struct Codec<std::variant<A...>> {
       using Alt = std::variant_alternative_t<decltype(index)::value, std::variant<A...>>;
       if (!(wire_internal::KindsOf<Alt>() & KindBit(kind))) return false;
       if constexpr (wire_internal::HasWireName<Alt>) {
-        if (type_name != Alt::kWireName) return false;
+        if (type_name != wire_internal::kNameOf<Alt>) return false;
       }
       chosen = true;
       ok = DecodeValue(r, out.template emplace<decltype(index)::value>());

@@ -5,6 +5,7 @@
 
 #include <functional>
 #include <string>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "snow/test/dist/dist_testing.h"
@@ -45,6 +46,27 @@ Task<absl::Status> CallsByPidAndByName(Self self, std::reference_wrapper<NodePro
   EXPECT_THAT((co_await self.ReceiveFor<AnyMessage>(absl::ZeroDuration())).status(),
               StatusIs(absl::StatusCode::kDeadlineExceeded));
   co_return absl::OkStatus();
+}
+
+// Nothing in this program registers Tally: its declaration does, before main, with its call's
+// request and reply forms. (The snow-node services this file calls are declared the same way,
+// in both programs.)
+struct Tally {
+  using Reply = std::vector<int64_t>;
+  int64_t add = 0;
+  static constexpr dist::Message<Tally> kWire{"test.Tally", "add"};
+};
+
+TEST(DistCallTest, AMessageDeclarationRegistersTheTypeAndItsCallBeforeMain) {
+  const dist::RemoteType* type = dist::RemoteTypeOf<Tally>();
+  ASSERT_NE(type, nullptr);
+  EXPECT_EQ(type->wire_name, "test.Tally");
+  const dist::RemoteType* request = dist::RemoteTypeOf<Request<Tally>>();
+  ASSERT_NE(request, nullptr);
+  EXPECT_EQ(request->wire_name, "snow.call:test.Tally");
+  const dist::RemoteType* reply = dist::RemoteTypeOf<CallReply<std::vector<int64_t>>>();
+  ASSERT_NE(reply, nullptr);
+  EXPECT_EQ(reply->wire_name, "snow.reply:list<i64>");
 }
 
 TEST(DistCallTest, CallsByPidAndByNameGetTheirReplies) {

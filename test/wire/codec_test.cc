@@ -587,5 +587,61 @@ TEST(CodecTest, WireableIsAConceptUsableAtCompileTime) {
   static_assert(!Wireable<std::shared_ptr<int>>);
 }
 
+// The short form and the long form of one struct write the same bytes: the short form only
+// spares the hook.
+struct ShortNote {
+  int64_t n = 0;
+  std::vector<std::string> words;
+  std::optional<Inner> inner;
+  static constexpr Struct kWire{"test.Note", "n", "words", "inner"};
+  bool operator==(const ShortNote&) const = default;
+};
+struct LongNote {
+  static constexpr std::string_view kWireName = "test.Note";
+  int64_t n = 0;
+  std::vector<std::string> words;
+  std::optional<Inner> inner;
+  friend auto WireFields(LongNote& m) {
+    return Fields("n", m.n, "words", m.words, "inner", m.inner);
+  }
+};
+struct Thin {
+  int64_t n = 0;
+  static constexpr Struct kWire{"test.Note", "n"};
+};
+struct Empty0 {
+  static constexpr Struct kWire{"test.Empty0"};
+  bool operator==(const Empty0&) const = default;
+};
+
+TEST(CodecTest, ShortFormWritesWhatTheLongFormWrites) {
+  ShortNote short_note{7, {"a", "b"}, Inner{"i", {1, 2}}};
+  LongNote long_note{.n = 7, .words = {"a", "b"}, .inner = Inner{"i", {1, 2}}};
+  ByteBuffer short_bytes, long_bytes;
+  ASSERT_TRUE(Encode(short_note, short_bytes).ok());
+  ASSERT_TRUE(Encode(long_note, long_bytes).ok());
+  EXPECT_EQ(Hex(short_bytes.view()), Hex(long_bytes.view()));
+  absl::StatusOr<ShortNote> back = Decode<ShortNote>(long_bytes);
+  ASSERT_TRUE(back.ok()) << back.status();
+  EXPECT_EQ(*back, short_note);
+  ExpectRoundTrip(Empty0{});
+}
+
+TEST(CodecTest, ShortFormLeavesAnAbsentOptionalEmptyAndNamesAMissingField) {
+  LongNote long_note{.n = 3, .words = {}, .inner = std::nullopt};
+  ByteBuffer bytes;
+  ASSERT_TRUE(Encode(long_note, bytes).ok());
+  absl::StatusOr<ShortNote> back = Decode<ShortNote>(bytes);
+  ASSERT_TRUE(back.ok()) << back.status();
+  EXPECT_EQ(back->n, 3);
+  EXPECT_FALSE(back->inner.has_value());
+  // A struct of the same name that lacks the required field "words".
+  ByteBuffer thin;
+  ASSERT_TRUE(Encode(Thin{5}, thin).ok());
+  absl::StatusOr<ShortNote> missing = Decode<ShortNote>(thin);
+  ASSERT_FALSE(missing.ok());
+  EXPECT_NE(missing.status().message().find("words"), std::string_view::npos) << missing.status();
+}
+
 }  // namespace
 }  // namespace snow::wire

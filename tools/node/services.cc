@@ -113,20 +113,6 @@ Task<absl::Status> ControlService(Self self, Pid main) {
 void RegisterServiceMessages() {
   static std::once_flag once;
   std::call_once(once, [] {
-    dist::RegisterMessage<Echo>();
-    dist::RegisterMessage<CounterAdd>();
-    dist::RegisterMessage<CounterValue>();
-    dist::RegisterMessage<SinkItem>();
-    dist::RegisterMessage<SinkQuery>();
-    dist::RegisterMessage<SinkReport>();
-    dist::RegisterMessage<Square>();
-    dist::RegisterMessage<Whoami>();
-    dist::RegisterMessage<Later>();
-    dist::RegisterMessage<Delegate>();
-    dist::RegisterMessage<Hold>();
-    dist::RegisterMessage<SpawnBack>();
-    dist::RegisterMessage<Report>();
-    dist::RegisterMessage<Halt>();
     dist::RegisterSpawnable("snow.node.reporter", Reporter);
     dist::RegisterSpawnable("snow.node.noop", Noop);
   });

@@ -1,8 +1,8 @@
 // File: tools/node/services.h
 //
 // The built-in services of snow-node, and their messages: what tests, snow_bench's W6-W10 and
-// the demo talk to on a node started from the command line. Every node (snow-node, or a
-// program that calls RegisterServiceMessages) registers these types.
+// the demo talk to on a node started from the command line. Every program that includes this
+// header registers these types (dist::Message).
 //
 //   echo     Echo{from, n, payload}            -> the same Echo back, `from` = the echo actor
 //   counter  CounterAdd{from, delta}           -> CounterValue{value} (the running total)
@@ -40,123 +40,98 @@
 namespace snow::node_services {
 
 struct Echo {
-  static constexpr std::string_view kWireName = "snow.node.Echo";
   Pid from;
   int64_t n = 0;
   wire::Binary payload;
-  friend auto WireFields(Echo& m) {
-    return wire::Fields("from", m.from, "n", m.n, "payload", m.payload);
-  }
+  static constexpr dist::Message<Echo> kWire{"snow.node.Echo", "from", "n", "payload"};
 };
 
 struct CounterAdd {
-  static constexpr std::string_view kWireName = "snow.node.CounterAdd";
   Pid from;
   int64_t delta = 0;
-  friend auto WireFields(CounterAdd& m) { return wire::Fields("from", m.from, "delta", m.delta); }
+  static constexpr dist::Message<CounterAdd> kWire{"snow.node.CounterAdd", "from", "delta"};
 };
 
 struct CounterValue {
-  static constexpr std::string_view kWireName = "snow.node.CounterValue";
   int64_t value = 0;
-  friend auto WireFields(CounterValue& m) { return wire::Fields("value", m.value); }
+  static constexpr dist::Message<CounterValue> kWire{"snow.node.CounterValue", "value"};
 };
 
 struct SinkItem {
-  static constexpr std::string_view kWireName = "snow.node.SinkItem";
   uint64_t stream = 0;
   uint64_t seq = 0;
   wire::Binary payload;
-  friend auto WireFields(SinkItem& m) {
-    return wire::Fields("stream", m.stream, "seq", m.seq, "payload", m.payload);
-  }
+  static constexpr dist::Message<SinkItem> kWire{"snow.node.SinkItem", "stream", "seq", "payload"};
 };
 
 struct SinkQuery {
-  static constexpr std::string_view kWireName = "snow.node.SinkQuery";
   Pid from;
   uint64_t stream = 0;
   uint64_t expected = 0;
-  friend auto WireFields(SinkQuery& m) {
-    return wire::Fields("from", m.from, "stream", m.stream, "expected", m.expected);
-  }
+  static constexpr dist::Message<SinkQuery> kWire{"snow.node.SinkQuery", "from", "stream",
+                                                  "expected"};
 };
 
 struct SinkReport {
-  static constexpr std::string_view kWireName = "snow.node.SinkReport";
   uint64_t stream = 0;
   uint64_t received = 0;
   uint64_t lost = 0;       // expected - received, when fewer arrived
   uint64_t reordered = 0;  // items whose seq was not the previous one + 1
   uint64_t bytes = 0;      // payload bytes received
   Pid sink;                // the sink actor, for sending to it by PID
-  friend auto WireFields(SinkReport& m) {
-    return wire::Fields("stream", m.stream, "received", m.received, "lost", m.lost, "reordered",
-                        m.reordered, "bytes", m.bytes, "sink", m.sink);
-  }
+  static constexpr dist::Message<SinkReport> kWire{
+      "snow.node.SinkReport", "stream", "received", "lost", "reordered", "bytes", "sink"};
 };
 
 struct Square {
-  static constexpr std::string_view kWireName = "snow.node.Square";
   using Reply = int64_t;
   int64_t n = 0;
-  friend auto WireFields(Square& m) { return wire::Fields("n", m.n); }
+  static constexpr dist::Message<Square> kWire{"snow.node.Square", "n"};
 };
 
 struct Whoami {
-  static constexpr std::string_view kWireName = "snow.node.Whoami";
   using Reply = Pid;
-  friend auto WireFields(Whoami&) { return wire::Fields(); }
+  static constexpr dist::Message<Whoami> kWire{"snow.node.Whoami"};
 };
 
 struct Later {
-  static constexpr std::string_view kWireName = "snow.node.Later";
   using Reply = int64_t;
   int64_t ms = 0;
-  friend auto WireFields(Later& m) { return wire::Fields("ms", m.ms); }
+  static constexpr dist::Message<Later> kWire{"snow.node.Later", "ms"};
 };
 
 struct Delegate {
-  static constexpr std::string_view kWireName = "snow.node.Delegate";
   using Reply = int64_t;
   int64_t n = 0;
-  friend auto WireFields(Delegate& m) { return wire::Fields("n", m.n); }
+  static constexpr dist::Message<Delegate> kWire{"snow.node.Delegate", "n"};
 };
 
 struct Hold {
-  static constexpr std::string_view kWireName = "snow.node.Hold";
   using Reply = int64_t;
-  friend auto WireFields(Hold&) { return wire::Fields(); }
+  static constexpr dist::Message<Hold> kWire{"snow.node.Hold"};
 };
 
 struct SpawnBack {
-  static constexpr std::string_view kWireName = "snow.node.SpawnBack";
   using Reply = absl::StatusOr<Pid>;
   std::string node;
   Pid to;
   int64_t n = 0;
-  friend auto WireFields(SpawnBack& m) {
-    return wire::Fields("node", m.node, "to", m.to, "n", m.n);
-  }
+  static constexpr dist::Message<SpawnBack> kWire{"snow.node.SpawnBack", "node", "to", "n"};
 };
 
 struct Report {
-  static constexpr std::string_view kWireName = "snow.node.Report";
   Pid from;
   int64_t n = 0;
   std::string text;
-  friend auto WireFields(Report& m) {
-    return wire::Fields("from", m.from, "n", m.n, "text", m.text);
-  }
+  static constexpr dist::Message<Report> kWire{"snow.node.Report", "from", "n", "text"};
 };
 
 struct Halt {
-  static constexpr std::string_view kWireName = "snow.node.Halt";
-  friend auto WireFields(Halt&) { return wire::Fields(); }
+  static constexpr dist::Message<Halt> kWire{"snow.node.Halt"};
 };
 
-// Registers every message above, and snow.node.reporter for remote spawn (once per program;
-// later calls do nothing).
+// Registers snow.node.reporter and snow.node.noop for remote spawn (once per program; later
+// calls do nothing).
 void RegisterServiceMessages();
 
 // Spawns the services and registers them as "echo", "counter", "sink", "calls" and "control".

@@ -23,32 +23,21 @@ namespace {
 using namespace snow;
 
 struct Put {
-  static constexpr std::string_view kWireName = "kv.Put";
   std::string key, value;
-  friend auto WireFields(Put& m) { return wire::Fields("key", m.key, "value", m.value); }
+  static constexpr dist::Message<Put> kWire{"kv.Put", "key", "value"};
 };
 struct Get {
-  static constexpr std::string_view kWireName = "kv.Get";
   using Reply = std::optional<std::string>;
   std::string key;
-  friend auto WireFields(Get& m) { return wire::Fields("key", m.key); }
+  static constexpr dist::Message<Get> kWire{"kv.Get", "key"};
 };
 struct Count {
-  static constexpr std::string_view kWireName = "kv.Count";
   using Reply = int64_t;
-  friend auto WireFields(Count&) { return wire::Fields(); }
+  static constexpr dist::Message<Count> kWire{"kv.Count"};
 };
 struct Crash {
-  static constexpr std::string_view kWireName = "kv.Crash";
-  friend auto WireFields(Crash&) { return wire::Fields(); }
+  static constexpr dist::Message<Crash> kWire{"kv.Crash"};
 };
-
-void RegisterMessages() {
-  dist::RegisterMessage<Put>();
-  dist::RegisterMessage<Get>();
-  dist::RegisterMessage<Count>();
-  dist::RegisterMessage<Crash>();
-}
 
 // The store: its state lives in the actor, so a crash empties it and the restart begins afresh.
 Task<absl::Status> Store(Self self) {
@@ -69,13 +58,8 @@ Task<absl::Status> Store(Self self) {
   }
 }
 
-// A node with its supervised store; runs until `stop` is done.
-absl::Status StartNode(Self self, std::string name) {
-  RegisterMessages();
-  SNOW_RETURN_IF_ERROR(dist::Start(self, {.name = std::move(name), .cookie = "kv"}));
-  SupervisorSpec spec{.intensity = 5, .children = {{.id = "kv", .start = Start(Store)}}};
-  self.SpawnLink(Supervise, std::move(spec));
-  return absl::OkStatus();
+SupervisorSpec StoreSupervisor() {
+  return {.intensity = 5, .children = {{.id = "kv", .start = Start(Store)}}};
 }
 
 const std::string& Owner(const std::vector<std::string>& nodes, const std::string& key) {
@@ -138,7 +122,8 @@ Task<absl::StatusOr<std::vector<std::string>>> Ask(std::reference_wrapper<Client
 }
 
 Task<absl::Status> NodeA(Self self, std::string b) {
-  SNOW_CO_RETURN_IF_ERROR(StartNode(self, "a@127.0.0.1:0"));
+  SNOW_CO_RETURN_IF_ERROR(dist::Start(self, {.name = "a@127.0.0.1:0", .cookie = "kv"}));
+  self.SpawnLink(Supervise, StoreSupervisor());
   std::vector<std::string> nodes = {dist::SelfNode(self), b};
   SNOW_CO_ASSIGN_OR_RETURN(
       net::TcpServer server,
@@ -166,20 +151,15 @@ Task<absl::Status> NodeA(Self self, std::string b) {
     }
     co_await Sleep(absl::Milliseconds(10));
   }
-  SNOW_CO_RETURN_IF_ERROR(co_await client.stream().Close());
-  server.Stop();
-  // Tells b to stop, and waits until it has (this node's end would cut the message short).
-  dist::MonitorNodes(self);
-  SNOW_CO_RETURN_IF_ERROR(dist::SendNamed(self, "kv_node", b, Crash{}));
-  co_return (co_await self.ReceiveFor<dist::NodeDown>(absl::Seconds(10))).status();
-  co_return absl::OkStatus();
+  co_return co_await client.stream().Close();
 }
 
+// Node b: its store's supervisor runs in this actor, until RunTwoNodes stops the node.
 Task<absl::Status> NodeB(Self self, int report_fd) {
-  SNOW_CO_RETURN_IF_ERROR(StartNode(self, "b@127.0.0.1:0"));
-  SNOW_CO_RETURN_IF_ERROR(self.Register("kv_node"));
+  SNOW_CO_RETURN_IF_ERROR(dist::Start(self, {.name = "b@127.0.0.1:0", .cookie = "kv"}));
   tutorial::ReportNode(report_fd, dist::SelfNode(self));
-  co_return (co_await self.ReceiveFor<Crash>(absl::Seconds(60))).status();
+  SupervisorSpec spec = StoreSupervisor();
+  co_return co_await Supervise(self, std::move(spec));
 }
 
 }  // namespace

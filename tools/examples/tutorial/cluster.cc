@@ -16,31 +16,24 @@ namespace dist = snow::dist;
 namespace {
 
 // [snippet messages]
-// A message that crosses nodes names itself (kWireName) and its fields (WireFields), and is
-// registered on both nodes. Types are matched by these names, never by C++ layout.
+// A message that crosses nodes declares its wire name and its fields' names, in order, with
+// dist::Message, which also registers it in every program that contains it. Types are matched
+// by these names, never by C++ layout.
 struct Ping {
-  static constexpr std::string_view kWireName = "tutorial.Ping";
   Pid from;
   int64_t n = 0;
-  friend auto WireFields(Ping& p) { return snow::wire::Fields("from", p.from, "n", p.n); }
+  static constexpr dist::Message<Ping> kWire{"tutorial.Ping", "from", "n"};
 };
 struct Pong {
-  static constexpr std::string_view kWireName = "tutorial.Pong";
   Pid from;
   int64_t n = 0;
-  friend auto WireFields(Pong& p) { return snow::wire::Fields("from", p.from, "n", p.n); }
+  static constexpr dist::Message<Pong> kWire{"tutorial.Pong", "from", "n"};
 };
 struct Quit {
-  static constexpr std::string_view kWireName = "tutorial.Quit";
   int64_t code = 0;
-  friend auto WireFields(Quit& q) { return snow::wire::Fields("code", q.code); }
+  static constexpr dist::Message<Quit> kWire{"tutorial.Quit", "code"};
 };
 
-void RegisterMessages() {  // once per program, on every node
-  dist::RegisterMessage<Ping>();
-  dist::RegisterMessage<Pong>();
-  dist::RegisterMessage<Quit>();
-}
 // [end messages]
 
 // [snippet node_b]
@@ -55,7 +48,6 @@ Task<absl::Status> PongServer(Self self) {
 }
 
 Task<absl::Status> NodeB(Self self, int report_fd) {
-  RegisterMessages();
   SNOW_CO_RETURN_IF_ERROR(dist::Start(self, {.name = "b@127.0.0.1:0", .cookie = "tutorial"}));
   self.SpawnMonitor(PongServer);                          // Down when it ends
   tutorial::ReportNode(report_fd, dist::SelfNode(self));  // "b@127.0.0.1:<port>"
@@ -68,7 +60,6 @@ Task<absl::Status> NodeB(Self self, int report_fd) {
 // [snippet node_a]
 Task<absl::Status> NodeA(Self self, std::string b) {
   // [snippet readme]
-  RegisterMessages();
   SNOW_CO_RETURN_IF_ERROR(dist::Start(self, {.name = "a@127.0.0.1:0", .cookie = "tutorial"}));
   dist::MonitorNodes(self);  // NodeUp / NodeDown messages from now on
   absl::Status connected = co_await dist::Connect(self, b);

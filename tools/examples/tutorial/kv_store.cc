@@ -21,48 +21,33 @@ namespace {
 
 // [snippet messages]
 struct Put {  // one-way
-  static constexpr std::string_view kWireName = "kv.Put";
   std::string key;
   std::string value;
-  friend auto WireFields(Put& m) { return snow::wire::Fields("key", m.key, "value", m.value); }
+  static constexpr dist::Message<Put> kWire{"kv.Put", "key", "value"};
 };
 struct Get {  // a call: the reply is the value, if the key is there
-  static constexpr std::string_view kWireName = "kv.Get";
   using Reply = std::optional<std::string>;
   std::string key;
-  friend auto WireFields(Get& m) { return snow::wire::Fields("key", m.key); }
+  static constexpr dist::Message<Get> kWire{"kv.Get", "key"};
 };
 struct StoreInfo {
-  static constexpr std::string_view kWireName = "kv.StoreInfo";
   Pid store;         // who answered: the client then talks to it by PID, and monitors it
   int64_t size = 0;  // keys in the store
-  friend auto WireFields(StoreInfo& m) {
-    return snow::wire::Fields("store", m.store, "size", m.size);
-  }
+  static constexpr dist::Message<StoreInfo> kWire{"kv.StoreInfo", "store", "size"};
 };
 struct Stat {  // a call, answered with a StoreInfo
-  static constexpr std::string_view kWireName = "kv.Stat";
   using Reply = StoreInfo;
-  friend auto WireFields(Stat&) { return snow::wire::Fields(); }
+  static constexpr dist::Message<Stat> kWire{"kv.Stat"};
 };
 struct Crash {  // the deliberate failure
-  static constexpr std::string_view kWireName = "kv.Crash";
   std::string why;
-  friend auto WireFields(Crash& m) { return snow::wire::Fields("why", m.why); }
+  static constexpr dist::Message<Crash> kWire{"kv.Crash", "why"};
 };
 struct Shutdown {  // tells the store node to stop
-  static constexpr std::string_view kWireName = "kv.Shutdown";
   int64_t code = 0;
-  friend auto WireFields(Shutdown& m) { return snow::wire::Fields("code", m.code); }
+  static constexpr dist::Message<Shutdown> kWire{"kv.Shutdown", "code"};
 };
 
-void RegisterMessages() {  // a request type registers its reply with it
-  dist::RegisterMessage<Put>();
-  dist::RegisterMessage<Get>();
-  dist::RegisterMessage<Stat>();
-  dist::RegisterMessage<Crash>();
-  dist::RegisterMessage<Shutdown>();
-}
 // [end messages]
 
 // [snippet store]
@@ -85,7 +70,6 @@ Task<absl::Status> Store(Self self) {
 }
 
 Task<absl::Status> StoreNode(Self self, int report_fd) {
-  RegisterMessages();
   SNOW_CO_RETURN_IF_ERROR(dist::Start(self, {.name = "store@127.0.0.1:0", .cookie = "kv"}));
   SNOW_CO_RETURN_IF_ERROR(self.Register("store_node"));
   snow::SupervisorSpec spec{.strategy = snow::Strategy::kOneForOne,
@@ -113,7 +97,6 @@ Task<absl::StatusOr<StoreInfo>> FindStore(Self self, std::string node) {
 }
 
 Task<absl::Status> ClientNode(Self self, std::string node) {
-  RegisterMessages();
   SNOW_CO_RETURN_IF_ERROR(dist::Start(self, {.name = "client@127.0.0.1:0", .cookie = "kv"}));
   dist::MonitorNodes(self);
   // The first call connects to the node. From then on the store is talked to by PID: messages

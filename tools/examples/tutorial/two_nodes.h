@@ -2,10 +2,13 @@
 //
 // How the tutorial's two-node programs run as one command: main forks before any runtime
 // exists; the child process runs the second node on a free port and writes its node name to a
-// pipe; the parent reads the name and runs the first node, which connects to it. In a real
-// deployment each node is started on its own (tools/snow-node, or your program on each host).
+// pipe; the parent reads the name and runs the first node, which connects to it. When the first
+// is done, the second is stopped as an operator would stop it (SIGTERM: the runtime stops every
+// actor and exits with 143, which counts as success here). In a real deployment each node is
+// started on its own (tools/snow-node, or your program on each host).
 #pragma once
 
+#include <signal.h>
 #include <sys/types.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -24,8 +27,8 @@ inline void ReportNode(int fd, const std::string& node) {
   ::close(fd);
 }
 
-// Runs second(fd) in a child process and first(node name the child reported) in this one.
-// The exit code is first's, or the child's if first succeeded.
+// Runs second(fd) in a child process and first(node name the child reported) in this one, then
+// stops the child if it still runs. The exit code is first's, or the child's if first succeeded.
 template <typename Second, typename First>
 int RunTwoNodes(Second second, First first) {
   int fds[2];
@@ -54,9 +57,11 @@ int RunTwoNodes(Second second, First first) {
   } else {
     code = first(node);
   }
+  ::kill(child, SIGTERM);  // harmless if the child has ended: it is not reaped yet
   int status = 0;
   ::waitpid(child, &status, 0);
   int child_code = WIFEXITED(status) ? WEXITSTATUS(status) : 1;
+  if (child_code == 128 + SIGTERM) child_code = 0;
   return code != 0 ? code : child_code;
 }
 

@@ -1,9 +1,10 @@
 // File: net/line_reader.h
 //
 // LineReader: a buffered reader for line protocols over a TcpStream or a TlsStream. ReadLine
-// returns the next line without its "\n" or "\r\n"; ReadExactly returns a counted payload that
-// follows a header line ("SET key 5\r\nhello"). The reader owns the stream: replies are written
-// through stream().
+// returns the next line without its "\n" or "\r\n"; ReadLines the next N (pipelined answers);
+// ReadExactly returns a counted payload that follows a header line ("SET key 5\r\nhello").
+// The reader owns the stream: replies are written through stream(). AnswerLines (at the end)
+// is the whole server loop below, for a protocol that answers each line with one line.
 //
 //   Task<absl::Status> Connection(Self self, net::TcpStream stream) {
 //     net::LineReader reader(std::move(stream));
@@ -52,11 +53,13 @@
 //                       read so far are lost), and on a reader whose stream is closed.
 #pragma once
 
+#include <algorithm>
 #include <cstddef>
 #include <memory>
 #include <span>
 #include <string>
 #include <utility>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
@@ -158,6 +161,14 @@ class LineReader {
   net_internal::Immediate<absl::StatusOr<std::string>> ReadLine(absl::Duration timeout) {
     return net_internal::Immediate<absl::StatusOr<std::string>>(ReadLineImpl(true, timeout));
   }
+  // The next `count` lines (the answers to `count` pipelined requests, say), with one deadline
+  // for them all. Fails as ReadLine does, with kOutOfRange if the stream ends before the last;
+  // the lines read before an error are lost.
+  net_internal::Immediate<absl::StatusOr<std::vector<std::string>>> ReadLines(
+      size_t count, absl::Duration timeout) {
+    return net_internal::Immediate<absl::StatusOr<std::vector<std::string>>>(
+        ReadLinesImpl(count, timeout));
+  }
   // Exactly `count` bytes: buffered ones first, then from the stream. `count` usually comes from
   // the peer: bound it before calling. kUnavailable if the stream ends first.
   net_internal::Immediate<absl::StatusOr<std::string>> ReadExactly(size_t count) {
@@ -180,6 +191,8 @@ class LineReader {
   Task<absl::StatusOr<std::string>> ReadLineImpl(bool has_timeout, absl::Duration timeout);
   Task<absl::StatusOr<std::string>> ReadExactlyImpl(size_t count, bool has_timeout,
                                                     absl::Duration timeout);
+  Task<absl::StatusOr<std::vector<std::string>>> ReadLinesImpl(size_t count,
+                                                               absl::Duration timeout);
 
   Stream stream_;
   net_internal::LineBuffer buffer_;
@@ -219,6 +232,25 @@ Task<absl::StatusOr<std::string>> LineReader<Stream>::ReadLineImpl(bool has_time
 }
 
 template <LineReadableStream Stream>
+Task<absl::StatusOr<std::vector<std::string>>> LineReader<Stream>::ReadLinesImpl(
+    size_t count, absl::Duration timeout) {
+  const absl::Duration deadline = net_internal::LineDeadline(timeout);
+  std::vector<std::string> lines;
+  lines.reserve(std::min<size_t>(count, 4096));  // `count` may come from a peer
+  while (lines.size() < count) {
+    absl::Duration left = net_internal::LineTimeLeft(deadline);
+    if (left <= absl::ZeroDuration()) {
+      co_return absl::DeadlineExceededError(absl::StrCat(
+          lines.size(), " of ", count, " lines within ", absl::FormatDuration(timeout)));
+    }
+    absl::StatusOr<std::string> line = co_await ReadLineImpl(true, left);
+    if (!line.ok()) co_return line.status();
+    lines.push_back(std::move(*line));
+  }
+  co_return lines;
+}
+
+template <LineReadableStream Stream>
 Task<absl::StatusOr<std::string>> LineReader<Stream>::ReadExactlyImpl(size_t count,
                                                                       bool has_timeout,
                                                                       absl::Duration timeout) {
@@ -245,6 +277,32 @@ Task<absl::StatusOr<std::string>> LineReader<Stream>::ReadExactlyImpl(size_t cou
     co_return read;
   }
   co_return std::move(bytes);
+}
+
+// Serves a line protocol on `stream` (as a connection's actor, say): answers each line with
+// `co_await answer(line)` and "\n", in order, one line at a time, until the peer closes its
+// side (then OK), the stream fails, a line is over the limit, or no line comes within
+// `idle_timeout` (each returned as the error). `answer` takes the line as a std::string and
+// returns a Task<std::string>; it is kept in this coroutine's frame, so a lambda that captures
+// the caller's locals by reference is safe while the caller awaits AnswerLines:
+//
+//   Task<absl::Status> Connection(Self self, net::TcpStream stream, Config config) {
+//     co_return co_await net::AnswerLines(
+//         std::move(stream), [&](std::string line) { return Answer(self, config, line); });
+//   }
+template <LineReadableStream Stream, typename Answer>
+Task<absl::Status> AnswerLines(Stream stream, Answer answer,
+                               absl::Duration idle_timeout = absl::Minutes(5)) {
+  LineReader<Stream> reader(std::move(stream));
+  for (;;) {
+    absl::StatusOr<std::string> line = co_await reader.ReadLine(idle_timeout);
+    if (absl::IsOutOfRange(line.status())) co_return absl::OkStatus();  // the peer is done
+    if (!line.ok()) co_return line.status();
+    std::string reply = co_await answer(std::move(*line));
+    reply += '\n';
+    absl::Status written = co_await reader.stream().WriteAll(reply);
+    if (!written.ok()) co_return written;
+  }
 }
 
 }  // namespace snow::net

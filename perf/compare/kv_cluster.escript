@@ -1,6 +1,6 @@
 #!/usr/bin/env escript
 %% tools/examples/kv_cluster/kv_cluster.cc in Erlang/OTP, for comparing the two programs' size
-%% (tools/loc_compare counts both the same way): two nodes, each with a supervised store
+%% (perf/compare/loc.sh counts both the same way): two nodes, each with a supervised store
 %% registered as kv; keys go to a node by hash; node a serves "put K V", "get K", "count" and
 %% "crash NODE" on TCP, puts 10,000 keys through it, reads some back and crashes b's store.
 %% Run: escript perf/compare/kv_cluster.escript (erlang-base from Debian).
@@ -19,9 +19,8 @@ main(_) ->
     spawn(fun() -> accept(Listen, Nodes) end),
     {ok, C} = gen_tcp:connect("127.0.0.1", Port, [binary, {packet, line}, {active, false}]),
     ask(C, [io_lib:format("put key~p value~p", [I, I]) || I <- lists:seq(0, 9999)]),
-    [Count, V42, V7] = ask(C, ["count", "get key42", "get key7"]),
+    [Count, V42, V7, _] = ask(C, ["count", "get key42", "get key7", "crash " ++ atom_to_list(B)]),
     io:format("10,000 keys put; per node: ~s~nkey42 = ~s, key7 = ~s~n", [Count, V42, V7]),
-    ask(C, ["crash " ++ atom_to_list(B)]),
     after_crash(C, 100),
     gen_tcp:close(C),
     peer:stop(Peer).

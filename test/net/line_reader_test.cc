@@ -3,6 +3,7 @@
 #include <sys/ioctl.h>
 
 #include <cstddef>
+#include <functional>
 #include <random>
 #include <string>
 #include <utility>
@@ -450,6 +451,85 @@ Task<absl::Status> ReadsLinesOverTls(Self self) {
 
 TEST(LineReaderTest, LinesOverTlsComeWholeUntilCloseNotify) {
   EXPECT_THAT(RunOnTestRuntime(RealRuntimeOptions(2), ReadsLinesOverTls), IsOk());
+}
+
+Task<absl::Status> ReadsCountedLines(Self self) {
+  std::vector<std::string> chunks = Bytes("a\r\nb\nc\nd\n");
+  chunks.push_back("e");  // then the stream ends without the third line ReadLines asks for
+  absl::StatusOr<TcpStream> stream = co_await Feed(self, std::move(chunks), /*paced=*/true);
+  SNOW_CO_RETURN_IF_ERROR(stream.status());
+  LineReader reader(std::move(*stream));
+  absl::StatusOr<Lines> two = co_await reader.ReadLines(2, kTimeout);
+  SNOW_CO_RETURN_IF_ERROR(two.status());
+  EXPECT_THAT(*two, ::testing::ElementsAre("a", "b"));
+  absl::StatusOr<Lines> none = co_await reader.ReadLines(0, kTimeout);
+  EXPECT_THAT(none, IsOk());
+  EXPECT_TRUE(none.ok() && none->empty());
+  EXPECT_THAT(co_await reader.ReadLines(4, kTimeout), StatusIs(absl::StatusCode::kOutOfRange));
+  co_return absl::OkStatus();
+}
+
+TEST(LineReaderTest, ReadLinesReturnsThatManyLinesOrTheEndOfStream) {
+  EXPECT_THAT(RunOnTestRuntime(RealRuntimeOptions(2), ReadsCountedLines), IsOk());
+}
+
+Task<absl::Status> ReadsTooFewLinesInTime(Self) {
+  absl::StatusOr<Pair> pair = co_await ConnectPair();
+  SNOW_CO_RETURN_IF_ERROR(pair.status());
+  SNOW_CO_RETURN_IF_ERROR(co_await pair->writer.WriteAll(std::string_view("one\ntw")));
+  LineReader reader(std::move(pair->reader));
+  EXPECT_THAT(co_await reader.ReadLines(2, absl::Milliseconds(50)),
+              StatusIs(absl::StatusCode::kDeadlineExceeded));
+  // Nothing read is lost for the next call but the whole line "one", read by the failed call.
+  SNOW_CO_RETURN_IF_ERROR(co_await pair->writer.WriteAll(std::string_view("o\n")));
+  absl::StatusOr<std::string> rest = co_await reader.ReadLine(kTimeout);
+  SNOW_CO_RETURN_IF_ERROR(rest.status());
+  EXPECT_EQ(*rest, "two");
+  co_return absl::OkStatus();
+}
+
+TEST(LineReaderTest, ReadLinesHasOneDeadlineForAllTheLines) {
+  EXPECT_THAT(RunOnTestRuntime(RealRuntimeOptions(2), ReadsTooFewLinesInTime), IsOk());
+}
+
+// The server side of AnswerLines: answers "n" with n * 2, and ends the test's wait with its
+// result.
+Task<std::string> Double(std::string line) {
+  co_await Yield();  // an answer that suspends, as a call to another actor would
+  co_return std::to_string(std::stoll(line) * 2);
+}
+
+Task<absl::Status> AnswerDoubles(Self, TcpStream stream, std::reference_wrapper<int> answered) {
+  co_return co_await AnswerLines(std::move(stream), [&](std::string line) {
+    ++answered.get();
+    return Double(std::move(line));
+  });
+}
+
+Task<absl::Status> AnswersPipelinedLines(Self self) {
+  absl::StatusOr<Pair> pair = co_await ConnectPair();
+  SNOW_CO_RETURN_IF_ERROR(pair.status());
+  int answered = 0;
+  Pid server = self.SpawnMonitor(AnswerDoubles, std::move(pair->reader), std::ref(answered)).pid;
+  std::string requests;
+  for (int i = 0; i < 500; ++i) requests += std::to_string(i) + (i % 2 ? "\r\n" : "\n");
+  SNOW_CO_RETURN_IF_ERROR(co_await pair->writer.WriteAll(requests));
+  LineReader client(std::move(pair->writer));
+  absl::StatusOr<Lines> answers = co_await client.ReadLines(500, kTimeout);
+  SNOW_CO_RETURN_IF_ERROR(answers.status());
+  for (int i = 0; i < 500; ++i) EXPECT_EQ((*answers)[i], std::to_string(i * 2));
+  // The client closes its side: the server's loop ends normally.
+  SNOW_CO_RETURN_IF_ERROR(co_await client.stream().Shutdown());
+  absl::StatusOr<Down> down = co_await self.ReceiveFor<Down>(kTimeout);
+  SNOW_CO_RETURN_IF_ERROR(down.status());
+  EXPECT_EQ(down->pid, server);
+  EXPECT_THAT(down->reason, IsOk());
+  EXPECT_EQ(answered, 500);
+  co_return absl::OkStatus();
+}
+
+TEST(LineReaderTest, AnswerLinesAnswersPipelinedLinesInOrderUntilThePeerCloses) {
+  EXPECT_THAT(RunOnTestRuntime(RealRuntimeOptions(1), AnswersPipelinedLines), IsOk());
 }
 
 }  // namespace

@@ -2,8 +2,8 @@
 // Each node runs a supervised store registered as "kv"; keys go to a node by hash. Node a also
 // serves a line protocol on TCP ("put K V", "get K", "count", "crash NODE") and, as a client of
 // its own front end, puts 10,000 keys, reads some back, crashes node b's store on purpose and
-// shows that b's keys went with it while a's stayed. perf/compare/kv_cluster.erl is the same
-// program in Erlang/OTP.
+// shows that b's keys went with it while a's stayed. perf/compare/kv_cluster.escript is the
+// same program in Erlang/OTP.
 #include <cstdio>
 #include <functional>
 #include <map>
@@ -62,28 +62,24 @@ SupervisorSpec StoreSupervisor() {
   return {.intensity = 5, .children = {{.id = "kv", .start = Start(Store)}}};
 }
 
-const std::string& Owner(const std::vector<std::string>& nodes, const std::string& key) {
-  return nodes[std::hash<std::string>{}(key) % nodes.size()];
-}
-
 // One line of the protocol, answered with one line.
 Task<std::string> Serve(Self self, std::vector<std::string> nodes, std::string line) {
   std::istringstream in(line);
   std::string command, key, value;
   in >> command >> key >> value;
-  const absl::Duration timeout = absl::Seconds(5);
+  const std::string& owner = nodes[std::hash<std::string>{}(key) % nodes.size()];
   if (command == "put" && !value.empty()) {
-    absl::Status sent = dist::SendNamed(self, "kv", Owner(nodes, key), Put{key, value});
+    absl::Status sent = dist::SendNamed(self, "kv", owner, Put{key, value});
     co_return sent.ok() ? "ok" : "error " + sent.ToString();
   } else if (command == "get" && !key.empty()) {
     Get get{key};  // a named local: see docs/pitfalls.md
     absl::StatusOr<std::optional<std::string>> got =
-        co_await dist::Call(self, "kv", Owner(nodes, key), std::move(get), timeout);
+        co_await dist::Call(self, "kv", owner, std::move(get), absl::Seconds(5));
     co_return !got.ok() ? "error " + got.status().ToString() : got->value_or("none");
   } else if (command == "count") {
     std::string counts;
     for (const std::string& node : nodes) {
-      absl::StatusOr<int64_t> n = co_await dist::Call(self, "kv", node, Count{}, timeout);
+      absl::StatusOr<int64_t> n = co_await dist::Call(self, "kv", node, Count{}, absl::Seconds(5));
       counts += node + "=" + (n.ok() ? std::to_string(*n) : "?") + " ";  // ?: no store now
     }
     co_return counts;
@@ -95,30 +91,8 @@ Task<std::string> Serve(Self self, std::vector<std::string> nodes, std::string l
 }
 
 Task<absl::Status> Connection(Self self, net::TcpStream stream, std::vector<std::string> nodes) {
-  net::LineReader reader(std::move(stream));
-  for (;;) {
-    absl::StatusOr<std::string> line = co_await reader.ReadLine(absl::Minutes(5));
-    if (absl::IsOutOfRange(line.status())) co_return absl::OkStatus();  // the client is done
-    if (!line.ok()) co_return line.status();
-    std::string answer = co_await Serve(self, nodes, std::move(*line)) + "\n";
-    SNOW_CO_RETURN_IF_ERROR(co_await reader.stream().WriteAll(answer));
-  }
-}
-
-// The front end's own client: sends `lines`, returns the answers. (`client` lives in the caller,
-// which awaits this at once.)
-using Client = net::LineReader<net::TcpStream>;
-Task<absl::StatusOr<std::vector<std::string>>> Ask(std::reference_wrapper<Client> client,
-                                                   std::vector<std::string> lines) {
-  std::string out;
-  for (const std::string& line : lines) out += line + "\n";
-  SNOW_CO_RETURN_IF_ERROR(co_await client.get().stream().WriteAll(out));
-  std::vector<std::string> answers;
-  for (size_t i = 0; i < lines.size(); ++i) {
-    SNOW_CO_ASSIGN_OR_RETURN(std::string answer, co_await client.get().ReadLine(absl::Seconds(10)));
-    answers.push_back(std::move(answer));
-  }
-  co_return answers;
+  co_return co_await net::AnswerLines(
+      std::move(stream), [&](std::string line) { return Serve(self, nodes, std::move(line)); });
 }
 
 Task<absl::Status> NodeA(Self self, std::string b) {
@@ -130,23 +104,24 @@ Task<absl::Status> NodeA(Self self, std::string b) {
       net::TcpServer::Start(self, net::SocketAddress::Loopback(0), {}, Connection, nodes));
   SNOW_CO_ASSIGN_OR_RETURN(net::TcpStream stream,
                            co_await net::TcpStream::Connect(server.address(), absl::Seconds(5)));
-  Client client(std::move(stream));
-  std::vector<std::string> puts;
-  for (int i = 0; i < 10'000; ++i) puts.push_back(absl::StrCat("put key", i, " value", i));
-  SNOW_CO_RETURN_IF_ERROR((co_await Ask(std::ref(client), std::move(puts))).status());
-  std::vector<std::string> questions = {"count", "get key42", "get key7"};
-  SNOW_CO_ASSIGN_OR_RETURN(auto before, co_await Ask(std::ref(client), std::move(questions)));
+  net::LineReader client(std::move(stream));
+  // The front end's own client: pipelines its lines, then reads as many answers.
+  std::string puts;
+  for (int i = 0; i < 10'000; ++i) absl::StrAppend(&puts, "put key", i, " value", i, "\n");
+  SNOW_CO_RETURN_IF_ERROR(co_await client.stream().WriteAll(puts));
+  SNOW_CO_RETURN_IF_ERROR((co_await client.ReadLines(10'000, absl::Seconds(30))).status());
+  std::string questions = "count\nget key42\nget key7\ncrash " + b + "\n";
+  SNOW_CO_RETURN_IF_ERROR(co_await client.stream().WriteAll(questions));
+  SNOW_CO_ASSIGN_OR_RETURN(auto before, co_await client.ReadLines(4, absl::Seconds(10)));
   std::printf("10,000 keys put; per node: %s\nkey42 = %s, key7 = %s\n", before[0].c_str(),
               before[1].c_str(), before[2].c_str());
-  std::vector<std::string> crash = {"crash " + b};
-  SNOW_CO_RETURN_IF_ERROR((co_await Ask(std::ref(client), std::move(crash))).status());
   // b's supervisor restarts its store, empty; until then, a call fails (its server ended, or
   // nothing is registered yet).
   for (int tries = 0; tries < 100; ++tries) {
-    std::vector<std::string> count = {"count"};
-    SNOW_CO_ASSIGN_OR_RETURN(auto after, co_await Ask(std::ref(client), std::move(count)));
-    if (after[0].find('?') == std::string::npos) {
-      std::printf("after b's store crashed and restarted: %s\n", after[0].c_str());
+    SNOW_CO_RETURN_IF_ERROR(co_await client.stream().WriteAll(std::string_view("count\n")));
+    SNOW_CO_ASSIGN_OR_RETURN(std::string after, co_await client.ReadLine(absl::Seconds(10)));
+    if (after.find('?') == std::string::npos) {
+      std::printf("after b's store crashed and restarted: %s\n", after.c_str());
       break;
     }
     co_await Sleep(absl::Milliseconds(10));

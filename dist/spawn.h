@@ -99,6 +99,9 @@ void RegisterSpawnable(std::string_view name, Task<absl::Status> (*fn)(Self, Arg
   static_assert((std::is_same_v<Args, std::decay_t<Args>> && ...),
                 "a spawnable function takes its parameters by value: they are decoded into the "
                 "new actor");
+  static_assert((!std::is_pointer_v<Args> && ...),
+                "a spawnable function's parameters must not be raw pointers: they are decoded "
+                "from a message, and what a pointer points to is on another node");
   static_assert((wire::Wireable<Args> && ...),
                 "a spawnable function's parameters must be decodable by wire/");
   static_assert((std::is_default_constructible_v<Args> && ...),

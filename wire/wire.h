@@ -17,6 +17,7 @@
 #include "snow/wire/frame.h"
 #include "snow/wire/limits.h"
 #include "snow/wire/reader.h"
+#include "snow/wire/struct.h"
 #include "snow/wire/term.h"
 #include "snow/wire/types.h"
 #include "snow/wire/writer.h"

@@ -7,12 +7,9 @@
 #include "snow/wire/wire.h"
 
 struct Order {
-  static constexpr std::string_view kWireName = "consumer.Order";
   std::string item;
   int64_t quantity = 0;
-  friend auto WireFields(Order& o) {
-    return snow::wire::Fields("item", o.item, "quantity", o.quantity);
-  }
+  static constexpr snow::wire::Struct kWire{"consumer.Order", "item", "quantity"};
 };
 
 snow::Task<absl::Status> Doubler(snow::Self self) {

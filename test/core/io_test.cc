@@ -16,8 +16,8 @@ using ::snow::testing::IsOk;
 using ::snow::testing::RealRuntimeOptions;
 using ::snow::testing::RunOnTestRuntime;
 
+// Spawned on the reader's shard, so it first runs once the reader has suspended in its read.
 Task<absl::Status> Writer(Self, int fd, std::string text) {
-  co_await Sleep(absl::Milliseconds(5));
   int n = co_await Io({.op = IoOp::kWrite,
                        .fd = fd,
                        .buffer = text.data(),
@@ -79,7 +79,7 @@ Task<absl::Status> BlockedReader(Self, int fd) {
 
 Task<absl::Status> EndsWhileReadersBlock(Self self, Fds fds) {
   for (int i = 0; i < 8; ++i) self.Spawn(BlockedReader, fds.read_end);
-  co_await Sleep(absl::Milliseconds(10));
+  co_await Yield();            // one shard: the readers run, up to their reads, before this resumes
   co_return absl::OkStatus();  // the runtime destroys the blocked readers
 }
 

@@ -98,7 +98,7 @@ SNOW_CO_TEST(MonitorTest, DemonitorWithFlushRemovesADeliveredDown) {
   Ref ref = self.Monitor(target);
   self.Send(target, Quit{absl::AbortedError("bye")});
   self.Send(self.pid(), std::string("after"));
-  co_await Sleep(absl::Milliseconds(1));  // the Down is now queued
+  co_await Yield();  // one shard: the target runs, quits, and its Down is queued here
   EXPECT_EQ(self.mailbox_size(), 2u);
   EXPECT_FALSE(self.Demonitor(ref, DemonitorOption::kFlush));  // it had fired
   EXPECT_EQ(self.mailbox_size(), 1u);
@@ -111,7 +111,7 @@ SNOW_CO_TEST(MonitorTest, DemonitorWithoutFlushLeavesADeliveredDown) {
   Pid target = self.Spawn(QuitsWhenTold);
   Ref ref = self.Monitor(target);
   self.Send(target, Quit{absl::OkStatus()});
-  co_await Sleep(absl::Milliseconds(1));
+  co_await Yield();  // the target runs and quits; its Down is queued here
   EXPECT_FALSE(self.Demonitor(ref));
   EXPECT_EQ(self.mailbox_size(), 1u);
   co_return absl::OkStatus();

@@ -1,5 +1,12 @@
 #include "snow/test/dist/dist_testing.h"
 
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <optional>
+#include <thread>
+
 // The coroutines are defined here, not inline in the header: clang 14 with -fsanitize=function
 // (part of SNOW_SANITIZE's undefined) fails on inline coroutines ("Cannot represent a difference
 // across sections").
@@ -20,15 +27,21 @@ Task<absl::StatusOr<Pid>> EchoNamed(Self self, std::string node, int64_t n) {
 // node it runs) keeps serving while the child gets to the line.
 Task<absl::StatusOr<std::string>> WaitForLineOffShard(NodeProcess& node, std::string prefix,
                                                       absl::Duration timeout) {
-  auto result = std::make_shared<std::optional<absl::StatusOr<std::string>>>();
-  auto done = std::make_shared<std::atomic<bool>>(false);
-  std::thread waiter([&node, prefix, timeout, result, done] {
-    *result = node.WaitForLine(prefix, timeout);
-    done->store(true, std::memory_order_release);
+  // The thread says it is done through an eventfd, which this coroutine reads with io_uring.
+  const int done = eventfd(0, EFD_CLOEXEC);
+  if (done < 0) co_return ErrnoToStatus(-errno, "eventfd");
+  std::optional<absl::StatusOr<std::string>> result;
+  std::thread waiter([&node, &prefix, timeout, &result, done] {
+    result = node.WaitForLine(prefix, timeout);
+    uint64_t one = 1;
+    [[maybe_unused]] ssize_t written = write(done, &one, sizeof(one));
   });
-  while (!done->load(std::memory_order_acquire)) co_await Sleep(absl::Milliseconds(10));
-  waiter.join();
-  co_return std::move(**result);
+  uint64_t count = 0;
+  int n = co_await Io({.op = IoOp::kRead, .fd = done, .buffer = &count, .length = sizeof(count)});
+  waiter.join();  // at once: the thread wrote its last word
+  close(done);
+  if (n < 0) co_return ErrnoToStatus(n, "eventfd read");
+  co_return std::move(*result);
 }
 
 }  // namespace snow::dist_testing

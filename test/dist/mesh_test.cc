@@ -29,12 +29,12 @@ Task<absl::Status> LearnsTheRestFromOnePeer(Self self, std::reference_wrapper<No
   NodeProcess* a = &a_ref.get();
   NodeProcess* b = &b_ref.get();
   SNOW_CO_RETURN_IF_ERROR(dist::Start(self, TestNodeOptions()));
+  dist::MonitorNodes(self);
   SNOW_CO_RETURN_IF_ERROR(co_await dist::Connect(self, a->name()));
   // B is connected to A; A tells this node about B and the mesh connects them.
-  absl::Time deadline = absl::Now() + absl::Seconds(20);
-  while (dist::Nodes(self).size() < 2 && absl::Now() < deadline) {
-    co_await Sleep(absl::Milliseconds(20));
-  }
+  auto is_b = [b](const dist::NodeUp& up) { return up.node == b->name(); };
+  SNOW_CO_RETURN_IF_ERROR(
+      (co_await self.ReceiveFor<dist::NodeUp>(absl::Seconds(20), is_b)).status());
   EXPECT_THAT(dist::Nodes(self), UnorderedElementsAre(a->name(), b->name()));
   // And B answers through the connection the mesh made.
   absl::StatusOr<Pid> echo = co_await EchoNamed(self, b->name(), 1);

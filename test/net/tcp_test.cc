@@ -4,9 +4,13 @@
 #include <netinet/tcp.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
+#include <sys/time.h>
+#include <unistd.h>
 
 #include <array>
+#include <functional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "gmock/gmock.h"
@@ -44,8 +48,9 @@ Task<absl::Status> EchoConnection(Self self, TcpStream stream, Pid report_to) {
       break;
     }
   }
-  if (report_to) self.Send(report_to, EchoEnded{ended});
   absl::Status closed = co_await stream.Close();
+  // After the close, so that whoever hears of the end also sees the connection's slot free.
+  if (report_to) self.Send(report_to, EchoEnded{ended});
   co_return closed;
 }
 
@@ -336,8 +341,7 @@ Task<absl::Status> RefusesPastTheCap(Self self) {
   SNOW_CO_RETURN_IF_ERROR(closed);
   absl::StatusOr<EchoEnded> ended = co_await self.ReceiveFor<EchoEnded>(kTimeout);
   SNOW_CO_RETURN_IF_ERROR(ended.status());
-  for (int i = 0; i < 100 && limit->open() != 0; ++i) co_await Sleep(absl::Milliseconds(1));
-  EXPECT_EQ(limit->open(), 0u);
+  EXPECT_EQ(limit->open(), 0u);  // EchoEnded comes after the echo closed its stream
   absl::StatusOr<TcpStream> third = co_await TcpStream::Connect(address, kTimeout);
   SNOW_CO_RETURN_IF_ERROR(third.status());
   absl::Status trip3 = co_await RoundTrip(*third, "in again");
@@ -413,16 +417,24 @@ Task<absl::Status> BlockedGroup(Self self, TcpStream stream, Pid main) {
   co_return joined;
 }
 
-Task<absl::Status> EndsWhileReadersBlock(Self self) {
+// Duplicates of both ends of each connection, kept by the test past the runtime: the readers'
+// sockets stay open after their actors are gone, so a recv that outlived its actor would still
+// be there to take the next bytes.
+struct KeptEnds {
+  std::vector<std::pair<int, int>> fds;  // {client, served}
+};
+
+Task<absl::Status> EndsWhileReadersBlock(Self self, std::reference_wrapper<KeptEnds> kept) {
   SNOW_CO_ASSIGN_OR_RETURN(TcpListener listener, TcpListener::Bind(SocketAddress::Loopback()));
   std::vector<TcpStream> clients;
   for (int i = 0; i < 4; ++i) {
     absl::StatusOr<TcpStream> client =
         co_await TcpStream::Connect(listener.local_address(), kTimeout);
     SNOW_CO_RETURN_IF_ERROR(client.status());
-    clients.push_back(std::move(*client));
     absl::StatusOr<TcpStream> served = co_await listener.Accept(kTimeout);
     SNOW_CO_RETURN_IF_ERROR(served.status());
+    kept.get().fds.emplace_back(dup(client->fd()), dup(served->fd()));
+    clients.push_back(std::move(*client));
     SpawnOptions where{.placement = Placement::kShard, .shard = static_cast<ShardId>(i % 2)};
     if (i < 2) {
       self.Spawn(where, BlockedReader, std::move(*served), self.pid());
@@ -430,17 +442,33 @@ Task<absl::Status> EndsWhileReadersBlock(Self self) {
       self.Spawn(where, BlockedGroup, std::move(*served), self.pid());
     }
   }
+  // Each reader sends Connected and goes straight on to its recv, with no suspension between.
   for (int i = 0; i < 4; ++i) {
     absl::StatusOr<Connected> ready = co_await self.ReceiveFor<Connected>(kTimeout);
     SNOW_CO_RETURN_IF_ERROR(ready.status());
   }
-  co_await Sleep(absl::Milliseconds(5));  // let the last reader reach its recv
   // Returning ends the runtime, which destroys the four readers at their suspension points.
   co_return absl::OkStatus();
 }
 
 TEST(TcpTest, DestroyingActorsBlockedInReadsCancelsTheirRecvs) {
-  EXPECT_THAT(RunOnTestRuntime(RealRuntimeOptions(2), EndsWhileReadersBlock), IsOk());
+  KeptEnds kept;
+  EXPECT_THAT(RunOnTestRuntime(RealRuntimeOptions(2), EndsWhileReadersBlock, std::ref(kept)),
+              IsOk());
+  ASSERT_EQ(kept.fds.size(), 4u);
+  for (auto [client, served] : kept.fds) {
+    ASSERT_GE(client, 0);
+    ASSERT_GE(served, 0);
+    // Had a recv survived its actor, it would take these bytes (into a freed frame); they are
+    // all still in the socket.
+    ASSERT_EQ(write(client, "abc", 3), 3);
+    timeval wait{.tv_sec = 5, .tv_usec = 0};  // a surviving recv would take them first
+    ASSERT_EQ(setsockopt(served, SOL_SOCKET, SO_RCVTIMEO, &wait, sizeof(wait)), 0);
+    char buffer[8];
+    EXPECT_EQ(recv(served, buffer, sizeof(buffer), 0), 3);
+    close(client);
+    close(served);
+  }
 }
 
 }  // namespace

@@ -192,7 +192,12 @@ absl::Status RejectStatus(const Reject& reject) {
   std::string text = absl::StrCat("rejected by the peer: ", reject.reason);
   switch (reject.code) {
     case RejectCode::kCookie:
-      return absl::UnauthenticatedError(text);
+      // The proof binds the TLS session as well as the cookie: a relay that terminates TLS
+      // fails it with the right cookie, and the peer cannot tell the two apart.
+      return absl::UnauthenticatedError(
+          absl::StrCat("rejected by the peer: the cookie proof failed (a different cookie, or a "
+                       "relay in between); the peer said: ",
+                       reject.reason));
     case RejectCode::kBusy:
       return absl::UnavailableError(text);
     case RejectCode::kSimultaneous:

@@ -170,15 +170,19 @@ absl::Status Incoming::HandlePayload(wire::ByteSpan payload) {
       const RemoteType* type = FindRemoteType(type_name);
       if (type == nullptr) {
         ShardStats::Add(stats->dropped_not_registered, 1);
-        node->Log(absl::StrCat("dropped a named send of unregistered type ", AbslView(type_name),
-                               " from ", session_->Describe()));
+        node->LogAbout(session_->Describe(), LogKind::kUnregisteredType, [&] {
+          return absl::StrCat("dropped a named send of unregistered type ", AbslView(type_name),
+                              " from ", session_->Describe());
+        });
         return absl::OkStatus();
       }
       std::optional<Pid> to = node->runtime().WhereIs(name);
       if (!to) {
         ShardStats::Add(stats->dropped_no_connection, 1);
-        node->Log(absl::StrCat("dropped a message from ", session_->Describe(), " to \"",
-                               AbslView(name), "\": no actor is registered under that name"));
+        node->LogAbout(session_->Describe(), LogKind::kUndeliverable, [&] {
+          return absl::StrCat("dropped a message from ", session_->Describe(), " to \"",
+                              AbslView(name), "\": no actor is registered under that name");
+        });
         return absl::OkStatus();
       }
       return DeliverMessage(*type, f.rest(), *to, payload.size() - f.rest().size());
@@ -190,8 +194,10 @@ absl::Status Incoming::HandlePayload(wire::ByteSpan payload) {
       if (id != types_.size()) return ProtocolError("type ids out of sequence");
       const RemoteType* type = FindRemoteType(name);
       if (type == nullptr) {
-        node->Log(absl::StrCat(session_->Describe(), " sends messages of type ", AbslView(name),
-                               ", which this program has not registered; they are dropped"));
+        node->LogAbout(session_->Describe(), LogKind::kUnregisteredType, [&] {
+          return absl::StrCat(session_->Describe(), " sends messages of type ", AbslView(name),
+                              ", which this program has not registered; they are dropped");
+        });
       }
       types_.push_back(type);
       return absl::OkStatus();
@@ -253,8 +259,10 @@ absl::Status Incoming::DeliverMessage(const RemoteType& type, wire::ByteSpan ter
   if (!e) {
     // The framing is intact, so only this message is lost, not the connection.
     ShardStats::Add(session_->stats()->dropped_decode_failed, 1);
-    session_->node()->Log(absl::StrCat("dropped a ", type.wire_name, " from ", session_->Describe(),
-                                       " that did not decode: ", error.ToString()));
+    session_->node()->LogAbout(session_->Describe(), LogKind::kUndeliverable, [&] {
+      return absl::StrCat("dropped a ", type.wire_name, " from ", session_->Describe(),
+                          " that did not decode: ", error.ToString());
+    });
     return absl::OkStatus();
   }
   ShardStats::Add(session_->stats()->messages_received, 1);
@@ -304,8 +312,10 @@ absl::Status Incoming::DeliverNamedCall(RemoteEnvelope e) {
   const RemoteType* type = FindRemoteType(call.type);
   if (type == nullptr) {
     ShardStats::Add(session_->stats()->dropped_not_registered, 1);
-    node->Log(absl::StrCat("dropped a call to \"", call.name, "\" from ", session_->Describe(),
-                           ": its request type ", call.type, " is not registered in this program"));
+    node->LogAbout(session_->Describe(), LogKind::kUnregisteredType, [&] {
+      return absl::StrCat("dropped a call to \"", call.name, "\" from ", session_->Describe(),
+                          ": its request type ", call.type, " is not registered in this program");
+    });
     return absl::OkStatus();
   }
   wire::DecodeLimits limits;
@@ -318,8 +328,10 @@ absl::Status Incoming::DeliverNamedCall(RemoteEnvelope e) {
                    *server, session_, limits, 0, nullptr, &error);
   if (!request) {
     ShardStats::Add(session_->stats()->dropped_decode_failed, 1);
-    node->Log(absl::StrCat("dropped a call to \"", call.name, "\" from ", session_->Describe(),
-                           " that did not decode: ", error.ToString()));
+    node->LogAbout(session_->Describe(), LogKind::kUndeliverable, [&] {
+      return absl::StrCat("dropped a call to \"", call.name, "\" from ", session_->Describe(),
+                          " that did not decode: ", error.ToString());
+    });
     return absl::OkStatus();
   }
   node->HandOn(session_, here, std::move(request));

@@ -970,6 +970,7 @@ dist::DistStats Node::TotalStats() const {
     t.lanes_up += get(s.lanes_up);
     t.queued_bytes_peak = std::max(t.queued_bytes_peak, get(s.queued_bytes_peak));
   }
+  t.log_lines_held_back = log_lines_held_back();
   return t;
 }
 
@@ -997,12 +998,15 @@ Task<absl::Status> Acceptor(Self self, std::reference_wrapper<Node> node_ref,
   for (;;) {
     absl::StatusOr<net::TcpStream> tcp = co_await listener->Accept();
     if (!tcp.ok()) {
-      node->Log(absl::StrCat("accept failed: ", tcp.status().ToString()));
+      node->LogAbout("the listener", LogKind::kConnection,
+                     [&] { return absl::StrCat("accept failed: ", tcp.status().ToString()); });
       co_await Sleep(absl::Milliseconds(10));
       continue;
     }
     if (!node->TryStartHandshake()) {
-      node->Log("too many handshakes in progress: closed a new connection");
+      node->LogAbout("new connections", LogKind::kConnection, [] {
+        return std::string("too many handshakes in progress: closed a new connection");
+      });
       tcp->Reset();
       continue;
     }

@@ -146,6 +146,7 @@ struct DistStats {
   uint64_t connections_up = 0;     // sessions that completed a handshake
   uint64_t lanes_up = 0;           // lane connections that joined one (ARCHITECTURE.md, "Lanes")
   uint64_t queued_bytes_peak = 0;  // the most any one connection has held to write, so far
+  uint64_t log_lines_held_back = 0;  // lines a peer caused that were counted, not logged
 };
 
 // Makes this runtime the node `options.name`: binds the listener (an error if the port is

@@ -124,15 +124,19 @@ void Session::Enqueue(RemoteEnvelope e) {
   const auto* type = static_cast<const RemoteType*>(e.codec());
   if (type == nullptr) [[unlikely]] {
     ShardStats::Add(stats_->dropped_not_registered, 1);
-    node_->Log(absl::StrCat("dropped a message of type ", e.type_name(), " to ", Describe(),
-                            ": the type is not registered (dist::RegisterMessage)"));
+    node_->LogAbout(Describe(), LogKind::kUnregisteredType, [&] {
+      return absl::StrCat("dropped a message of type ", e.type_name(), " to ", Describe(),
+                          ": the type is not registered (dist::Message or dist::RegisterMessage)");
+    });
     return;
   }
   absl::Status status = out_.AddMessage(to, *type, e, *this);
   if (!status.ok()) [[unlikely]] {
     ShardStats::Add(stats_->dropped_encode_failed, 1);
-    node_->Log(
-        absl::StrCat("dropped a ", type->wire_name, " to ", Describe(), ": ", status.ToString()));
+    node_->LogAbout(Describe(), LogKind::kDropped, [&] {
+      return absl::StrCat("dropped a ", type->wire_name, " to ", Describe(), ": ",
+                          status.ToString());
+    });
     return;
   }
   ShardStats::Add(stats_->messages_sent, 1);
@@ -236,9 +240,11 @@ Task<absl::Status> SessionReader(Self self, std::shared_ptr<Session> session,
       co_return absl::OkStatus();
     }
     ShardStats::Add(node->stats(self.shard()).handshakes_failed, 1);
-    node->Log(absl::StrCat(dial.has_value() ? "connect to " : "handshake with ",
-                           session->peer() != nullptr ? session->peer()->name : "a new peer",
-                           " failed: ", status.ToString()));
+    const std::string peer = session->peer() != nullptr ? session->peer()->name : "a new peer";
+    node->LogAbout(peer, LogKind::kConnection, [&] {
+      return absl::StrCat(dial.has_value() ? "connect to " : "handshake with ", peer,
+                          " failed: ", status.ToString());
+    });
     co_return absl::OkStatus();
   }
   self.SpawnLink(SessionWriter, session);

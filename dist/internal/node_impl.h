@@ -23,8 +23,10 @@
 #include "absl/container/flat_hash_set.h"
 #include "absl/status/status.h"
 #include "absl/synchronization/mutex.h"
+#include "absl/time/clock.h"
 #include "snow/core/remote.h"
 #include "snow/core/runtime.h"
+#include "snow/dist/internal/log_limiter.h"
 #include "snow/dist/internal/name_service.h"
 #include "snow/dist/internal/protocol.h"
 #include "snow/dist/internal/remote_links.h"
@@ -257,6 +259,14 @@ class Node final : public Transport {
   void EndHandshake() { pending_handshakes_.fetch_sub(1, std::memory_order_relaxed); }
 
   void Log(const std::string& line) const;
+  // Logs a line about `peer` (a node name, or what stands for an unnamed one) that a peer can
+  // cause: at most a few per peer and kind a minute (LogLimiter); `line()` is only built then.
+  template <typename Line>
+  void LogAbout(std::string_view peer, LogKind kind, Line line) const {
+    std::string text = log_limiter_.Admit(peer, kind, absl::Now(), line);
+    if (!text.empty()) Log(text);
+  }
+  uint64_t log_lines_held_back() const { return log_limiter_.held_back_total(); }
 
  private:
   // Logs a lost peer, unless an actor monitors nodes (it hears NodeDown instead).
@@ -316,6 +326,7 @@ class Node final : public Transport {
   net::TlsContext server_tls_;
   net::TlsContext client_tls_;
   std::vector<ShardStats> stats_;
+  mutable LogLimiter log_limiter_;
   const uint16_t lanes_;
   std::atomic<uint32_t> pending_handshakes_{0};
   std::atomic<uint32_t> next_spawn_shard_{0};

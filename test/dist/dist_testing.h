@@ -56,6 +56,7 @@ struct ChildOptions {
   int tick_ms = 0;  // 0: the default (60 s)
   bool tls = true;
   int shards = 1;
+  bool read_logs = false;  // NodeProcess::ReadLine also returns the node's log lines
 };
 
 // Starts a snow-node child; aborts the test binary if the node does not come up (every test
@@ -67,7 +68,8 @@ inline NodeProcess StartChild(const ChildOptions& child) {
                                .connect = child.connect,
                                .tick_ms = child.tick_ms,
                                .tls = child.tls,
-                               .shards = child.shards};
+                               .shards = child.shards,
+                               .read_logs = child.read_logs};
   options.extra_args.push_back("--snow-no-pin");
   absl::StatusOr<NodeProcess> node = NodeProcess::Start(options);
   SNOW_CHECK(node.ok(), node.status().ToString());

@@ -11,8 +11,12 @@
 #include <string>
 #include <vector>
 
+#include "absl/strings/str_cat.h"
+#include "snow/dist/internal/fields.h"
 #include "snow/dist/internal/handshake.h"
+#include "snow/dist/internal/protocol.h"
 #include "snow/test/dist/dist_testing.h"
+#include "snow/wire/byte_buffer.h"
 
 namespace snow::dist_testing {
 namespace {
@@ -148,27 +152,41 @@ TEST_P(DistHostileTest, HostileClientsAreDroppedAndOthersServed) {
   EXPECT_THAT(RunAsNode(GoodNodeIsServed, std::ref(a), tls), IsOk());
 }
 
-// A client that knows the cookie completes the handshake by hand (no TLS: the exporter is empty)
-// and then announces a 4 GiB message frame: the node drops that connection, and only that one.
-TEST(DistHostilePeerTest, ForgedFrameLengthAfterTheHandshakeDropsThatPeer) {
-  NodeProcess a = StartChild({.name = "a@127.0.0.1:0", .tls = false});
-  int fd = ConnectRaw(PortOf(a.name()));
-  ASSERT_GE(fd, 0);
+// A client that knows the cookie: the handshake by hand (no TLS, so the exporter is empty), as
+// `name` with `creation`. Returns the connected socket, or -1 if the node did not accept it.
+int HandshakeByHand(uint16_t port, const std::string& name, uint32_t creation) {
+  int fd = ConnectRaw(port);
+  if (fd < 0) return -1;
   dist_internal::Hello hello;
-  hello.creation = 12345;
+  hello.creation = creation;
   hello.nonce.fill(7);
-  hello.name = "forger@127.0.0.1:1";
+  hello.name = name;
   std::string hello_payload = dist_internal::EncodeHello(hello);
-  ASSERT_TRUE(SendRaw(fd, Frame(hello_payload)));
-  std::string challenge_payload = ReadFrame(fd);
-  ASSERT_THAT(dist_internal::ParseChallenge(challenge_payload), IsOk());
+  std::string challenge_payload;
+  if (SendRaw(fd, Frame(hello_payload))) challenge_payload = ReadFrame(fd);
+  if (!dist_internal::ParseChallenge(challenge_payload).ok()) {
+    close(fd);
+    return -1;
+  }
   net::Sha256Digest proof =
       dist_internal::Proof(kCookie, "client", "", hello_payload, challenge_payload);
-  ASSERT_TRUE(
-      SendRaw(fd, Frame(dist_internal::EncodeMac(dist_internal::HandshakeKind::kProof, proof))));
-  std::string accept = ReadFrame(fd);
-  ASSERT_THAT(dist_internal::ParseMac(accept, dist_internal::HandshakeKind::kAccept), IsOk())
-      << "the hand-made handshake was not accepted";
+  std::string accept;
+  if (SendRaw(fd, Frame(dist_internal::EncodeMac(dist_internal::HandshakeKind::kProof, proof)))) {
+    accept = ReadFrame(fd);
+  }
+  if (!dist_internal::ParseMac(accept, dist_internal::HandshakeKind::kAccept).ok()) {
+    close(fd);
+    return -1;
+  }
+  return fd;
+}
+
+// A client that knows the cookie completes the handshake by hand and then announces a 4 GiB
+// message frame: the node drops that connection, and only that one.
+TEST(DistHostilePeerTest, ForgedFrameLengthAfterTheHandshakeDropsThatPeer) {
+  NodeProcess a = StartChild({.name = "a@127.0.0.1:0", .tls = false});
+  int fd = HandshakeByHand(PortOf(a.name()), "forger@127.0.0.1:1", 12345);
+  ASSERT_GE(fd, 0) << "the hand-made handshake was not accepted";
 
   absl::Time forged = absl::Now();
   std::string huge("\xff\xff\xff\xff", 4);
@@ -267,6 +285,77 @@ TEST(DistHostilePeerTest, LaneJoinsAreCheckedAndALostLaneTakesThePeerDown) {
   std::optional<absl::Time> closed = WaitForClose(first, lost + kHandshakeTimeout + kSlack);
   EXPECT_TRUE(closed.has_value()) << "the first connection outlived a lost lane";
   close(first);
+
+  EXPECT_TRUE(Alive(a));
+  EXPECT_THAT(RunAsNode(GoodNodeIsServed, std::ref(a), false), IsOk());
+}
+
+// Session frames by hand: DEFINE_TYPE for `name` as type `id`, and a SEND_NAMED of a message
+// of type `type` to the registered name `to` (the term is never read: the name is unknown).
+std::string DefineType(uint16_t id, std::string_view name) {
+  wire::ByteBuffer payload;
+  dist_internal::FieldWriter w(payload);
+  w.U8(static_cast<uint8_t>(dist_internal::FrameKind::kDefineType));
+  w.Int(id);
+  w.Name(name);
+  return Frame(std::string(payload.chars()));
+}
+std::string SendNamed(std::string_view to, std::string_view type) {
+  wire::ByteBuffer payload;
+  dist_internal::FieldWriter w(payload);
+  w.U8(static_cast<uint8_t>(dist_internal::FrameKind::kSendNamed));
+  w.Name(to);
+  w.Name(type);
+  return Frame(std::string(payload.chars()));
+}
+
+// The node's log lines up to the one that mentions `marker`; how many of them contain `text`.
+int CountLogLinesUntil(NodeProcess& node, std::string_view marker, std::string_view text,
+                       std::vector<std::string>* matching) {
+  int count = 0;
+  for (;;) {
+    absl::StatusOr<std::string> line = node.ReadLine(kReplyTimeout);
+    if (!line.ok()) return -1;
+    if (line->find(marker) != std::string::npos) return count;
+    if (line->find(text) != std::string::npos) {
+      ++count;
+      matching->push_back(*line);
+    }
+  }
+}
+
+// A peer with the cookie announces 1,000 type names the node does not know, on one connection
+// and then on another: the node writes ten lines about it, not 1,100, and says it holds the rest
+// back; it goes on serving.
+TEST(DistHostilePeerTest, APeerCannotFloodTheNodesLog) {
+  NodeProcess a = StartChild({.name = "a@127.0.0.1:0", .tls = false, .read_logs = true});
+  const std::string forger = "forger@127.0.0.1:1";
+  constexpr std::string_view kUnknown = "which this program has not registered";
+  std::vector<std::string> lines;
+  int fd = HandshakeByHand(PortOf(a.name()), forger, 1);
+  ASSERT_GE(fd, 0);
+  std::string flood;
+  for (uint16_t id = 0; id < 1000; ++id) flood += DefineType(id, absl::StrCat("junk.", id));
+  // Then a message to a name nobody holds: its log line (another kind) marks the end.
+  flood += SendNamed("marker-1", "snow.node.Halt");
+  ASSERT_TRUE(SendRaw(fd, flood));
+  EXPECT_EQ(CountLogLinesUntil(a, "marker-1", kUnknown, &lines), 10);
+  ASSERT_FALSE(lines.empty());
+  EXPECT_THAT(lines.back(), ::testing::HasSubstr("are counted, not logged"));
+  close(fd);
+
+  // A new connection (a new incarnation of the same name) does not start a new budget.
+  int again = -1;
+  for (uint32_t creation = 2; again < 0 && creation < 200; ++creation) {
+    again = HandshakeByHand(PortOf(a.name()), forger, creation);  // until the old one is gone
+  }
+  ASSERT_GE(again, 0);
+  std::string more;
+  for (uint16_t id = 0; id < 100; ++id) more += DefineType(id, absl::StrCat("junk.", id));
+  more += SendNamed("marker-2", "snow.node.Halt");
+  ASSERT_TRUE(SendRaw(again, more));
+  EXPECT_EQ(CountLogLinesUntil(a, "marker-2", kUnknown, &lines), 0);
+  close(again);
 
   EXPECT_TRUE(Alive(a));
   EXPECT_THAT(RunAsNode(GoodNodeIsServed, std::ref(a), false), IsOk());

@@ -48,6 +48,7 @@ absl::StatusOr<ChildProcess> ChildProcess::Start(Options options) {
     prctl(PR_SET_PDEATHSIG, SIGKILL);
     if (getppid() != parent) _exit(127);  // the parent died before the line above
     dup2(out[1], STDOUT_FILENO);
+    if (options.read_stderr) dup2(out[1], STDERR_FILENO);
     // The parent may block SIGINT/SIGTERM (snow::Run does); the child must get them.
     sigset_t none;
     sigemptyset(&none);

@@ -39,6 +39,8 @@ class ChildProcess {
     int cpu = -1;
     // What the destructor sends a child still running.
     int kill_signal = SIGKILL;
+    // Whether ReadLine also reads the child's stderr (its logs), interleaved with stdout.
+    bool read_stderr = false;
   };
 
   // Fails if the program cannot be run (kNotFound for a missing one).

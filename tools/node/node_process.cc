@@ -18,8 +18,11 @@ absl::StatusOr<NodeProcess> NodeProcess::Start(const Options& options) {
   if (!options.mesh) args.push_back("--no-mesh");
   for (const std::string& a : options.extra_args) args.push_back(a);
 
-  absl::StatusOr<tools::ChildProcess> process = tools::ChildProcess::Start(
-      {.argv = std::move(args), .cpu = options.cpu, .kill_signal = SIGKILL});
+  absl::StatusOr<tools::ChildProcess> process =
+      tools::ChildProcess::Start({.argv = std::move(args),
+                                  .cpu = options.cpu,
+                                  .kill_signal = SIGKILL,
+                                  .read_stderr = options.read_logs});
   if (!process.ok()) return process.status();
   NodeProcess node(std::move(*process));
   absl::StatusOr<std::string> up = node.WaitForLine("up ", options.start_timeout);

@@ -42,6 +42,8 @@ class NodeProcess {
     // CPU 0.
     int cpu = -1;
     std::vector<std::string> extra_args = {};
+    // Whether ReadLine and WaitForLine also see the node's log lines (its stderr).
+    bool read_logs = false;
     absl::Duration start_timeout = absl::Seconds(10);
   };
 

@@ -213,7 +213,7 @@ absl::Status Incoming::HandlePayload(wire::ByteSpan payload) {
         if (!f.Name(&name)) return ProtocolError("short peer list");
         if (CheckNodeName(name).ok()) names.emplace_back(name);
       }
-      if (node->options().mesh) node->LearnPeers(names);
+      if (node->options().mesh) node->LearnPeers(names, session_->Describe());
       return absl::OkStatus();
     }
     case FrameKind::kLanesUp: {

@@ -929,9 +929,30 @@ void Node::MonitorNodes(Pid pid, bool on) {
   }
 }
 
-void Node::LearnPeers(const std::vector<std::string>& names) {
+void Node::LearnPeers(const std::vector<std::string>& names, std::string_view from) {
+  const double rate = options_.mesh_dials_per_second;
+  uint32_t new_names = 0;
+  uint64_t skipped = 0;
   for (const std::string& name : names) {
     if (name == options_.name) continue;
+    {
+      absl::MutexLock lock(&mutex_);
+      auto it = peers_.find(name);
+      const bool known = it != peers_.end();
+      if (known && it->second->state != Peer::State::kIdle) continue;  // up, or on its way
+      // A token per dial, refilled at `rate` a second up to a burst of `rate`.
+      const absl::Time now = absl::Now();
+      if (mesh_dial_tokens_ < 0) mesh_dial_tokens_ = rate;
+      mesh_dial_tokens_ =
+          std::min(rate, mesh_dial_tokens_ + absl::ToDoubleSeconds(now - mesh_tokens_at_) * rate);
+      mesh_tokens_at_ = now;
+      if ((!known && new_names >= options_.mesh_new_names) || mesh_dial_tokens_ < 1) {
+        ++skipped;
+        continue;
+      }
+      mesh_dial_tokens_ -= 1;
+      if (!known) ++new_names;
+    }
     absl::StatusOr<Peer*> peer = PeerFor(name);
     if (!peer.ok()) continue;
     bool idle;
@@ -940,6 +961,15 @@ void Node::LearnPeers(const std::vector<std::string>& names) {
       idle = (*peer)->state == Peer::State::kIdle;
     }
     if (idle) EnsureConnecting(*peer);
+  }
+  if (skipped > 0) {
+    mesh_names_skipped_.fetch_add(skipped, std::memory_order_relaxed);
+    LogAbout(from, LogKind::kConnection, [&] {
+      return absl::StrCat("the mesh did not dial ", skipped, " of the ", names.size(),
+                          " names in a peer list from ", AbslView(from), " (at most ",
+                          options_.mesh_new_names, " new names a list, ",
+                          options_.mesh_dials_per_second, " dials a second)");
+    });
   }
 }
 
@@ -971,6 +1001,7 @@ dist::DistStats Node::TotalStats() const {
     t.queued_bytes_peak = std::max(t.queued_bytes_peak, get(s.queued_bytes_peak));
   }
   t.log_lines_held_back = log_lines_held_back();
+  t.mesh_names_skipped = mesh_names_skipped_.load(std::memory_order_relaxed);
   return t;
 }
 

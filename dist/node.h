@@ -77,8 +77,14 @@ struct NodeOptions {
   // tick / 4.
   absl::Duration tick = absl::Seconds(60);
   absl::Duration handshake_timeout = absl::Seconds(5);  // TCP connect + TLS + cookie exchange
-  // Connect to every node a peer knows (full mesh).
+  // Connect to every node a peer knows (full mesh). What one peer can make this node dial is
+  // bounded: at most `mesh_new_names` names this node did not know are taken from one peer
+  // list, and the mesh starts at most `mesh_dials_per_second` dials a second (bursts of as
+  // many); the names left out are counted (DistStats::mesh_names_skipped) and taken from a later
+  // peer list that names them.
   bool mesh = true;
+  uint32_t mesh_new_names = 16;
+  uint32_t mesh_dials_per_second = 10;
   // A send, link, monitor or call to a PID of a node that is known (met in a PID, a name or a
   // peer list) but not connected dials it first, as Erlang does; what was sent waits, in order,
   // up to 65,536 per shard, until the connection is up. If it cannot be made, the messages are
@@ -143,10 +149,11 @@ struct DistStats {
   uint64_t dropped_queue_full = 0;      // NodeOptions::max_queue_bytes reached
   uint64_t dropped_no_connection = 0;   // sent to a node that is not connected
   uint64_t handshakes_failed = 0;
-  uint64_t connections_up = 0;     // sessions that completed a handshake
-  uint64_t lanes_up = 0;           // lane connections that joined one (ARCHITECTURE.md, "Lanes")
-  uint64_t queued_bytes_peak = 0;  // the most any one connection has held to write, so far
+  uint64_t connections_up = 0;       // sessions that completed a handshake
+  uint64_t lanes_up = 0;             // lane connections that joined one (ARCHITECTURE.md, "Lanes")
+  uint64_t queued_bytes_peak = 0;    // the most any one connection has held to write, so far
   uint64_t log_lines_held_back = 0;  // lines a peer caused that were counted, not logged
+  uint64_t mesh_names_skipped = 0;   // names of peer lists the mesh did not dial (NodeOptions)
 };
 
 // Makes this runtime the node `options.name`: binds the listener (an error if the port is

@@ -251,8 +251,9 @@ class Node final : public Transport {
   // room).
   bool RoomFor(Pid waiter, Pid to, uint64_t token);
   void MonitorNodes(Pid pid, bool on);
-  // Connects to each named node not yet known (mesh).
-  void LearnPeers(const std::vector<std::string>& names);
+  // Connects to each named node not connected (mesh), within the bounds of NodeOptions::mesh;
+  // `from` names the peer that sent the list, for the log.
+  void LearnPeers(const std::vector<std::string>& names, std::string_view from);
 
   // Pending handshakes on the listener (bounded by options().max_pending_handshakes).
   bool TryStartHandshake();
@@ -329,6 +330,10 @@ class Node final : public Transport {
   mutable LogLimiter log_limiter_;
   const uint16_t lanes_;
   std::atomic<uint32_t> pending_handshakes_{0};
+  // The mesh's dial budget: a token bucket of mesh_dials_per_second.
+  double mesh_dial_tokens_ ABSL_GUARDED_BY(mutex_) = -1;  // < 0: full, not yet used
+  absl::Time mesh_tokens_at_ ABSL_GUARDED_BY(mutex_);
+  std::atomic<uint64_t> mesh_names_skipped_{0};
   std::atomic<uint32_t> next_spawn_shard_{0};
 
   absl::Mutex mutex_;

@@ -361,6 +361,60 @@ TEST(DistHostilePeerTest, APeerCannotFloodTheNodesLog) {
   EXPECT_THAT(RunAsNode(GoodNodeIsServed, std::ref(a), false), IsOk());
 }
 
+// The next log line of `node` that contains `text`.
+absl::StatusOr<std::string> LogLineWith(NodeProcess& node, std::string_view text) {
+  for (;;) {
+    absl::StatusOr<std::string> line = node.ReadLine(kReplyTimeout);
+    if (!line.ok() || line->find(text) != std::string::npos) return line;
+  }
+}
+
+// A peer with the cookie sends a peer list of 200 made-up names, all at a port this test listens
+// on: the node dials ten of them (the mesh's burst), not 200, says how many it left out, and
+// goes on serving.
+TEST(DistHostilePeerTest, APeerListCannotMakeTheNodeDialAtWill) {
+  NodeProcess a = StartChild({.name = "a@127.0.0.1:0", .tls = false, .read_logs = true});
+  int trap = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  ASSERT_GE(trap, 0);
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t length = sizeof(address);
+  ASSERT_EQ(bind(trap, reinterpret_cast<sockaddr*>(&address), sizeof(address)), 0);
+  ASSERT_EQ(listen(trap, 512), 0);
+  ASSERT_EQ(getsockname(trap, reinterpret_cast<sockaddr*>(&address), &length), 0);
+  const uint16_t trap_port = ntohs(address.sin_port);
+
+  int fd = HandshakeByHand(PortOf(a.name()), "forger@127.0.0.1:1", 1);
+  ASSERT_GE(fd, 0);
+  wire::ByteBuffer payload;
+  dist_internal::FieldWriter w(payload);
+  w.U8(static_cast<uint8_t>(dist_internal::FrameKind::kPeers));
+  w.Int(uint16_t{200});
+  for (int i = 0; i < 200; ++i) w.Name(absl::StrCat("ghost", i, "@127.0.0.1:", trap_port));
+  ASSERT_TRUE(SendRaw(fd, Frame(payload.chars())));
+
+  absl::StatusOr<std::string> said = LogLineWith(a, "the mesh did not dial");
+  ASSERT_THAT(said, IsOk());
+  EXPECT_THAT(*said, ::testing::HasSubstr("did not dial 190 of the 200 names"));
+  // The ten dials it did make arrive here (and are never answered).
+  timeval wait = absl::ToTimeval(kReplyTimeout);
+  setsockopt(trap, SOL_SOCKET, SO_RCVTIMEO, &wait, sizeof(wait));
+  std::vector<int> dialled;
+  for (int i = 0; i < 10; ++i) {
+    int one = accept(trap, nullptr, nullptr);
+    if (one < 0) break;
+    dialled.push_back(one);
+  }
+  EXPECT_EQ(dialled.size(), 10u);
+  for (int one : dialled) close(one);
+  close(trap);
+  close(fd);
+
+  EXPECT_TRUE(Alive(a));
+  EXPECT_THAT(RunAsNode(GoodNodeIsServed, std::ref(a), false), IsOk());
+}
+
 INSTANTIATE_TEST_SUITE_P(Tls, DistHostileTest, ::testing::Values(true, false),
                          [](const ::testing::TestParamInfo<bool>& info) {
                            return info.param ? "Tls" : "PlainTcp";

@@ -973,13 +973,21 @@ void Node::LearnPeers(const std::vector<std::string>& names, std::string_view fr
   }
 }
 
-bool Node::TryStartHandshake() {
-  uint32_t now = pending_handshakes_.fetch_add(1, std::memory_order_relaxed);
-  if (now >= options_.max_pending_handshakes) {
-    pending_handshakes_.fetch_sub(1, std::memory_order_relaxed);
-    return false;
-  }
+bool Node::TryStartHandshake(const std::string& source) {
+  absl::MutexLock lock(&pending_mutex_);
+  if (pending_handshakes_ >= options_.max_pending_handshakes) return false;
+  uint32_t& from_source = pending_by_source_[source];
+  if (from_source >= options_.max_pending_handshakes_per_source) return false;
+  ++from_source;
+  ++pending_handshakes_;
   return true;
+}
+
+void Node::EndHandshake(const std::string& source) {
+  absl::MutexLock lock(&pending_mutex_);
+  --pending_handshakes_;
+  auto it = pending_by_source_.find(source);
+  if (it != pending_by_source_.end() && --it->second == 0) pending_by_source_.erase(it);
 }
 
 dist::DistStats Node::TotalStats() const {
@@ -1034,14 +1042,18 @@ Task<absl::Status> Acceptor(Self self, std::reference_wrapper<Node> node_ref,
       co_await Sleep(absl::Milliseconds(10));
       continue;
     }
-    if (!node->TryStartHandshake()) {
-      node->LogAbout("new connections", LogKind::kConnection, [] {
-        return std::string("too many handshakes in progress: closed a new connection");
+    absl::StatusOr<net::SocketAddress> from = tcp->peer_address();
+    std::string source = from.ok() ? from->WithPort(0).ToString() : "?";
+    if (!node->TryStartHandshake(source)) {
+      node->LogAbout(source, LogKind::kConnection, [&] {
+        return absl::StrCat("too many handshakes in progress (from ", source,
+                            ", or in all): reset a new connection");
       });
       tcp->Reset();
       continue;
     }
     auto session = std::make_shared<Session>(node, self.shard(), nullptr);
+    session->set_pending_source(std::move(source));
     session->stream() = net::Stream(std::move(*tcp));
     self.Spawn(SessionReader, session, std::optional<net::SocketAddress>());
   }

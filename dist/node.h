@@ -108,8 +108,14 @@ struct NodeOptions {
   size_t max_message_bytes = size_t{128} << 20;
   // How long dist::Spawn (dist/spawn.h) waits for the peer's answer.
   absl::Duration spawn_timeout = absl::Seconds(5);
-  // Handshakes in progress on the listener at once; more are closed at accept.
-  uint32_t max_pending_handshakes = 64;
+  // What connections that have not finished their handshake may hold, so that idle or slow ones
+  // cannot lock peers out: at most `max_pending_handshakes` at once, at most
+  // `max_pending_handshakes_per_source` from one address (more are reset at accept), and each
+  // must send its first bytes within `first_bytes_timeout` (then the whole handshake within
+  // handshake_timeout).
+  uint32_t max_pending_handshakes = 1024;
+  uint32_t max_pending_handshakes_per_source = 32;
+  absl::Duration first_bytes_timeout = absl::Seconds(1);
   // SO_SNDBUF and SO_RCVBUF of every connection; 0: the kernel's auto-tuning (default). Small
   // buffers bound how long a small message waits in the kernel behind a large one (W7c p99
   // 10 -> 3 ms plain, 25 -> 5 ms TLS at 256 KiB here) and cost stream throughput (W7 -38%).

@@ -220,7 +220,7 @@ Task<absl::Status> SessionReader(Self self, std::shared_ptr<Session> session,
     if (status.ok()) status = co_await session->HandshakeAsClient();
   } else {
     status = co_await session->HandshakeAsServer();
-    node->EndHandshake();
+    node->EndHandshake(session->pending_source());
   }
   if (session->handed_over()) co_return absl::OkStatus();  // a lane, now on its own shard
   if (!status.ok()) {

@@ -136,6 +136,9 @@ Task<absl::Status> Session::HandshakeAsClient() {
 Task<absl::Status> Session::HandshakeAsServer() {
   const int64_t deadline =
       remote::NowNanos() + absl::ToInt64Nanoseconds(node_->options().handshake_timeout);
+  // A connection that sends nothing gives its slot back soon (a TLS client hello or a HELLO
+  // frame comes one round trip after the connect).
+  SNOW_CO_RETURN_IF_ERROR(co_await stream_.WaitReadable(node_->options().first_bytes_timeout));
   SNOW_CO_RETURN_IF_ERROR(co_await SecureStream(/*client=*/false));
 
   absl::StatusOr<std::string> hello_payload = co_await ReadHandshakeFrame(deadline);

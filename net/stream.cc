@@ -4,6 +4,11 @@
 
 namespace snow::net {
 
+Task<absl::Status> Stream::WaitReadable(absl::Duration timeout) {
+  if (tls_.has_value()) co_return absl::OkStatus();
+  co_return co_await tcp_.WaitReadable(timeout);
+}
+
 Task<absl::Status> Stream::StartTls(TlsContext context) {
   if (tls_.has_value()) co_return absl::FailedPreconditionError("the stream is already TLS");
   absl::StatusOr<TlsStream> tls =

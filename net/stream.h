@@ -44,6 +44,8 @@ class Stream {
   // As TcpStream::ReadSome / TlsStream::ReadSome: the count, 0 at the end of the stream.
   net_internal::Immediate<absl::StatusOr<size_t>> ReadSome(std::span<char> buffer,
                                                            absl::Duration timeout);
+  // As TcpStream::WaitReadable; over TLS, at once (bytes may wait in the TLS layer).
+  Task<absl::Status> WaitReadable(absl::Duration timeout);
   // Fills all of `buffer`; kUnavailable if the stream ends first.
   net_internal::Immediate<absl::Status> ReadExactly(std::span<char> buffer, absl::Duration timeout);
   // Sends all of `data` before it returns.

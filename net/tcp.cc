@@ -2,6 +2,7 @@
 
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <poll.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -184,6 +185,16 @@ Task<absl::Status> TcpStream::WriteAllImpl(int fd, const char* data, size_t size
     done += static_cast<size_t>(n);
   }
   co_return absl::OkStatus();
+}
+
+Task<absl::Status> TcpStream::WaitReadable(absl::Duration timeout) {
+  if (fd_ < 0) co_return absl::FailedPreconditionError("wait on a closed stream");
+  int rc = co_await Io({.op = IoOp::kPollAdd, .fd = fd_, .flags = POLLIN}, timeout);
+  if (rc == -ETIMEDOUT) {
+    co_return absl::DeadlineExceededError(
+        absl::StrCat("nothing received within ", absl::FormatDuration(timeout)));
+  }
+  co_return rc < 0 ? ErrnoToStatus(rc, "poll") : absl::OkStatus();
 }
 
 Task<absl::Status> TcpStream::Shutdown() {

@@ -158,6 +158,11 @@ class TcpStream {
     return WriteAll(std::span<const char>(data, N), timeout);
   }
 
+  // Waits until the peer has sent something (or closed), without reading it;
+  // kDeadlineExceeded after `timeout`. A listener's first-bytes deadline: a connection that
+  // sends nothing is dropped long before a whole request or handshake would time out.
+  Task<absl::Status> WaitReadable(absl::Duration timeout);
+
   // Half-close: no more writes from this side (the peer reads end of stream); reads go on.
   Task<absl::Status> Shutdown();
   // Closes the socket (io_uring close). The stream is unconnected afterwards.

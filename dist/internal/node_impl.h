@@ -256,8 +256,9 @@ class Node final : public Transport {
   void LearnPeers(const std::vector<std::string>& names, std::string_view from);
 
   // Pending handshakes on the listener (bounded by options().max_pending_handshakes).
-  bool TryStartHandshake();
-  void EndHandshake() { pending_handshakes_.fetch_sub(1, std::memory_order_relaxed); }
+  // `source`: the connection's address without its port.
+  bool TryStartHandshake(const std::string& source);
+  void EndHandshake(const std::string& source);
 
   void Log(const std::string& line) const;
   // Logs a line about `peer` (a node name, or what stands for an unnamed one) that a peer can
@@ -329,7 +330,9 @@ class Node final : public Transport {
   std::vector<ShardStats> stats_;
   mutable LogLimiter log_limiter_;
   const uint16_t lanes_;
-  std::atomic<uint32_t> pending_handshakes_{0};
+  absl::Mutex pending_mutex_;
+  uint32_t pending_handshakes_ ABSL_GUARDED_BY(pending_mutex_) = 0;
+  absl::flat_hash_map<std::string, uint32_t> pending_by_source_ ABSL_GUARDED_BY(pending_mutex_);
   // The mesh's dial budget: a token bucket of mesh_dials_per_second.
   double mesh_dial_tokens_ ABSL_GUARDED_BY(mutex_) = -1;  // < 0: full, not yet used
   absl::Time mesh_tokens_at_ ABSL_GUARDED_BY(mutex_);

@@ -82,6 +82,9 @@ class Session final : public PidContext {
   bool dialed() const { return dialed_; }
   // The peer's name, for logs.
   std::string Describe() const;
+  // An accepted connection's address without its port, while its handshake holds a slot.
+  const std::string& pending_source() const { return pending_source_; }
+  void set_pending_source(std::string source) { pending_source_ = std::move(source); }
 
   // Connects the stream to `address` (within the handshake timeout).
   Task<absl::Status> Dial(net::SocketAddress address);
@@ -145,6 +148,7 @@ class Session final : public PidContext {
   uint16_t first_lane_ = kNoLane;
   uint16_t peer_first_lane_ = kNoLane;
   std::string lane_key_;
+  std::string pending_source_;
   Event readable_event_;
   uint32_t peer_creation_ = 0;
   uint32_t peer_slot_ = 0;

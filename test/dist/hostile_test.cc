@@ -2,16 +2,23 @@
 // sends nothing. Each is dropped within the handshake timeout while a good node gets served.
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <poll.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <atomic>
 #include <cerrno>
 #include <cstdint>
+#include <cstdio>
 #include <functional>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "absl/synchronization/notification.h"
 #include "snow/dist/internal/fields.h"
 #include "snow/dist/internal/handshake.h"
 #include "snow/dist/internal/protocol.h"
@@ -23,8 +30,10 @@ namespace {
 
 using ::snow::testing::IsOk;
 
-// The default NodeOptions::handshake_timeout, which bounds every hostile client.
+// The default NodeOptions::handshake_timeout, which bounds every hostile client, and
+// first_bytes_timeout, which bounds one that sends nothing at all.
 constexpr absl::Duration kHandshakeTimeout = absl::Seconds(5);
+constexpr absl::Duration kFirstBytesTimeout = absl::Seconds(1);
 // Slack on top of it for two slow, shared cores.
 constexpr absl::Duration kSlack = absl::Seconds(5);
 
@@ -120,9 +129,12 @@ TEST_P(DistHostileTest, HostileClientsAreDroppedAndOthersServed) {
   int garbage = ConnectRaw(port);
   int huge = ConnectRaw(port);
   int silent = ConnectRaw(port);
+  int slow = ConnectRaw(port);
   ASSERT_GE(garbage, 0);
   ASSERT_GE(huge, 0);
   ASSERT_GE(silent, 0);
+  ASSERT_GE(slow, 0);
+  EXPECT_TRUE(SendRaw(slow, std::string(1, '\x16')));  // the first byte of a record, then nothing
   std::string noise;
   for (int i = 0; i < 4096; ++i) noise.push_back(static_cast<char>((i * 131 + 7) & 0xff));
   EXPECT_TRUE(SendRaw(garbage, noise));
@@ -138,14 +150,20 @@ TEST_P(DistHostileTest, HostileClientsAreDroppedAndOthersServed) {
   std::optional<absl::Time> garbage_closed = WaitForClose(garbage, deadline);
   std::optional<absl::Time> huge_closed = WaitForClose(huge, deadline);
   std::optional<absl::Time> silent_closed = WaitForClose(silent, deadline);
+  std::optional<absl::Time> slow_closed = WaitForClose(slow, deadline);
   EXPECT_TRUE(garbage_closed.has_value()) << "garbage client still connected";
   EXPECT_TRUE(huge_closed.has_value()) << "forged-length client still connected";
   ASSERT_TRUE(silent_closed.has_value()) << "silent client still connected";
-  // The silent client is dropped by the timeout, not by something it did.
-  EXPECT_GE(*silent_closed - opened, kHandshakeTimeout - absl::Seconds(1));
+  ASSERT_TRUE(slow_closed.has_value()) << "slow client still connected";
+  // The silent client is dropped by the first-bytes deadline and the slow one by the handshake
+  // deadline, not by something they did.
+  EXPECT_GE(*silent_closed - opened, kFirstBytesTimeout - absl::Milliseconds(100));
+  EXPECT_LT(*silent_closed - opened, kHandshakeTimeout - absl::Seconds(1));
+  EXPECT_GE(*slow_closed - opened, kHandshakeTimeout - absl::Seconds(1));
   close(garbage);
   close(huge);
   close(silent);
+  close(slow);
 
   // And afterwards the node still serves.
   EXPECT_TRUE(Alive(a));
@@ -413,6 +431,95 @@ TEST(DistHostilePeerTest, APeerListCannotMakeTheNodeDialAtWill) {
 
   EXPECT_TRUE(Alive(a));
   EXPECT_THAT(RunAsNode(GoodNodeIsServed, std::ref(a), false), IsOk());
+}
+
+// A blocking TCP connection from `source` (another loopback address) to 127.0.0.1:port, or -1.
+int ConnectRawFrom(const char* source, uint16_t port) {
+  int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return -1;
+  sockaddr_in from{};
+  from.sin_family = AF_INET;
+  inet_pton(AF_INET, source, &from.sin_addr);
+  sockaddr_in to{};
+  to.sin_family = AF_INET;
+  to.sin_port = htons(port);
+  to.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  if (bind(fd, reinterpret_cast<sockaddr*>(&from), sizeof(from)) != 0 ||
+      connect(fd, reinterpret_cast<sockaddr*>(&to), sizeof(to)) != 0) {
+    close(fd);
+    return -1;
+  }
+  return fd;
+}
+
+// Holds `count` connections from 127.0.0.2 that send nothing, re-opening each one the node
+// closes, until `stop`. `holding` is notified once all are open.
+void HoldIdleConnections(uint16_t port, int count, const std::atomic<bool>* stop,
+                         absl::Notification* holding, std::atomic<uint64_t>* reopened) {
+  std::vector<pollfd> fds(count, pollfd{.fd = -1, .events = POLLIN, .revents = 0});
+  bool all_open = false;
+  while (!stop->load()) {
+    for (pollfd& p : fds) {
+      if (p.fd >= 0 && (p.revents & (POLLIN | POLLHUP | POLLERR)) != 0) {
+        close(p.fd);  // reset or closed by the node (this side never sends, so no data comes)
+        p.fd = -1;
+        reopened->fetch_add(1);
+      }
+      if (p.fd < 0) p.fd = ConnectRawFrom("127.0.0.2", port);
+      p.revents = 0;
+    }
+    if (!all_open) {
+      all_open = true;
+      holding->Notify();
+    }
+    poll(fds.data(), fds.size(), 100);  // wakes for the next closes
+  }
+  for (const pollfd& p : fds) {
+    if (p.fd >= 0) close(p.fd);
+  }
+}
+
+// A new node (this runtime) connects to `a` and is answered; how long the connect took.
+Task<absl::Status> ConnectsAndIsAnswered(Self self, std::reference_wrapper<NodeProcess> a_ref,
+                                         std::reference_wrapper<absl::Duration> took) {
+  NodeProcess* a = &a_ref.get();
+  SNOW_CO_RETURN_IF_ERROR(dist::Start(self, TestNodeOptions()));
+  const absl::Time start = absl::Now();
+  SNOW_CO_RETURN_IF_ERROR(co_await dist::Connect(self, a->name()));
+  took.get() = absl::Now() - start;
+  co_return (co_await EchoNamed(self, a->name(), 1)).status();
+}
+
+// 2,000 connections from one address that send nothing, re-opened as soon as the node closes
+// them, do not lock other peers out: this node, from another address, connects five times
+// meanwhile. (Before, 64 idle connections held every handshake slot for 5 s and every other
+// connect was reset.)
+TEST(DistHostilePeerTest, IdleConnectionsFromOneAddressDoNotLockPeersOut) {
+  rlimit limit{};
+  ASSERT_EQ(getrlimit(RLIMIT_NOFILE, &limit), 0);
+  limit.rlim_cur = std::min<rlim_t>(limit.rlim_max, 4096);
+  setrlimit(RLIMIT_NOFILE, &limit);
+  const int count = static_cast<int>(std::min<rlim_t>(2000, limit.rlim_cur - 256));
+  NodeProcess a = StartChild({.name = "a@127.0.0.1:0"});
+  std::atomic<bool> stop{false};
+  std::atomic<uint64_t> reopened{0};
+  absl::Notification holding;
+  std::thread attacker(HoldIdleConnections, PortOf(a.name()), count, &stop, &holding, &reopened);
+  holding.WaitForNotification();
+  absl::Duration slowest;
+  for (int i = 0; i < 5; ++i) {  // five peers, one after the other
+    absl::Duration took;
+    EXPECT_THAT(RunAsNode(ConnectsAndIsAnswered, std::ref(a), std::ref(took)), IsOk())
+        << "peer " << i << " was locked out";
+    slowest = std::max(slowest, took);
+  }
+  std::printf("the slowest of 5 connects while idle connections were held: %s\n",
+              absl::FormatDuration(slowest).c_str());
+  stop.store(true);
+  attacker.join();
+  std::printf("%d idle connections held from 127.0.0.2; the node closed %llu of them\n", count,
+              static_cast<unsigned long long>(reopened.load()));
+  EXPECT_TRUE(Alive(a));
 }
 
 INSTANTIATE_TEST_SUITE_P(Tls, DistHostileTest, ::testing::Values(true, false),

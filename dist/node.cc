@@ -197,6 +197,17 @@ bool Node::AwaitOtherConnection(Session* session, Pid waiter, uint64_t ref) {
   return false;
 }
 
+bool Node::AwaitPeerDown(Session* session, Pid waiter, uint64_t ref) {
+  absl::MutexLock lock(&mutex_);
+  Peer* peer = session->peer();
+  if (peer == nullptr || peer->state != Peer::State::kUp ||
+      peer->creation.load(std::memory_order_relaxed) != session->peer_creation()) {
+    return false;
+  }
+  peer->down_waiters.emplace_back(waiter, ref);
+  return true;
+}
+
 void Node::WritePid(wire::Writer& w, Pid pid) const {
   if (pid.is_local()) {
     w.WritePid(wire::PidView{options_.name, creation_, pid.shard(), pid.serial()});
@@ -543,6 +554,9 @@ void Node::PeerDownLocked(Peer* peer, const absl::Status& why, Pid ending) {
     EndSessionActor(peer->session_actor, why);
   }
   ResetLocked(peer);
+  for (auto [waiter, ref] : std::exchange(peer->down_waiters, {})) {
+    remote::Deliver(RemoteEnvelope::Message(waiter, ConnectResult{ref, absl::OkStatus()}));
+  }
   // Every shard answers for the links and monitors its actors had across the connection. (On
   // this shard that runs now: it only delivers signals to local actors.)
   const uint64_t gone = peer->generation.load(std::memory_order_relaxed);
@@ -879,6 +893,13 @@ void Node::Disconnect(std::string_view name) {
   absl::MutexLock lock(&mutex_);
   auto it = peers_.find(AbslView(name));
   if (it == peers_.end() || it->second->session == nullptr) return;
+  if (it->second->state == Peer::State::kUp) {
+    // Down now, not when the session actor gets round to ending: a Connect right after this
+    // dials a new connection instead of finding the old one still up, and what is sent
+    // meanwhile is held for that connection rather than lost in the closing one.
+    PeerDownLocked(it->second.get(), absl::UnavailableError("disconnect"), Pid());
+    return;
+  }
   it->second->disconnecting = true;
   // A dial whose reader is still being spawned has no PID yet: EnsureConnecting ends it when it
   // records one.

@@ -183,7 +183,10 @@ absl::StatusOr<Pid> ParsePid(Self self, std::string_view text);
 // it could not be: kUnavailable (refused, unreachable), kUnauthenticated (wrong cookie, on either
 // side), kFailedPrecondition (protocol version, name clash), kDeadlineExceeded (handshake timeout).
 Task<absl::Status> Connect(Self self, std::string node);
-// Closes the connection to `node`, if any (its monitors see NodeDown with reason "disconnect").
+// Closes the connection to `node`, if any. The node is down when this returns (its monitors
+// have NodeDown with reason "disconnect", links and monitors across it have fired), so a
+// Connect right after makes a new connection; the peer, which may not have read the end of the
+// old one yet, waits for it before it accepts the new one.
 void Disconnect(Self self, std::string_view node);
 
 // While on, this actor receives NodeUp{node} and NodeDown{node, reason} for every node.

@@ -219,7 +219,7 @@ Task<absl::Status> SessionReader(Self self, std::shared_ptr<Session> session,
     status = co_await session->Dial(*dial);
     if (status.ok()) status = co_await session->HandshakeAsClient();
   } else {
-    status = co_await session->HandshakeAsServer();
+    status = co_await session->HandshakeAsServer(self);
     node->EndHandshake(session->pending_source());
   }
   if (session->handed_over()) co_return absl::OkStatus();  // a lane, now on its own shard

@@ -133,7 +133,7 @@ Task<absl::Status> Session::HandshakeAsClient() {
   co_return absl::OkStatus();
 }
 
-Task<absl::Status> Session::HandshakeAsServer() {
+Task<absl::Status> Session::HandshakeAsServer(Self self) {
   const int64_t deadline =
       remote::NowNanos() + absl::ToInt64Nanoseconds(node_->options().handshake_timeout);
   // A connection that sends nothing gives its slot back soon (a TLS client hello or a HELLO
@@ -200,6 +200,19 @@ Task<absl::Status> Session::HandshakeAsServer() {
   }
   peer_creation_ = hello->creation;
   absl::Status claimed = node_->Claim(this);
+  if (absl::IsAlreadyExists(claimed)) {
+    // The incarnation that dials us is connected here already: it dials because it has dropped
+    // that connection (a Disconnect, say), which this side has not read yet. Wait for the old
+    // connection to go, within this handshake's time, and claim again (Erlang's "alive").
+    Ref ref = self.MakeRef();
+    const uint64_t bits = ref.bits();
+    if (node_->AwaitPeerDown(this, self.pid(), bits)) {
+      auto is_ours = [bits](const ConnectResult& r) { return r.ref == bits; };
+      const absl::Duration left = absl::Nanoseconds(deadline - remote::NowNanos());
+      (void)co_await self.ReceiveReply<ConnectResult>(ref, is_ours, left);
+    }
+    claimed = node_->Claim(this);
+  }
   if (!claimed.ok()) {
     co_return co_await Refuse(
         absl::IsAborted(claimed) ? RejectCode::kSimultaneous : RejectCode::kName, claimed);

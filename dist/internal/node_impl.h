@@ -91,7 +91,9 @@ struct Peer {
   Pid session_actor;  // that session's reader, once known (Disconnect and replacement kill it)
   bool disconnecting = false;                     // Disconnect was called on the live session
   std::vector<std::pair<Pid, uint64_t>> waiters;  // Connect callers and their refs
-  uint32_t slot = 0;                              // slot of the live incarnation
+  // Handshakes from this incarnation waiting for its live connection to go (AwaitPeerDown).
+  std::vector<std::pair<Pid, uint64_t>> down_waiters;
+  uint32_t slot = 0;  // slot of the live incarnation
   // The live connection's lanes: the key JOINs prove, the pair the first connection is (if it
   // is one), the lanes accepted so far and the readers of every lane (ended with the peer).
   std::string lane_key;
@@ -167,6 +169,9 @@ class Node final : public Transport {
   // live one; otherwise `waiter` gets a ConnectResult{ref} once that connection is up or has
   // failed (it is one of the peer's Connect waiters).
   bool AwaitOtherConnection(Session* session, Pid waiter, uint64_t ref);
+  // `session` (accepted) claims the incarnation whose connection is live here. False if that
+  // connection has gone already; otherwise `waiter` gets a ConnectResult{ref} when it goes.
+  bool AwaitPeerDown(Session* session, Pid waiter, uint64_t ref);
   // A PID as the wire names it: this node's name or the slot's, with the creation.
   void WritePid(wire::Writer& w, Pid pid) const;
 

@@ -91,7 +91,8 @@ class Session final : public PidContext {
   // The handshake (PROTOCOL.md §3) on a connected stream; on success the session is the peer's
   // live one and up. For a server session, `peer_` is known only afterwards.
   Task<absl::Status> HandshakeAsClient();
-  Task<absl::Status> HandshakeAsServer();
+  // In the reader actor `self`, which may wait for the peer's previous connection to go.
+  Task<absl::Status> HandshakeAsServer(Self self);
   // A lane's JOIN on a connected stream (the session was made with MakeLane).
   Task<absl::Status> JoinAsClient();
 

@@ -235,6 +235,33 @@ TEST(DistConnectTest, DisconnectEndsTheConnectionInOrderOnThePeer) {
   EXPECT_THAT(RunAsNode(DisconnectsInOrder, std::ref(a)), IsOk());
 }
 
+// Disconnect and, at once, Connect again, five times: each Connect makes a new connection (the
+// peer has not read the end of the old one yet, and waits for it), and each is answered.
+// Before, Connect found the closing connection still up and returned at once, and what was
+// sent next was lost with it.
+Task<absl::Status> ReconnectsAtOnce(Self self, std::reference_wrapper<NodeProcess> a_ref) {
+  NodeProcess* a = &a_ref.get();
+  SNOW_CO_RETURN_IF_ERROR(dist::Start(self, TestNodeOptions()));
+  dist::MonitorNodes(self);
+  for (int i = 0; i < 5; ++i) {
+    SNOW_CO_RETURN_IF_ERROR(co_await dist::Connect(self, a->name()));
+    absl::StatusOr<Pid> echo = co_await EchoNamed(self, a->name(), i);
+    EXPECT_THAT(echo, IsOk()) << "round " << i;
+    dist::Disconnect(self, a->name());
+    // NodeDown is delivered by Disconnect itself, before it returns.
+    absl::StatusOr<dist::NodeDown> down =
+        co_await self.ReceiveFor<dist::NodeDown>(absl::ZeroDuration());
+    EXPECT_THAT(down, IsOk()) << "round " << i;
+    EXPECT_TRUE(dist::Nodes(self).empty());
+  }
+  co_return absl::OkStatus();
+}
+
+TEST(DistConnectTest, AConnectRightAfterADisconnectMakesANewConnection) {
+  NodeProcess a = StartChild({.name = "a@127.0.0.1:0"});
+  EXPECT_THAT(RunAsNode(ReconnectsAtOnce, std::ref(a)), IsOk());
+}
+
 // Once the runtime is a node, PIDs print with its name, local ones too (logs of several nodes
 // side by side), and the text parses back to the same PID.
 // Auto-connect: a send to a PID of a node that is known but not connected dials it first.

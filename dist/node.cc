@@ -150,13 +150,22 @@ std::unique_ptr<Peer> Node::NewPeer(std::string name, net::SocketAddress address
 
 uint32_t Node::SlotFor(std::string_view name, uint32_t creation) {
   absl::MutexLock lock(&mutex_);
-  return SlotForLocked(name, creation);
+  return SlotForLocked(name, creation, /*connecting=*/false);
 }
 
-uint32_t Node::SlotForLocked(std::string_view name, uint32_t creation) {
+uint32_t Node::SlotForLocked(std::string_view name, uint32_t creation, bool connecting) {
   auto key = std::make_pair(std::string(name), creation);
   if (auto it = slot_index_.find(key); it != slot_index_.end()) return it->second;
-  if (next_slot_ >= Pid::kMaxNodes) return 0;
+  if (!connecting && next_slot_ >= kForeignSlotLimit) {
+    // A PID of an incarnation met only in a message, with the table under pressure: a dead PID
+    // (the node table's comment in node_impl.h says why not a new slot).
+    if (slots_[kUnknownNodeSlot].load(std::memory_order_relaxed) == nullptr) {
+      slots_[kUnknownNodeSlot].store(&unknown_node_slot_, std::memory_order_release);
+    }
+    pids_of_unknown_nodes_.fetch_add(1, std::memory_order_relaxed);
+    return kUnknownNodeSlot;
+  }
+  if (next_slot_ >= kUnknownNodeSlot) return 0;
   auto slot = std::make_unique<Slot>();
   slot->name = std::string(name);
   slot->creation = creation;
@@ -479,12 +488,17 @@ absl::Status Node::PublishLocked(Session* session) {
     return absl::AbortedError(
         absl::StrCat("simultaneous connect: kept another connection with ", peer->name));
   }
+  const uint32_t slot = SlotForLocked(peer->name, session->peer_creation(), /*connecting=*/true);
+  if (slot == 0) {
+    return absl::ResourceExhaustedError(
+        absl::StrCat("the node table is full: no slot for a new incarnation of ", peer->name));
+  }
   ShardId shard = session->shard_id();
   uint32_t peer_creation = session->peer_creation();
   peer->state = Peer::State::kUp;
   peer->session_actor = session->reader();
   peer->disconnecting = false;
-  peer->slot = SlotForLocked(peer->name, peer_creation);
+  peer->slot = slot;
   peer->lane_key = session->lane_key();
   peer->first_lane = session->first_lane();
   peer->peer_first_lane = session->peer_first_lane();
@@ -1031,6 +1045,7 @@ dist::DistStats Node::TotalStats() const {
   }
   t.log_lines_held_back = log_lines_held_back();
   t.mesh_names_skipped = mesh_names_skipped_.load(std::memory_order_relaxed);
+  t.pids_of_unknown_nodes = pids_of_unknown_nodes_.load(std::memory_order_relaxed);
   return t;
 }
 

@@ -160,6 +160,9 @@ struct DistStats {
   uint64_t queued_bytes_peak = 0;    // the most any one connection has held to write, so far
   uint64_t log_lines_held_back = 0;  // lines a peer caused that were counted, not logged
   uint64_t mesh_names_skipped = 0;   // names of peer lists the mesh did not dial (NodeOptions)
+  // PIDs of incarnations met in messages that the node table had no room for: they arrived as
+  // dead PIDs (ARCHITECTURE.md, "Node table").
+  uint64_t pids_of_unknown_nodes = 0;
 };
 
 // Makes this runtime the node `options.name`: binds the listener (an error if the port is

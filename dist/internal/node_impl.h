@@ -119,8 +119,20 @@ struct LaneTicket {
 struct Slot {
   std::string name;
   uint32_t creation = 0;
-  Peer* peer = nullptr;  // nullptr: an earlier incarnation of this node
+  Peer* peer = nullptr;  // nullptr: an earlier incarnation of this node, or kUnknownNodeSlot
 };
+
+// The node table (slots_, PIDs' 12 node bits). Slots are never reused: a PID is a plain value
+// that may be kept anywhere (a map, a message in flight, another node), so a reused slot would
+// make an old PID reach a different node. What bounds the table instead: a PID met in a message
+// for an incarnation this node has no slot for takes one only while fewer than
+// kForeignSlotLimit are in use; past that it reads as a PID of kUnknownNodeSlot, a dead PID
+// (sends to it are dropped and counted, links and monitors on it fire noproc at once). The
+// last kSlotsForConnections slots are kept for incarnations that connect, so a peer that
+// floods the node with PIDs of made-up nodes cannot lock real peers out.
+inline constexpr uint32_t kUnknownNodeSlot = Pid::kMaxNodes - 1;
+inline constexpr uint32_t kSlotsForConnections = 1024;
+inline constexpr uint32_t kForeignSlotLimit = kUnknownNodeSlot - kSlotsForConnections;
 
 // The reply a Connect caller waits for.
 struct ConnectResult {
@@ -283,7 +295,7 @@ class Node final : public Transport {
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_);
   static void NotifyWaiters(Peer* peer, const absl::Status& status)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_);
-  uint32_t SlotForLocked(std::string_view name, uint32_t creation)
+  uint32_t SlotForLocked(std::string_view name, uint32_t creation, bool connecting)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_);
   // The live connection to `peer` is gone: every session of it ends, every shard answers for
   // its links and monitors, and monitors of nodes hear NodeDown.
@@ -343,6 +355,8 @@ class Node final : public Transport {
   absl::Time mesh_tokens_at_ ABSL_GUARDED_BY(mutex_);
   std::atomic<uint64_t> mesh_names_skipped_{0};
   std::atomic<uint32_t> next_spawn_shard_{0};
+  std::atomic<uint64_t> pids_of_unknown_nodes_{0};
+  Slot unknown_node_slot_{.name = "(a node the table had no room for)"};
 
   absl::Mutex mutex_;
   absl::flat_hash_map<std::string, std::unique_ptr<Peer>> peers_ ABSL_GUARDED_BY(mutex_);

@@ -327,6 +327,25 @@ std::string SendNamed(std::string_view to, std::string_view type) {
   return Frame(std::string(payload.chars()));
 }
 
+// An Echo as snow-node reads it, with a PID written out in full (any node, any creation).
+struct ForgedEcho {
+  wire::Pid from;
+  int64_t n = 0;
+  wire::Binary payload = {};
+  static constexpr wire::Struct kWire{"snow.node.Echo", "from", "n", "payload"};
+};
+
+// A SEND of `message` (type id `type`) to the actor `to` of the receiving node.
+std::string SendTo(uint16_t type, Pid to, const ForgedEcho& message) {
+  wire::ByteBuffer payload;
+  dist_internal::FieldWriter w(payload);
+  w.U8(static_cast<uint8_t>(dist_internal::FrameKind::kSend));
+  w.Int(type);
+  w.Int(to.bits());
+  SNOW_CHECK(wire::Encode(message, payload).ok(), "encode");
+  return Frame(std::string(payload.chars()));
+}
+
 // The node's log lines up to the one that mentions `marker`; how many of them contain `text`.
 int CountLogLinesUntil(NodeProcess& node, std::string_view marker, std::string_view text,
                        std::vector<std::string>* matching) {
@@ -385,6 +404,36 @@ absl::StatusOr<std::string> LogLineWith(NodeProcess& node, std::string_view text
     absl::StatusOr<std::string> line = node.ReadLine(kReplyTimeout);
     if (!line.ok() || line->find(text) != std::string::npos) return line;
   }
+}
+
+// A peer with the cookie sends messages carrying PIDs of 5,000 made-up nodes (more than the
+// node table's 4,096 slots) to an actor that does not exist. The table stays bounded (past its
+// limit such PIDs arrive dead) and real peers still connect: before, the table filled and every
+// new connection failed.
+TEST(DistHostilePeerTest, PidsOfMadeUpNodesCannotFillTheNodeTable) {
+  NodeProcess a = StartChild({.name = "a@127.0.0.1:0", .tls = false, .read_logs = true});
+  int fd = HandshakeByHand(PortOf(a.name()), "forger@127.0.0.1:1", 1);
+  ASSERT_GE(fd, 0);
+  std::string flood = DefineType(0, "snow.node.Echo");
+  const Pid nobody = Pid::FromParts(0, 0, 1'000'000'000);  // no actor of the node has it
+  for (int i = 0; i < 5000; ++i) {
+    ForgedEcho echo{.from = {.node = absl::StrCat("ghost", i, "@127.0.0.1:1"),
+                             .creation = 1,
+                             .shard = 0,
+                             .serial = 1},
+                    .n = i};
+    flood += SendTo(0, nobody, echo);
+  }
+  flood += SendNamed("marker-3", "snow.node.Halt");
+  ASSERT_TRUE(SendRaw(fd, flood));
+  ASSERT_THAT(LogLineWith(a, "marker-3"), IsOk());  // every message before it was read
+
+  // New peers still get in, and are answered.
+  for (int i = 0; i < 3; ++i) {
+    EXPECT_THAT(RunAsNode(GoodNodeIsServed, std::ref(a), false), IsOk()) << "peer " << i;
+  }
+  close(fd);
+  EXPECT_TRUE(Alive(a));
 }
 
 // A peer with the cookie sends a peer list of 200 made-up names, all at a port this test listens

@@ -50,6 +50,7 @@
 #include "snow/core/internal/envelope.h"
 #include "snow/core/internal/exit.h"
 #include "snow/core/internal/shard.h"
+#include "snow/core/mailbox.h"
 #include "snow/core/pid.h"
 #include "snow/core/ref.h"
 #include "snow/core/status.h"
@@ -71,6 +72,10 @@ enum class Placement : uint8_t {
 struct SpawnOptions {
   Placement placement = Placement::kCallerShard;
   ShardId shard = 0;  // for Placement::kShard
+  // At most this many messages wait in the mailbox (0: no bound, the default); what a message
+  // that finds it full does (core/mailbox.h).
+  uint32_t max_mailbox = 0;
+  MailboxOverflow overflow = MailboxOverflow::kDropNew;
 };
 
 // What SpawnMonitor returns: the new actor and the monitor on it.
@@ -484,6 +489,10 @@ Pid SpawnActor(Shard* origin, Runtime& runtime, const SpawnOptions& options,
   auto* cell = new ActorCell();
   cell->pid = Pid::FromParts(0, target, serial);
   if (setup.is_main) cell->Extras().is_main = true;
+  if (options.max_mailbox != 0) {
+    cell->max_mailbox = options.max_mailbox;
+    cell->Extras().overflow = options.overflow;
+  }
   try {
     Task<absl::Status> task =
         std::invoke(fn, Self(cell), std::decay_t<Args>(std::forward<Args>(args))...);

@@ -261,6 +261,7 @@ RuntimeStats Runtime::stats() const {
     s.actors_crashed += c.actors_crashed.load(std::memory_order_relaxed);
     s.live_actors += c.live_actors.load(std::memory_order_relaxed);
     s.parks += c.parks.load(std::memory_order_relaxed);
+    s.mailbox_overflows += c.mailbox_overflows.load(std::memory_order_relaxed);
     s.timers_pending += shard->timers().published_size();
   }
   return s;

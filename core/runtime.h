@@ -80,6 +80,8 @@ struct RuntimeStats {
   uint64_t live_actors = 0;
   uint64_t parks = 0;           // times a shard slept in the kernel
   uint64_t timers_pending = 0;  // armed timers: sleeps, receive timeouts, SendAfter
+  // Messages lost to a bounded mailbox (core/mailbox.h); also in messages_dropped.
+  uint64_t mailbox_overflows = 0;
 };
 
 class Runtime {

@@ -17,6 +17,7 @@
 #include "snow/core/internal/envelope.h"
 #include "snow/core/internal/runnable.h"
 #include "snow/core/internal/timer_queue.h"
+#include "snow/core/mailbox.h"
 #include "snow/core/pid.h"
 
 namespace snow::core_internal {
@@ -66,7 +67,8 @@ struct ActorExtras {
   Envelope** marker = nullptr;
   uint64_t marker_ref = 0;
   bool trap_exits = false;
-  bool is_main = false;                  // the program's main actor: its end ends snow::Run
+  bool is_main = false;  // the program's main actor: its end ends snow::Run
+  MailboxOverflow overflow = MailboxOverflow::kDropNew;  // with ActorCell::max_mailbox
   std::unique_ptr<WaiterQueue> waiters;  // made when a second receive first waits beside one
 };
 
@@ -132,7 +134,8 @@ struct ActorCell {
   Pid pid;
   Envelope* mailbox_head = nullptr;
   Envelope** mailbox_tail = &mailbox_head;
-  std::size_t mailbox_count = 0;
+  uint32_t mailbox_count = 0;
+  uint32_t max_mailbox = 0;  // 0: no bound (SpawnOptions::max_mailbox)
   ReceiveWaiter* waiter = nullptr;
   // Beside `waiter` rather than in it: Deliver's test of a one-type receive is then one load from
   // the cell, not a second one through the waiter.

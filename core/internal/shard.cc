@@ -335,6 +335,44 @@ void Shard::Finish(ActorCell* cell, absl::Status reason) {
   if (is_main) runtime_->OnMainExit(std::move(reason));
 }
 
+namespace {
+
+// What an actor asked for, which a full mailbox still takes: a reply to one of its calls (a
+// control item's type), a Down of its monitors, an Exit of its links.
+bool IsNotice(const MessageType* type) {
+  return type->run != nullptr || type == TypeOf<Down>() || type == TypeOf<Exit>();
+}
+
+}  // namespace
+
+void Shard::Overflow(ActorCell* cell, Envelope* e) {
+  if (IsNotice(e->type)) {
+    cell->Append(e);
+    return;
+  }
+  ShardCounters::Add(counters_.mailbox_overflows, 1);
+  switch (cell->extras->overflow) {
+    case MailboxOverflow::kDropNew:
+      Drop(e);
+      return;
+    case MailboxOverflow::kDropOldest:
+      for (Envelope** link = &cell->mailbox_head; *link != nullptr; link = &(*link)->next) {
+        Envelope* oldest = *link;
+        if (IsNotice(oldest->type)) continue;
+        cell->Unlink(link, oldest);
+        Drop(oldest);
+        cell->Append(e);
+        return;
+      }
+      Drop(e);  // only notices wait: they stay
+      return;
+    case MailboxOverflow::kKill:
+      Drop(e);
+      Doom(cell, MailboxOverflowReason());
+      return;
+  }
+}
+
 void Shard::Doom(ActorCell* cell, absl::Status reason) {
   ActorExtras& extras = cell->Extras();
   if (extras.pending_exit.has_value()) return;

@@ -49,6 +49,7 @@ struct ShardCounters {
   std::atomic<uint64_t> actors_crashed{0};
   std::atomic<uint64_t> live_actors{0};
   std::atomic<uint64_t> parks{0};
+  std::atomic<uint64_t> mailbox_overflows{0};
 
   // Written only by the owning shard: a plain add, readable from any thread.
   static void Add(std::atomic<uint64_t>& counter, int64_t delta) {
@@ -112,12 +113,12 @@ class Shard {
       cell->StopWaiting();
     } else {
       if (w == nullptr || cell->wanted_type != nullptr) {
-        cell->Append(e);
+        Enqueue(cell, e);
         return;
       }
       ReceiveWaiter* taker = w->taker(w, e);
       if (taker == nullptr) {
-        cell->Append(e);
+        Enqueue(cell, e);
         return;
       }
       // A WaiterQueue hands out one of its members and stays the cell's waiter itself.
@@ -133,6 +134,15 @@ class Shard {
     Destroy(e);
     ShardCounters::Add(counters_.messages_dropped, 1);
   }
+  // Into the mailbox, within its bound (core/mailbox.h).
+  void Enqueue(ActorCell* cell, Envelope* e) {
+    if (cell->max_mailbox != 0 && cell->mailbox_count >= cell->max_mailbox) [[unlikely]] {
+      Overflow(cell, e);
+      return;
+    }
+    cell->Append(e);
+  }
+  void Overflow(ActorCell* cell, Envelope* e);
   // Sends `e` to shard `target` as it is, behind what this shard already sent there, whatever
   // e->to says (dist/ moves remote sends to the shard that owns the node's connection).
   void Forward(Envelope* e, ShardId target);

@@ -69,6 +69,35 @@ TEST(DistCallTest, AMessageDeclarationRegistersTheTypeAndItsCallBeforeMain) {
   EXPECT_EQ(reply->wire_name, "snow.reply:list<i64>");
 }
 
+// A bounded mailbox holds for messages from another node too: the child's echo service sends
+// 50 echoes to an actor with a bound of 5 and MailboxOverflow::kKill, which ends with
+// mailbox_overflow.
+Task<absl::Status> NeverReceivesEchoes(Self self) {
+  (void)co_await self.Receive<Whoami>();
+  co_return absl::OkStatus();
+}
+Task<absl::Status> OverflowsFromAnotherNode(Self self, std::reference_wrapper<NodeProcess> a_ref) {
+  NodeProcess& a = a_ref.get();
+  SNOW_CO_RETURN_IF_ERROR(dist::Start(self, TestNodeOptions()));
+  Pid full =
+      self.Spawn({.max_mailbox = 5, .overflow = MailboxOverflow::kKill}, NeverReceivesEchoes);
+  Ref watch = self.Monitor(full);
+  for (int64_t i = 0; i < 50; ++i) {
+    node_services::Echo echo{full, i, {}};
+    SNOW_CO_RETURN_IF_ERROR(dist::SendNamed(self, "echo", a.name(), echo));
+  }
+  auto is_watch = [watch](const Down& d) { return d.ref == watch; };
+  absl::StatusOr<Down> down = co_await self.ReceiveFor<Down>(kReplyTimeout, is_watch);
+  SNOW_CO_RETURN_IF_ERROR(down.status());
+  EXPECT_EQ(down->reason, MailboxOverflowReason());
+  co_return absl::OkStatus();
+}
+
+TEST(DistCallTest, AMailboxBoundHoldsForMessagesFromAnotherNode) {
+  NodeProcess a = StartChild({.name = "a@127.0.0.1:0"});
+  EXPECT_THAT(RunAsNode(OverflowsFromAnotherNode, std::ref(a)), IsOk());
+}
+
 TEST(DistCallTest, CallsByPidAndByNameGetTheirReplies) {
   NodeProcess a = StartChild({.name = "a@127.0.0.1:0", .shards = 2});
   EXPECT_THAT(RunAsNode(CallsByPidAndByName, std::ref(a)), IsOk());

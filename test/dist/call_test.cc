@@ -98,6 +98,63 @@ TEST(DistCallTest, AMailboxBoundHoldsForMessagesFromAnotherNode) {
   EXPECT_THAT(RunAsNode(OverflowsFromAnotherNode, std::ref(a)), IsOk());
 }
 
+// Each drop policy on messages from another node: 50 echoes reach an actor with a bound of 5,
+// which keeps the first five (kDropNew) or the last five (kDropOldest).
+struct EchoesKept {
+  std::vector<int64_t> n;
+};
+Task<absl::Status> HoardsEchoes(Self self, Pid gate, Pid report) {
+  self.Monitor(gate);
+  (void)co_await self.Receive<Down>();  // a notice: it gets into a full mailbox
+  EchoesKept kept;
+  for (;;) {
+    absl::StatusOr<node_services::Echo> echo =
+        co_await self.ReceiveFor<node_services::Echo>(absl::ZeroDuration());
+    if (!echo.ok()) break;
+    kept.n.push_back(echo->n);
+  }
+  self.Send(report, std::move(kept));
+  co_return absl::OkStatus();
+}
+Task<absl::Status> HoardsFromAnotherNode(Self self, std::reference_wrapper<NodeProcess> a_ref,
+                                         MailboxOverflow overflow,
+                                         std::reference_wrapper<std::vector<int64_t>> kept) {
+  NodeProcess& a = a_ref.get();
+  SNOW_CO_RETURN_IF_ERROR(dist::Start(self, TestNodeOptions()));
+  Pid gate = self.Spawn(NeverReceivesEchoes);
+  Pid hoarder =
+      self.Spawn({.max_mailbox = 5, .overflow = overflow}, HoardsEchoes, gate, self.pid());
+  for (int64_t i = 0; i < 50; ++i) {
+    node_services::Echo echo{hoarder, i, {}};
+    SNOW_CO_RETURN_IF_ERROR(dist::SendNamed(self, "echo", a.name(), echo));
+  }
+  // One more, to this actor on the hoarder's shard: it comes back from the same echo actor over
+  // the same connection, behind the 50, so once it is here they have all arrived.
+  node_services::Echo last{self.pid(), 999, {}};
+  SNOW_CO_RETURN_IF_ERROR(dist::SendNamed(self, "echo", a.name(), last));
+  auto is_last = [](const node_services::Echo& e) { return e.n == 999; };
+  SNOW_CO_RETURN_IF_ERROR(
+      (co_await self.ReceiveFor<node_services::Echo>(kReplyTimeout, is_last)).status());
+  self.SendExit(gate, KillReason());
+  absl::StatusOr<EchoesKept> got = co_await self.ReceiveFor<EchoesKept>(kReplyTimeout);
+  SNOW_CO_RETURN_IF_ERROR(got.status());
+  kept.get() = got->n;
+  co_return absl::OkStatus();
+}
+
+TEST(DistCallTest, MailboxDropPoliciesHoldForMessagesFromAnotherNode) {
+  NodeProcess a = StartChild({.name = "a@127.0.0.1:0"});
+  std::vector<int64_t> kept;
+  EXPECT_THAT(
+      RunAsNode(HoardsFromAnotherNode, std::ref(a), MailboxOverflow::kDropNew, std::ref(kept)),
+      IsOk());
+  EXPECT_EQ(kept, (std::vector<int64_t>{0, 1, 2, 3, 4}));
+  EXPECT_THAT(
+      RunAsNode(HoardsFromAnotherNode, std::ref(a), MailboxOverflow::kDropOldest, std::ref(kept)),
+      IsOk());
+  EXPECT_EQ(kept, (std::vector<int64_t>{45, 46, 47, 48, 49}));
+}
+
 TEST(DistCallTest, CallsByPidAndByNameGetTheirReplies) {
   NodeProcess a = StartChild({.name = "a@127.0.0.1:0", .shards = 2});
   EXPECT_THAT(RunAsNode(CallsByPidAndByName, std::ref(a)), IsOk());

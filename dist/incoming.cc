@@ -356,6 +356,15 @@ absl::Status Incoming::DeliverSignal(wire::ByteSpan body) {
   Pid to = Pid::FromBits(to_bits);
   if (!from_local.is_local() || !to.is_local()) return ProtocolError("signal with a foreign PID");
   Pid from = Pid::FromParts(session_->peer_slot(), from_local.shard(), from_local.serial());
+  const bool ends_or_links =
+      *kind == SignalKind::kExit || *kind == SignalKind::kLinkExit || *kind == SignalKind::kLink;
+  if (ends_or_links && session_->node()->IsOwnActor(to)) [[unlikely]] {
+    session_->node()->LogAbout(session_->Describe(), LogKind::kUndeliverable, [&] {
+      return absl::StrCat("refused a link or exit signal from ", session_->Describe(),
+                          " to one of the node's own actors");
+    });
+    return absl::OkStatus();
+  }
   session_->node()->HandOn(
       session_, session_->shard_id(),
       RemoteEnvelope::Signal(to, *kind, from, ref, absl::Status(*code, AbslView(message))));

@@ -105,11 +105,29 @@ void Node::Log(const std::string& line) const {
   std::fprintf(stderr, "snow dist %s: %s\n", options_.name.c_str(), line.c_str());
 }
 
+void Node::AddOwnActor(Pid pid) {
+  absl::MutexLock lock(&own_actors_mutex_);
+  own_actors_.insert(pid);
+}
+
+void Node::RemoveOwnActor(Pid pid) {
+  absl::MutexLock lock(&own_actors_mutex_);
+  own_actors_.erase(pid);
+}
+
+bool Node::IsOwnActor(Pid pid) {
+  absl::MutexLock lock(&own_actors_mutex_);
+  return own_actors_.contains(pid);
+}
+
 void Node::LogNodeDown(const std::string& peer, const absl::Status& why) const {
   // A program that monitors nodes hears of it as NodeDown and decides what to say; a node that
   // is stopping ends its own connections, which is no news.
   if (!node_monitors_.empty() || runtime_.stopping()) return;
-  Log(absl::StrCat("node down: ", peer, ": ", why.ToString()));
+  // Limited like every line a peer can cause: one that connects and breaks the protocol in a
+  // loop would otherwise write a line per attempt.
+  LogAbout(peer, LogKind::kNodeDown,
+           [&] { return absl::StrCat("node down: ", peer, ": ", why.ToString()); });
 }
 
 std::string Node::PidText(Pid pid) const {
@@ -1070,6 +1088,7 @@ namespace {
 Task<absl::Status> Acceptor(Self self, std::reference_wrapper<Node> node_ref,
                             std::shared_ptr<net::TcpListener> listener) {
   Node* node = &node_ref.get();
+  OwnActor own(node, self.pid());
   for (;;) {
     absl::StatusOr<net::TcpStream> tcp = co_await listener->Accept();
     if (!tcp.ok()) {

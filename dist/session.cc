@@ -200,6 +200,15 @@ void Session::Close(const absl::Status& reason) {
 
 namespace {
 
+// Gives an accepted connection's handshake slot back when the handshake is over, or when the
+// actor's frame goes before that (an exit signal can end the reader mid-handshake: without this
+// the slot leaked, and 32 leaks locked the address out).
+struct HandshakeSlot {
+  Node* node;
+  const std::string* source;  // the session's pending_source(), which outlives this
+  ~HandshakeSlot() { node->EndHandshake(*source); }
+};
+
 // Closes the session when the actor's frame goes, whichever way it goes.
 struct CloseOnExit {
   std::shared_ptr<Session> session;
@@ -214,13 +223,14 @@ Task<absl::Status> SessionReader(Self self, std::shared_ptr<Session> session,
   session->set_reader(self.pid());
   CloseOnExit guard{session};
   Node* node = session->node();
+  OwnActor own(node, self.pid());
   absl::Status status;
   if (dial.has_value()) {
     status = co_await session->Dial(*dial);
     if (status.ok()) status = co_await session->HandshakeAsClient();
   } else {
+    HandshakeSlot slot{node, &session->pending_source()};
     status = co_await session->HandshakeAsServer(self);
-    node->EndHandshake(session->pending_source());
   }
   if (session->handed_over()) co_return absl::OkStatus();  // a lane, now on its own shard
   if (!status.ok()) {
@@ -259,6 +269,7 @@ Task<absl::Status> LaneReader(Self self, std::shared_ptr<Session> session,
   session->set_reader(self.pid());
   CloseOnExit guard{session};
   Node* node = session->node();
+  OwnActor own(node, self.pid());
   absl::Status status = node->AddLaneActor(session.get(), self.pid());
   if (status.ok() && dial.has_value()) {
     status = co_await session->Dial(*dial);
@@ -280,8 +291,9 @@ Task<absl::Status> LaneReader(Self self, std::shared_ptr<Session> session,
   co_return status.ok() ? absl::UnavailableError("session ended") : status;
 }
 
-Task<absl::Status> SessionWriter(Self, std::shared_ptr<Session> session) {
+Task<absl::Status> SessionWriter(Self self, std::shared_ptr<Session> session) {
   CloseOnExit guard{session};
+  OwnActor own(session->node(), self.pid());
   absl::Status status = co_await session->WriteLoop();
   guard.reason = status;
   co_return status;

@@ -23,6 +23,7 @@ enum class LogKind : uint8_t {
   kUndeliverable,     // a message or call to a name nobody holds, or that did not decode
   kDropped,           // a message this node could not send
   kConnection,        // handshakes and connections that failed
+  kNodeDown,          // a connected node lost (when nothing monitors nodes)
 };
 
 class LogLimiter {

@@ -277,6 +277,12 @@ class Node final : public Transport {
   bool TryStartHandshake(const std::string& source);
   void EndHandshake(const std::string& source);
 
+  // The node's own actors (acceptors, session readers and writers): a peer's link or exit
+  // signal never reaches them, so a peer cannot kill the listener or another peer's session.
+  void AddOwnActor(Pid pid);
+  void RemoveOwnActor(Pid pid);
+  bool IsOwnActor(Pid pid);
+
   void Log(const std::string& line) const;
   // Logs a line about `peer` (a node name, or what stands for an unnamed one) that a peer can
   // cause: at most a few per peer and kind a minute (LogLimiter); `line()` is only built then.
@@ -356,6 +362,8 @@ class Node final : public Transport {
   std::atomic<uint64_t> mesh_names_skipped_{0};
   std::atomic<uint32_t> next_spawn_shard_{0};
   std::atomic<uint64_t> pids_of_unknown_nodes_{0};
+  absl::Mutex own_actors_mutex_;
+  absl::flat_hash_set<Pid> own_actors_ ABSL_GUARDED_BY(own_actors_mutex_);
   Slot unknown_node_slot_{.name = "(a node the table had no room for)"};
 
   absl::Mutex mutex_;

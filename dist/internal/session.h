@@ -168,4 +168,14 @@ Task<absl::Status> LaneReader(Self self, std::shared_ptr<Session> session,
                               std::optional<net::SocketAddress> dial);
 Task<absl::Status> SessionWriter(Self self, std::shared_ptr<Session> session);
 
+// Marks an actor of the node's own for as long as it lives (Node::AddOwnActor).
+struct OwnActor {
+  OwnActor(Node* n, Pid p) : node(n), pid(p) { node->AddOwnActor(pid); }
+  ~OwnActor() { node->RemoveOwnActor(pid); }
+  OwnActor(const OwnActor&) = delete;
+  OwnActor& operator=(const OwnActor&) = delete;
+  Node* node;
+  Pid pid;
+};
+
 }  // namespace snow::dist_internal

@@ -23,24 +23,27 @@ Task<absl::StatusOr<Pid>> EchoNamed(Self self, std::string node, int64_t n) {
   co_return reply->from;
 }
 
-// NodeProcess::WaitForLine on a helper thread, so that the calling actor's shard (and the
-// node it runs) keeps serving while the child gets to the line.
-Task<absl::StatusOr<std::string>> WaitForLineOffShard(NodeProcess& node, std::string prefix,
-                                                      absl::Duration timeout) {
+Task<absl::Status> OffShard(absl::AnyInvocable<void()> work) {
   // The thread says it is done through an eventfd, which this coroutine reads with io_uring.
   const int done = eventfd(0, EFD_CLOEXEC);
   if (done < 0) co_return ErrnoToStatus(-errno, "eventfd");
-  std::optional<absl::StatusOr<std::string>> result;
-  std::thread waiter([&node, &prefix, timeout, &result, done] {
-    result = node.WaitForLine(prefix, timeout);
+  std::thread worker([&work, done] {
+    work();
     uint64_t one = 1;
     [[maybe_unused]] ssize_t written = write(done, &one, sizeof(one));
   });
   uint64_t count = 0;
   int n = co_await Io({.op = IoOp::kRead, .fd = done, .buffer = &count, .length = sizeof(count)});
-  waiter.join();  // at once: the thread wrote its last word
+  worker.join();  // at once: the thread wrote its last word
   close(done);
-  if (n < 0) co_return ErrnoToStatus(n, "eventfd read");
+  co_return n < 0 ? ErrnoToStatus(n, "eventfd read") : absl::OkStatus();
+}
+
+Task<absl::StatusOr<std::string>> WaitForLineOffShard(NodeProcess& node, std::string prefix,
+                                                      absl::Duration timeout) {
+  std::optional<absl::StatusOr<std::string>> result;
+  SNOW_CO_RETURN_IF_ERROR(co_await OffShard(
+      [&node, &prefix, timeout, &result] { result = node.WaitForLine(prefix, timeout); }));
   co_return std::move(*result);
 }
 

@@ -24,6 +24,7 @@
 #include <utility>
 #include <vector>
 
+#include "absl/functional/any_invocable.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/str_cat.h"
@@ -134,6 +135,9 @@ inline bool Alive(const NodeProcess& node) {
 // actor's PID (the reply's `from`).
 Task<absl::StatusOr<Pid>> EchoNamed(Self self, std::string node, int64_t n);
 
+// Runs `work` (blocking calls: raw sockets, a child's output) on a helper thread and resumes
+// when it is done, so that the calling actor's shard (and the node it runs) keeps serving.
+Task<absl::Status> OffShard(absl::AnyInvocable<void()> work);
 // NodeProcess::WaitForLine on a helper thread, so that the calling actor's shard (and the
 // node it runs) keeps serving while the child gets to the line.
 Task<absl::StatusOr<std::string>> WaitForLineOffShard(NodeProcess& node, std::string prefix,

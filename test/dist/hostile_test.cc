@@ -436,6 +436,61 @@ TEST(DistHostilePeerTest, PidsOfMadeUpNodesCannotFillTheNodeTable) {
   EXPECT_TRUE(Alive(a));
 }
 
+// A peer with the cookie sends `kill` to every low PID of a node (the fuzzer found that one of
+// them was the listener's acceptor) but the test's own: the node's own actors refuse a peer's
+// exit signals, so afterwards the node still accepts connections. The node is this test's
+// runtime; a helper thread plays the peer. (A program's own actors stay killable by peers, as
+// in Erlang: that is why the test spares its main actor.)
+Task<absl::Status> RefusesKillsOfItsOwnActors(Self self) {
+  dist::NodeOptions options = TestNodeOptions();
+  options.tls = false;
+  SNOW_CO_RETURN_IF_ERROR(dist::Start(self, options));
+  const uint16_t port = PortOf(dist::SelfNode(self));
+  const Pid me = self.pid();
+  const uint32_t shards = self.runtime().shard_count();
+  bool accepted_again = false;
+  SNOW_CO_RETURN_IF_ERROR(co_await OffShard([port, me, shards, &accepted_again] {
+    int fd = HandshakeByHand(port, "forger@127.0.0.1:1", 1);
+    if (fd < 0) return;
+    std::string kills;
+    for (ShardId shard = 0; shard < shards; ++shard) {
+      for (uint64_t serial = 1; serial <= 300; ++serial) {
+        const Pid to = Pid::FromParts(0, shard, serial);
+        if (to == me) continue;
+        wire::ByteBuffer payload;
+        dist_internal::FieldWriter w(payload);
+        w.U8(static_cast<uint8_t>(dist_internal::FrameKind::kSignal));
+        w.U8(3);  // exit
+        w.Int(Pid::FromParts(0, 0, 1).bits());
+        w.Int(to.bits());
+        w.Int(uint64_t{0});
+        w.U8(static_cast<uint8_t>(absl::StatusCode::kAborted));
+        w.Int(uint32_t{4});
+        w.Bytes(std::string_view("kill"));
+        kills += Frame(payload.chars());
+      }
+    }
+    SendRaw(fd, kills);
+    // Once the node has read the kills (the connection closes when the peer ends it below, in
+    // order), a new peer must still get in.
+    shutdown(fd, SHUT_WR);
+    WaitForClose(fd, absl::Now() + kReplyTimeout);
+    close(fd);
+    int again = -1;
+    for (uint32_t creation = 2; again < 0 && creation < 50; ++creation) {
+      again = HandshakeByHand(port, "another@127.0.0.1:1", creation);
+    }
+    accepted_again = again >= 0;
+    if (again >= 0) close(again);
+  }));
+  EXPECT_TRUE(accepted_again) << "the node stopped accepting after a peer's exit signals";
+  co_return absl::OkStatus();
+}
+
+TEST(DistHostilePeerTest, APeerCannotKillTheNodesOwnActors) {
+  EXPECT_THAT(RunAsNode(RefusesKillsOfItsOwnActors), IsOk());
+}
+
 // A peer with the cookie sends a peer list of 200 made-up names, all at a port this test listens
 // on: the node dials ten of them (the mesh's burst), not 200, says how many it left out, and
 // goes on serving.

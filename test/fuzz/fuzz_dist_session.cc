@@ -10,6 +10,7 @@
 // harness frames each one (the framing itself has its own target, frame_decode).
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -90,6 +91,7 @@ std::string Frame(std::string_view payload) {
 bool SendAll(int fd, std::string_view bytes) {
   while (!bytes.empty()) {
     ssize_t n = send(fd, bytes.data(), bytes.size(), MSG_NOSIGNAL);
+    if (n < 0 && errno == EINTR) continue;  // libFuzzer's timeout alarm
     if (n <= 0) return false;
     bytes.remove_prefix(static_cast<size_t>(n));
   }
@@ -105,6 +107,7 @@ Read ReadFrame(int fd, std::string* payload) {
   auto read_exactly = [fd, &outcome](char* data, size_t size) {
     while (size > 0) {
       ssize_t n = recv(fd, data, size, 0);
+      if (n < 0 && errno == EINTR) continue;  // libFuzzer's timeout alarm
       if (n <= 0) {
         outcome =
             n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK) ? Read::kSilent : Read::kClosed;
@@ -141,8 +144,17 @@ int Connect(uint16_t port) {
   hello.name = std::string(kPeer);
   const std::string hello_payload = dist_internal::EncodeHello(hello);
   std::string challenge, accept;
-  bool ok = connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof(address)) == 0 &&
-            SendAll(fd, Frame(hello_payload)) && ReadFrame(fd, &challenge) == Read::kFrame &&
+  int connected = connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof(address));
+  if (connected != 0 && errno == EINTR) {  // libFuzzer's timeout alarm: wait for the connect
+    pollfd p{.fd = fd, .events = POLLOUT, .revents = 0};
+    int error = 0;
+    socklen_t length = sizeof(error);
+    while (poll(&p, 1, -1) < 0 && errno == EINTR) {
+    }
+    connected = getsockopt(fd, SOL_SOCKET, SO_ERROR, &error, &length) == 0 && error == 0 ? 0 : -1;
+  }
+  bool ok = connected == 0 && SendAll(fd, Frame(hello_payload)) &&
+            ReadFrame(fd, &challenge) == Read::kFrame &&
             dist_internal::ParseChallenge(challenge).ok();
   if (ok) {
     const net::Sha256Digest proof =

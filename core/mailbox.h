@@ -10,8 +10,8 @@
 // Every message lost to a bound is counted, in RuntimeStats::mailbox_overflows and, like a send
 // to a dead PID, in RuntimeStats::messages_dropped. The bound holds for messages from other
 // nodes too (they are delivered the same way). What the actor itself asked for always gets in,
-// and does not count against the bound's decision: the replies to its calls, and the Down and
-// Exit notices of its monitors and links.
+// even past the bound (it is bounded by the actor's own calls, monitors and links): the replies
+// to its calls, and the Down and Exit notices of its monitors and links.
 #pragma once
 
 #include <cstdint>

@@ -995,7 +995,6 @@ void Node::LearnPeers(const std::vector<std::string>& names, std::string_view fr
       if (known && it->second->state != Peer::State::kIdle) continue;  // up, or on its way
       // A token per dial, refilled at `rate` a second up to a burst of `rate`.
       const absl::Time now = absl::Now();
-      if (mesh_dial_tokens_ < 0) mesh_dial_tokens_ = rate;
       mesh_dial_tokens_ =
           std::min(rate, mesh_dial_tokens_ + absl::ToDoubleSeconds(now - mesh_tokens_at_) * rate);
       mesh_tokens_at_ = now;

@@ -357,8 +357,9 @@ class Node final : public Transport {
   uint32_t pending_handshakes_ ABSL_GUARDED_BY(pending_mutex_) = 0;
   absl::flat_hash_map<std::string, uint32_t> pending_by_source_ ABSL_GUARDED_BY(pending_mutex_);
   // The mesh's dial budget: a token bucket of mesh_dials_per_second.
-  double mesh_dial_tokens_ ABSL_GUARDED_BY(mutex_) = -1;  // < 0: full, not yet used
-  absl::Time mesh_tokens_at_ ABSL_GUARDED_BY(mutex_);
+  // Starts empty at the epoch: the first refill fills it.
+  double mesh_dial_tokens_ ABSL_GUARDED_BY(mutex_) = 0;
+  absl::Time mesh_tokens_at_ ABSL_GUARDED_BY(mutex_) = absl::UnixEpoch();
   std::atomic<uint64_t> mesh_names_skipped_{0};
   std::atomic<uint32_t> next_spawn_shard_{0};
   std::atomic<uint64_t> pids_of_unknown_nodes_{0};

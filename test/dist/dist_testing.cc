@@ -42,8 +42,10 @@ Task<absl::Status> OffShard(absl::AnyInvocable<void()> work) {
 Task<absl::StatusOr<std::string>> WaitForLineOffShard(NodeProcess& node, std::string prefix,
                                                       absl::Duration timeout) {
   std::optional<absl::StatusOr<std::string>> result;
-  SNOW_CO_RETURN_IF_ERROR(co_await OffShard(
-      [&node, &prefix, timeout, &result] { result = node.WaitForLine(prefix, timeout); }));
+  absl::AnyInvocable<void()> wait = [&node, &prefix, timeout, &result] {
+    result = node.WaitForLine(prefix, timeout);
+  };
+  SNOW_CO_RETURN_IF_ERROR(co_await OffShard(std::move(wait)));  // a named local: pitfalls.md
   co_return std::move(*result);
 }
 

@@ -308,23 +308,32 @@ TEST(DistHostilePeerTest, LaneJoinsAreCheckedAndALostLaneTakesThePeerDown) {
   EXPECT_THAT(RunAsNode(GoodNodeIsServed, std::ref(a), false), IsOk());
 }
 
-// Session frames by hand: DEFINE_TYPE for `name` as type `id`, and a SEND_NAMED of a message
-// of type `type` to the registered name `to` (the term is never read: the name is unknown).
-std::string DefineType(uint16_t id, std::string_view name) {
+// One session frame by hand: the kind byte, then what `fill(writer, payload)` adds (fields
+// through the writer, a term onto the payload).
+template <typename Fill>
+std::string SessionFrame(dist_internal::FrameKind kind, Fill fill) {
   wire::ByteBuffer payload;
   dist_internal::FieldWriter w(payload);
-  w.U8(static_cast<uint8_t>(dist_internal::FrameKind::kDefineType));
-  w.Int(id);
-  w.Name(name);
-  return Frame(std::string(payload.chars()));
+  w.U8(static_cast<uint8_t>(kind));
+  fill(w, payload);
+  return Frame(payload.chars());
+}
+
+// DEFINE_TYPE for `name` as type `id`, and a SEND_NAMED of a message of type `type` to the
+// registered name `to` (the term is never read: the name is unknown).
+std::string DefineType(uint16_t id, std::string_view name) {
+  return SessionFrame(dist_internal::FrameKind::kDefineType,
+                      [&](dist_internal::FieldWriter& w, wire::ByteBuffer&) {
+                        w.Int(id);
+                        w.Name(name);
+                      });
 }
 std::string SendNamed(std::string_view to, std::string_view type) {
-  wire::ByteBuffer payload;
-  dist_internal::FieldWriter w(payload);
-  w.U8(static_cast<uint8_t>(dist_internal::FrameKind::kSendNamed));
-  w.Name(to);
-  w.Name(type);
-  return Frame(std::string(payload.chars()));
+  return SessionFrame(dist_internal::FrameKind::kSendNamed,
+                      [&](dist_internal::FieldWriter& w, wire::ByteBuffer&) {
+                        w.Name(to);
+                        w.Name(type);
+                      });
 }
 
 // An Echo as snow-node reads it, with a PID written out in full (any node, any creation).
@@ -337,13 +346,12 @@ struct ForgedEcho {
 
 // A SEND of `message` (type id `type`) to the actor `to` of the receiving node.
 std::string SendTo(uint16_t type, Pid to, const ForgedEcho& message) {
-  wire::ByteBuffer payload;
-  dist_internal::FieldWriter w(payload);
-  w.U8(static_cast<uint8_t>(dist_internal::FrameKind::kSend));
-  w.Int(type);
-  w.Int(to.bits());
-  SNOW_CHECK(wire::Encode(message, payload).ok(), "encode");
-  return Frame(std::string(payload.chars()));
+  return SessionFrame(dist_internal::FrameKind::kSend,
+                      [&](dist_internal::FieldWriter& w, wire::ByteBuffer& payload) {
+                        w.Int(type);
+                        w.Int(to.bits());
+                        SNOW_CHECK(wire::Encode(message, payload).ok(), "encode");
+                      });
 }
 
 // The node's log lines up to the one that mentions `marker`; how many of them contain `text`.
@@ -449,7 +457,7 @@ Task<absl::Status> RefusesKillsOfItsOwnActors(Self self) {
   const Pid me = self.pid();
   const uint32_t shards = self.runtime().shard_count();
   bool accepted_again = false;
-  SNOW_CO_RETURN_IF_ERROR(co_await OffShard([port, me, shards, &accepted_again] {
+  absl::AnyInvocable<void()> peer = [port, me, shards, &accepted_again] {
     int fd = HandshakeByHand(port, "forger@127.0.0.1:1", 1);
     if (fd < 0) return;
     std::string kills;
@@ -457,17 +465,16 @@ Task<absl::Status> RefusesKillsOfItsOwnActors(Self self) {
       for (uint64_t serial = 1; serial <= 300; ++serial) {
         const Pid to = Pid::FromParts(0, shard, serial);
         if (to == me) continue;
-        wire::ByteBuffer payload;
-        dist_internal::FieldWriter w(payload);
-        w.U8(static_cast<uint8_t>(dist_internal::FrameKind::kSignal));
-        w.U8(3);  // exit
-        w.Int(Pid::FromParts(0, 0, 1).bits());
-        w.Int(to.bits());
-        w.Int(uint64_t{0});
-        w.U8(static_cast<uint8_t>(absl::StatusCode::kAborted));
-        w.Int(uint32_t{4});
-        w.Bytes(std::string_view("kill"));
-        kills += Frame(payload.chars());
+        kills += SessionFrame(dist_internal::FrameKind::kSignal,
+                              [&](dist_internal::FieldWriter& w, wire::ByteBuffer&) {
+                                w.U8(3);  // exit
+                                w.Int(Pid::FromParts(0, 0, 1).bits());
+                                w.Int(to.bits());
+                                w.Int(uint64_t{0});
+                                w.U8(static_cast<uint8_t>(absl::StatusCode::kAborted));
+                                w.Int(uint32_t{4});
+                                w.Bytes(std::string_view("kill"));
+                              });
       }
     }
     SendRaw(fd, kills);
@@ -482,7 +489,8 @@ Task<absl::Status> RefusesKillsOfItsOwnActors(Self self) {
     }
     accepted_again = again >= 0;
     if (again >= 0) close(again);
-  }));
+  };
+  SNOW_CO_RETURN_IF_ERROR(co_await OffShard(std::move(peer)));  // a named local: docs/pitfalls.md
   EXPECT_TRUE(accepted_again) << "the node stopped accepting after a peer's exit signals";
   co_return absl::OkStatus();
 }
@@ -509,12 +517,14 @@ TEST(DistHostilePeerTest, APeerListCannotMakeTheNodeDialAtWill) {
 
   int fd = HandshakeByHand(PortOf(a.name()), "forger@127.0.0.1:1", 1);
   ASSERT_GE(fd, 0);
-  wire::ByteBuffer payload;
-  dist_internal::FieldWriter w(payload);
-  w.U8(static_cast<uint8_t>(dist_internal::FrameKind::kPeers));
-  w.Int(uint16_t{200});
-  for (int i = 0; i < 200; ++i) w.Name(absl::StrCat("ghost", i, "@127.0.0.1:", trap_port));
-  ASSERT_TRUE(SendRaw(fd, Frame(payload.chars())));
+  std::string peers = SessionFrame(dist_internal::FrameKind::kPeers,
+                                   [&](dist_internal::FieldWriter& w, wire::ByteBuffer&) {
+                                     w.Int(uint16_t{200});
+                                     for (int i = 0; i < 200; ++i) {
+                                       w.Name(absl::StrCat("ghost", i, "@127.0.0.1:", trap_port));
+                                     }
+                                   });
+  ASSERT_TRUE(SendRaw(fd, peers));
 
   absl::StatusOr<std::string> said = LogLineWith(a, "the mesh did not dial");
   ASSERT_THAT(said, IsOk());

@@ -145,7 +145,7 @@ Runtime::~Runtime() {
 }
 
 absl::Status Runtime::SetTransport(std::unique_ptr<Transport> transport) {
-  absl::MutexLock lock(&stop_mutex_);
+  MutexLock lock(&stop_mutex_);
   if (transport_owner_ != nullptr) {
     return absl::AlreadyExistsError("this runtime is already a node");
   }
@@ -212,7 +212,7 @@ void Runtime::SubmitTo(ShardId target, absl::AnyInvocable<void()> fn) {
 
 void Runtime::Stop(absl::Status reason) {
   {
-    absl::MutexLock lock(&stop_mutex_);
+    MutexLock lock(&stop_mutex_);
     if (!stop_reason_.has_value()) stop_reason_ = std::move(reason);
   }
   if (stop_requested_.exchange(true)) return;
@@ -247,7 +247,7 @@ absl::Status Runtime::WaitFor(int signal_fd, int* signal_number) {
     }
   }
   StopAndJoin();
-  absl::MutexLock lock(&stop_mutex_);
+  MutexLock lock(&stop_mutex_);
   return stop_reason_.value_or(absl::OkStatus());
 }
 
@@ -269,7 +269,7 @@ RuntimeStats Runtime::stats() const {
 
 absl::Status Runtime::Register(std::string name, Pid pid) {
   if (name.empty()) return absl::InvalidArgumentError("a registered name cannot be empty");
-  absl::MutexLock lock(&registry_mutex_);
+  MutexLock lock(&registry_mutex_);
   auto [it, inserted] = names_.try_emplace(std::move(name), pid);
   if (!inserted) {
     return absl::AlreadyExistsError(
@@ -279,14 +279,14 @@ absl::Status Runtime::Register(std::string name, Pid pid) {
 }
 
 std::optional<Pid> Runtime::WhereIs(std::string_view name) const {
-  absl::ReaderMutexLock lock(&registry_mutex_);
+  MutexLock lock(&registry_mutex_);
   auto it = names_.find(AbslView(name));
   if (it == names_.end()) return std::nullopt;
   return it->second;
 }
 
 void Runtime::ReleaseName(std::string_view name, Pid pid) {
-  absl::MutexLock lock(&registry_mutex_);
+  MutexLock lock(&registry_mutex_);
   auto it = names_.find(AbslView(name));
   if (it != names_.end() && it->second == pid) names_.erase(it);
 }

@@ -27,7 +27,7 @@
 #include "absl/functional/any_invocable.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
-#include "absl/synchronization/mutex.h"
+#include "snow/core/mutex.h"
 #include "absl/time/time.h"
 #include "snow/core/actor.h"
 #include "snow/core/internal/shard.h"
@@ -168,7 +168,7 @@ class Runtime {
   std::atomic<uint32_t> round_robin_{0};
   int done_fd_ = -1;  // eventfd, signalled when the runtime should stop
   std::atomic<bool> stop_requested_{false};
-  absl::Mutex stop_mutex_;
+  Mutex stop_mutex_;
   std::optional<absl::Status> stop_reason_ ABSL_GUARDED_BY(stop_mutex_);
   bool joined_ = false;
   std::atomic<Transport*> transport_{nullptr};
@@ -176,7 +176,7 @@ class Runtime {
 
   // The registry takes a lock: registration is rare and lookups are short; the per-message
   // path (Send to a PID) never touches it.
-  mutable absl::Mutex registry_mutex_;
+  mutable Mutex registry_mutex_;
   absl::flat_hash_map<std::string, Pid> names_ ABSL_GUARDED_BY(registry_mutex_);
 };
 

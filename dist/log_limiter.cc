@@ -4,7 +4,7 @@ namespace snow::dist_internal {
 
 bool LogLimiter::Take(std::string_view peer, LogKind kind, absl::Time now, uint64_t* held_back,
                       int* written) {
-  absl::MutexLock lock(&mutex_);
+  MutexLock lock(&mutex_);
   std::pair<std::string, LogKind> key(peer, kind);
   if (!budgets_.contains(key) && budgets_.size() >= kMaxKeys) key.first = "(other peers)";
   Budget& budget = budgets_[key];
@@ -22,7 +22,7 @@ bool LogLimiter::Take(std::string_view peer, LogKind kind, absl::Time now, uint6
 }
 
 uint64_t LogLimiter::held_back_total() const {
-  absl::MutexLock lock(&mutex_);
+  MutexLock lock(&mutex_);
   return held_back_total_;
 }
 

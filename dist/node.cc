@@ -32,7 +32,7 @@ namespace snow::dist_internal {
 namespace {
 
 struct TypeRegistry {
-  absl::Mutex mutex;
+  Mutex mutex;
   absl::flat_hash_map<std::string, const RemoteType*> by_name ABSL_GUARDED_BY(mutex);
 };
 
@@ -45,7 +45,7 @@ TypeRegistry& Registry() {
 
 void Register(std::atomic<const void*>& codec_slot, RemoteType type) {
   TypeRegistry& registry = Registry();
-  absl::MutexLock lock(&registry.mutex);
+  MutexLock lock(&registry.mutex);
   if (codec_slot.load(std::memory_order_acquire) != nullptr) return;
   auto it = registry.by_name.find(type.wire_name);
   SNOW_CHECK(it == registry.by_name.end(),
@@ -58,7 +58,7 @@ void Register(std::atomic<const void*>& codec_slot, RemoteType type) {
 
 const RemoteType* FindRemoteType(std::string_view wire_name) {
   TypeRegistry& registry = Registry();
-  absl::MutexLock lock(&registry.mutex);
+  MutexLock lock(&registry.mutex);
   auto it = registry.by_name.find(AbslView(wire_name));
   return it == registry.by_name.end() ? nullptr : it->second;
 }
@@ -106,17 +106,17 @@ void Node::Log(const std::string& line) const {
 }
 
 void Node::AddOwnActor(Pid pid) {
-  absl::MutexLock lock(&own_actors_mutex_);
+  MutexLock lock(&own_actors_mutex_);
   own_actors_.insert(pid);
 }
 
 void Node::RemoveOwnActor(Pid pid) {
-  absl::MutexLock lock(&own_actors_mutex_);
+  MutexLock lock(&own_actors_mutex_);
   own_actors_.erase(pid);
 }
 
 bool Node::IsOwnActor(Pid pid) {
-  absl::MutexLock lock(&own_actors_mutex_);
+  MutexLock lock(&own_actors_mutex_);
   return own_actors_.contains(pid);
 }
 
@@ -148,7 +148,7 @@ absl::StatusOr<Peer*> Node::PeerFor(std::string_view name) {
   if (name == options_.name) {
     return absl::InvalidArgumentError(absl::StrCat(AbslView(name), " is this node"));
   }
-  absl::MutexLock lock(&mutex_);
+  MutexLock lock(&mutex_);
   auto it = peers_.find(AbslView(name));
   if (it != peers_.end()) return it->second.get();
   SNOW_ASSIGN_OR_RETURN(net::SocketAddress address, DialAddressOf(options_, name));
@@ -167,7 +167,7 @@ std::unique_ptr<Peer> Node::NewPeer(std::string name, net::SocketAddress address
 }
 
 uint32_t Node::SlotFor(std::string_view name, uint32_t creation) {
-  absl::MutexLock lock(&mutex_);
+  MutexLock lock(&mutex_);
   return SlotForLocked(name, creation, /*connecting=*/false);
 }
 
@@ -207,7 +207,7 @@ uint32_t Node::SlotForLocked(std::string_view name, uint32_t creation, bool conn
 }
 
 absl::StatusOr<uint32_t> Node::LiveSlotOf(std::string_view name) {
-  absl::MutexLock lock(&mutex_);
+  MutexLock lock(&mutex_);
   auto it = peers_.find(AbslView(name));
   if (it == peers_.end() || it->second->state != Peer::State::kUp) {
     return absl::UnavailableError("not connected");
@@ -216,7 +216,7 @@ absl::StatusOr<uint32_t> Node::LiveSlotOf(std::string_view name) {
 }
 
 bool Node::AwaitOtherConnection(Session* session, Pid waiter, uint64_t ref) {
-  absl::MutexLock lock(&mutex_);
+  MutexLock lock(&mutex_);
   Peer* peer = session->peer();
   if (peer == nullptr) return true;
   if (peer->state == Peer::State::kUp && peer->session != session) return true;
@@ -225,7 +225,7 @@ bool Node::AwaitOtherConnection(Session* session, Pid waiter, uint64_t ref) {
 }
 
 bool Node::AwaitPeerDown(Session* session, Pid waiter, uint64_t ref) {
-  absl::MutexLock lock(&mutex_);
+  MutexLock lock(&mutex_);
   Peer* peer = session->peer();
   if (peer == nullptr || peer->state != Peer::State::kUp ||
       peer->creation.load(std::memory_order_relaxed) != session->peer_creation()) {
@@ -250,7 +250,7 @@ void Node::WritePid(wire::Writer& w, Pid pid) const {
 
 std::vector<std::string> Node::ConnectedNames() {
   std::vector<std::string> names;
-  absl::MutexLock lock(&mutex_);
+  MutexLock lock(&mutex_);
   for (const auto& [name, peer] : peers_) {
     if (peer->state == Peer::State::kUp) names.push_back(name);
   }
@@ -443,7 +443,7 @@ void Node::EnsureConnecting(Peer* peer, Pid waiter, uint64_t ref) {
   const ShardId shard = remote::ThisShard();
   std::shared_ptr<Session> session;
   {
-    absl::MutexLock lock(&mutex_);
+    MutexLock lock(&mutex_);
     if (peer->state == Peer::State::kUp) {
       if (waiter) {
         remote::Deliver(RemoteEnvelope::Message(waiter, ConnectResult{ref, absl::OkStatus()}));
@@ -464,14 +464,14 @@ void Node::EnsureConnecting(Peer* peer, Pid waiter, uint64_t ref) {
   // inside this call. `session` keeps the object alive, so the comparison below cannot be
   // fooled by a new session at the same address.
   Pid reader = StartOutgoing(this, session);
-  absl::MutexLock lock(&mutex_);
+  MutexLock lock(&mutex_);
   if (peer->session != session.get()) return;  // it already ended
   peer->session_actor = reader;
   if (peer->disconnecting) EndSessionActor(reader, absl::UnavailableError("disconnect"));
 }
 
 absl::Status Node::Claim(Session* session) {
-  absl::MutexLock lock(&mutex_);
+  MutexLock lock(&mutex_);
   Peer* peer = session->peer();
   if (peer->session == session) return absl::OkStatus();
   if (peer->state == Peer::State::kUp) {
@@ -496,7 +496,7 @@ absl::Status Node::Claim(Session* session) {
 }
 
 absl::Status Node::Publish(Session* session) {
-  absl::MutexLock lock(&mutex_);
+  MutexLock lock(&mutex_);
   return PublishLocked(session);
 }
 
@@ -545,7 +545,7 @@ void Node::Release(Session* session, const absl::Status& reason) {
 
 bool Node::ReleaseLocked(Session* session, const absl::Status& reason, wire::ByteBuffer orphans) {
   Peer* peer = session->peer();
-  absl::MutexLock lock(&mutex_);
+  MutexLock lock(&mutex_);
   if (session->is_lane()) {
     const bool live = peer->state == Peer::State::kUp &&
                       peer->generation.load(std::memory_order_relaxed) == session->generation();
@@ -624,7 +624,7 @@ void Node::FirstConnectionUp(Session* session) {
 }
 
 std::optional<LaneTicket> Node::TicketFor(Peer* peer, uint64_t generation) {
-  absl::MutexLock lock(&mutex_);
+  MutexLock lock(&mutex_);
   if (peer->state != Peer::State::kUp ||
       peer->generation.load(std::memory_order_relaxed) != generation) {
     return std::nullopt;
@@ -687,7 +687,7 @@ absl::StatusOr<LaneTicket> Node::LaneTicketFor(std::string_view name, uint32_t c
   if (our_creation != creation_) {
     return absl::FailedPreconditionError("a lane for an earlier incarnation of this node");
   }
-  absl::MutexLock lock(&mutex_);
+  MutexLock lock(&mutex_);
   auto it = peers_.find(AbslView(name));
   Peer* peer = it != peers_.end() ? it->second.get() : nullptr;
   if (peer == nullptr || peer->state != Peer::State::kUp ||
@@ -711,7 +711,7 @@ absl::StatusOr<LaneTicket> Node::LaneTicketFor(std::string_view name, uint32_t c
 }
 
 absl::Status Node::TakeLane(const LaneTicket& ticket, uint16_t lane, uint16_t peer_lane) {
-  absl::MutexLock lock(&mutex_);
+  MutexLock lock(&mutex_);
   Peer* peer = ticket.peer;
   if (peer->state != Peer::State::kUp ||
       peer->generation.load(std::memory_order_relaxed) != ticket.generation) {
@@ -726,7 +726,7 @@ absl::Status Node::TakeLane(const LaneTicket& ticket, uint16_t lane, uint16_t pe
 }
 
 absl::Status Node::AddLaneActor(Session* session, Pid reader) {
-  absl::MutexLock lock(&mutex_);
+  MutexLock lock(&mutex_);
   Peer* peer = session->peer();
   if (peer->state != Peer::State::kUp ||
       peer->generation.load(std::memory_order_relaxed) != session->generation()) {
@@ -834,7 +834,7 @@ void Node::AccountOn(ShardId target, Session* from, ShardId here, RemoteEnvelope
 absl::StatusOr<std::pair<Pid, PeerShard*>> Node::NameServiceOf(Peer* peer) {
   uint32_t slot = 0;
   {
-    absl::MutexLock lock(&mutex_);
+    MutexLock lock(&mutex_);
     if (peer->state != Peer::State::kUp) return NoConnectionReason();
     slot = peer->slot;
   }
@@ -922,7 +922,7 @@ void Node::SpawnForPeer(Session* from, ShardId here, SpawnRequest request,
 }
 
 void Node::Disconnect(std::string_view name) {
-  absl::MutexLock lock(&mutex_);
+  MutexLock lock(&mutex_);
   auto it = peers_.find(AbslView(name));
   if (it == peers_.end() || it->second->session == nullptr) return;
   if (it->second->state == Peer::State::kUp) {
@@ -974,7 +974,7 @@ bool Node::RoomFor(Pid waiter, Pid to, uint64_t token) {
 }
 
 void Node::MonitorNodes(Pid pid, bool on) {
-  absl::MutexLock lock(&mutex_);
+  MutexLock lock(&mutex_);
   if (on) {
     node_monitors_.insert(pid);
   } else {
@@ -989,7 +989,7 @@ void Node::LearnPeers(const std::vector<std::string>& names, std::string_view fr
   for (const std::string& name : names) {
     if (name == options_.name) continue;
     {
-      absl::MutexLock lock(&mutex_);
+      MutexLock lock(&mutex_);
       auto it = peers_.find(name);
       const bool known = it != peers_.end();
       if (known && it->second->state != Peer::State::kIdle) continue;  // up, or on its way
@@ -1009,7 +1009,7 @@ void Node::LearnPeers(const std::vector<std::string>& names, std::string_view fr
     if (!peer.ok()) continue;
     bool idle;
     {
-      absl::MutexLock lock(&mutex_);
+      MutexLock lock(&mutex_);
       idle = (*peer)->state == Peer::State::kIdle;
     }
     if (idle) EnsureConnecting(*peer);
@@ -1026,7 +1026,7 @@ void Node::LearnPeers(const std::vector<std::string>& names, std::string_view fr
 }
 
 bool Node::TryStartHandshake(const std::string& source) {
-  absl::MutexLock lock(&pending_mutex_);
+  MutexLock lock(&pending_mutex_);
   if (pending_handshakes_ >= options_.max_pending_handshakes) return false;
   uint32_t& from_source = pending_by_source_[source];
   if (from_source >= options_.max_pending_handshakes_per_source) return false;
@@ -1036,7 +1036,7 @@ bool Node::TryStartHandshake(const std::string& source) {
 }
 
 void Node::EndHandshake(const std::string& source) {
-  absl::MutexLock lock(&pending_mutex_);
+  MutexLock lock(&pending_mutex_);
   --pending_handshakes_;
   auto it = pending_by_source_.find(source);
   if (it != pending_by_source_.end() && --it->second == 0) pending_by_source_.erase(it);
@@ -1044,6 +1044,7 @@ void Node::EndHandshake(const std::string& source) {
 
 dist::DistStats Node::TotalStats() const {
   dist::DistStats t;
+  int64_t queued = 0;
   for (const ShardStats& s : stats_) {
     auto get = [](const std::atomic<uint64_t>& c) { return c.load(std::memory_order_relaxed); };
     t.messages_sent += get(s.messages_sent);
@@ -1059,7 +1060,9 @@ dist::DistStats Node::TotalStats() const {
     t.connections_up += get(s.connections_up);
     t.lanes_up += get(s.lanes_up);
     t.queued_bytes_peak = std::max(t.queued_bytes_peak, get(s.queued_bytes_peak));
+    queued += s.queued_bytes.load(std::memory_order_relaxed);
   }
+  t.queued_bytes = static_cast<uint64_t>(std::max<int64_t>(queued, 0));
   t.log_lines_held_back = log_lines_held_back();
   t.mesh_names_skipped = mesh_names_skipped_.load(std::memory_order_relaxed);
   t.pids_of_unknown_nodes = pids_of_unknown_nodes_.load(std::memory_order_relaxed);

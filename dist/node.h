@@ -158,6 +158,7 @@ struct DistStats {
   uint64_t connections_up = 0;       // sessions that completed a handshake
   uint64_t lanes_up = 0;             // lane connections that joined one (ARCHITECTURE.md, "Lanes")
   uint64_t queued_bytes_peak = 0;    // the most any one connection has held to write, so far
+  uint64_t queued_bytes = 0;         // what all connections hold to write now
   uint64_t log_lines_held_back = 0;  // lines a peer caused that were counted, not logged
   uint64_t mesh_names_skipped = 0;   // names of peer lists the mesh did not dial (NodeOptions)
   // PIDs of incarnations met in messages that the node table had no room for: they arrived as

@@ -283,6 +283,7 @@ void Outgoing::TellWaiters() {
 Task<absl::Status> Outgoing::WriteLoop(net::Stream& stream, absl::Duration tick) {
   wire::ByteBuffer writing;
   for (;;) {
+    if (stopping_) co_return absl::CancelledError("the session is closing");
     if (urgent_.empty() && bulk_.empty()) {
       bool notified = co_await work_.Wait(tick / 4);
       // Quiet for a quarter of the tick: an empty frame tells the peer we are alive.
@@ -292,6 +293,7 @@ Task<absl::Status> Outgoing::WriteLoop(net::Stream& stream, absl::Duration tick)
       }
       continue;
     }
+    ReportQueued();
     const size_t small_bytes = urgent_.size();
     std::span<const char> piece = NextWrite(writing);
     absl::Status s = co_await stream.WriteAll(writing.chars(), tick);
@@ -314,6 +316,7 @@ Task<absl::Status> Outgoing::WriteLoop(net::Stream& stream, absl::Duration tick)
     const size_t sent = writing.size() + piece.size();
     // A fragment's own header was never counted as queued.
     queued_bytes_ -= std::min(queued_bytes_, small_bytes + piece.size());
+    ReportQueued();
     if (!room_waiters_.empty() && queued_bytes_ <= room_low_bytes_) [[unlikely]]
       TellWaiters();
     ShardStats::Add(stats_->bytes_sent, sent);

@@ -185,6 +185,7 @@ void Session::Close(const absl::Status& reason) {
   up_ = false;
   readable_event_.Notify();
   out_.TellWaiters();  // senders waiting for room find out on their next send
+  out_.Stop();         // the writer ends the stream in order (SessionWriter)
   if (peer_ != nullptr) {
     // No route may lead here any more.
     PeerShard& here = peer_->shards[shard_];
@@ -257,10 +258,9 @@ Task<absl::Status> SessionReader(Self self, std::shared_ptr<Session> session,
     });
     co_return absl::OkStatus();
   }
-  self.SpawnLink(SessionWriter, session);
+  self.Spawn(SessionWriter, session);
   status = co_await session->ReadLoop();
   guard.reason = status;
-  // Abnormal: the link takes the writer down with the reader.
   co_return status.ok() ? absl::UnavailableError("session ended") : status;
 }
 
@@ -285,17 +285,27 @@ Task<absl::Status> LaneReader(Self self, std::shared_ptr<Session> session,
     co_return absl::OkStatus();
   }
   node->LaneUp(session.get());
-  self.SpawnLink(SessionWriter, session);
+  self.Spawn(SessionWriter, session);
   status = co_await session->ReadLoop();
   guard.reason = status;
   co_return status.ok() ? absl::UnavailableError("session ended") : status;
 }
 
+// The writer is not linked to its reader. A writer ended by a signal while its send is in the
+// kernel cannot tell how much of a TLS record left, so the stream could not end with
+// close_notify, and the peer would read a connection cut short. Instead, when the session closes
+// (its reader ended: the peer went, a Disconnect, a newer incarnation), the writer finishes the
+// write in progress and closes the stream in order; when the writer fails first, it ends the
+// reader.
 Task<absl::Status> SessionWriter(Self self, std::shared_ptr<Session> session) {
-  CloseOnExit guard{session};
   OwnActor own(session->node(), self.pid());
   absl::Status status = co_await session->WriteLoop();
-  guard.reason = status;
+  if (session->closed()) {
+    (void)co_await session->stream().Close();
+    co_return absl::OkStatus();
+  }
+  session->Close(status);
+  EndSessionActor(session->reader(), status);
   co_return status;
 }
 

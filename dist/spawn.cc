@@ -4,7 +4,7 @@
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/strings/str_cat.h"
-#include "absl/synchronization/mutex.h"
+#include "snow/core/mutex.h"
 #include "snow/core/service.h"
 #include "snow/core/status.h"
 #include "snow/dist/internal/name_service.h"
@@ -20,7 +20,7 @@ struct Spawnable {
 };
 
 struct SpawnableRegistry {
-  absl::Mutex mutex;
+  Mutex mutex;
   absl::flat_hash_map<std::string, Spawnable> by_name ABSL_GUARDED_BY(mutex);
 };
 
@@ -33,7 +33,7 @@ SpawnableRegistry& Spawnables() {
 
 void RegisterSpawnable(std::string name, const void* identity, SpawnPrepare prepare) {
   SpawnableRegistry& registry = Spawnables();
-  absl::MutexLock lock(&registry.mutex);
+  MutexLock lock(&registry.mutex);
   auto [it, inserted] = registry.by_name.try_emplace(std::move(name));
   if (!inserted) {
     SNOW_CHECK(it->second.identity == identity,
@@ -49,7 +49,7 @@ absl::StatusOr<SpawnStart> PrepareSpawn(std::string_view function, wire::ByteSpa
   SpawnPrepare prepare;
   {
     SpawnableRegistry& registry = Spawnables();
-    absl::MutexLock lock(&registry.mutex);
+    MutexLock lock(&registry.mutex);
     auto it = registry.by_name.find(AbslView(function));
     if (it == registry.by_name.end()) {
       return absl::NotFoundError(absl::StrCat("no function is registered as \"", AbslView(function),

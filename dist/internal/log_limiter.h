@@ -13,7 +13,7 @@
 #include <utility>
 
 #include "absl/container/flat_hash_map.h"
-#include "absl/synchronization/mutex.h"
+#include "snow/core/mutex.h"
 #include "absl/time/time.h"
 
 namespace snow::dist_internal {
@@ -64,7 +64,7 @@ class LogLimiter {
   };
   bool Take(std::string_view peer, LogKind kind, absl::Time now, uint64_t* held_back, int* written);
 
-  mutable absl::Mutex mutex_;
+  mutable Mutex mutex_;
   absl::flat_hash_map<std::pair<std::string, LogKind>, Budget> budgets_ ABSL_GUARDED_BY(mutex_);
   uint64_t held_back_total_ ABSL_GUARDED_BY(mutex_) = 0;
 };

@@ -22,8 +22,8 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/container/flat_hash_set.h"
 #include "absl/status/status.h"
-#include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
+#include "snow/core/mutex.h"
 #include "snow/core/remote.h"
 #include "snow/core/runtime.h"
 #include "snow/dist/internal/log_limiter.h"
@@ -299,8 +299,7 @@ class Node final : public Transport {
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_);
   void NotifyNodes(const std::string& name, bool up, const absl::Status& reason)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_);
-  static void NotifyWaiters(Peer* peer, const absl::Status& status)
-      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_);
+  void NotifyWaiters(Peer* peer, const absl::Status& status) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_);
   uint32_t SlotForLocked(std::string_view name, uint32_t creation, bool connecting)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_);
   // The live connection to `peer` is gone: every session of it ends, every shard answers for
@@ -309,7 +308,7 @@ class Node final : public Transport {
   void PeerDownLocked(Peer* peer, const absl::Status& why, Pid ending)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_);
   // The peer has no connection (live or coming).
-  static void ResetLocked(Peer* peer) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_);
+  void ResetLocked(Peer* peer) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_);
   std::unique_ptr<Peer> NewPeer(std::string name, net::SocketAddress address);
   // On shard `shard`: that shard's part of `peer`, brought to `generation` (older state goes);
   // nullptr when `generation` is older than what the shard already knows.
@@ -353,7 +352,7 @@ class Node final : public Transport {
   std::vector<ShardStats> stats_;
   mutable LogLimiter log_limiter_;
   const uint16_t lanes_;
-  absl::Mutex pending_mutex_;
+  Mutex pending_mutex_;
   uint32_t pending_handshakes_ ABSL_GUARDED_BY(pending_mutex_) = 0;
   absl::flat_hash_map<std::string, uint32_t> pending_by_source_ ABSL_GUARDED_BY(pending_mutex_);
   // The mesh's dial budget: a token bucket of mesh_dials_per_second.
@@ -363,11 +362,11 @@ class Node final : public Transport {
   std::atomic<uint64_t> mesh_names_skipped_{0};
   std::atomic<uint32_t> next_spawn_shard_{0};
   std::atomic<uint64_t> pids_of_unknown_nodes_{0};
-  absl::Mutex own_actors_mutex_;
+  Mutex own_actors_mutex_;
   absl::flat_hash_set<Pid> own_actors_ ABSL_GUARDED_BY(own_actors_mutex_);
   Slot unknown_node_slot_{.name = "(a node the table had no room for)"};
 
-  absl::Mutex mutex_;
+  Mutex mutex_;
   absl::flat_hash_map<std::string, std::unique_ptr<Peer>> peers_ ABSL_GUARDED_BY(mutex_);
   absl::flat_hash_map<std::pair<std::string, uint32_t>, uint32_t> slot_index_
       ABSL_GUARDED_BY(mutex_);

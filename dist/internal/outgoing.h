@@ -48,6 +48,7 @@ class Outgoing {
         room_high_bytes_(room_high_bytes),
         room_low_bytes_(room_low_bytes),
         stats_(stats) {}
+  ~Outgoing() { ShardStats::Move(stats_->queued_bytes, -static_cast<int64_t>(reported_bytes_)); }
   Outgoing(const Outgoing&) = delete;
   Outgoing& operator=(const Outgoing&) = delete;
 
@@ -60,6 +61,11 @@ class Outgoing {
   bool AskForRoom(Pid waiter, uint64_t token);
   // Tells every waiter now (the session calls it when it closes).
   void TellWaiters();
+  // The session is closing: WriteLoop ends after the write in progress (kCancelled).
+  void Stop() {
+    stopping_ = true;
+    work_.Notify();
+  }
 
   // Queues SEND of message `e` (a `type`) to the peer's actor `to` (its PID in the peer's
   // numbering), PIDs inside written by `pids`. On an encoding error nothing is queued. A message
@@ -122,6 +128,12 @@ class Outgoing {
       ShardStats::Max(stats_->queued_bytes_peak, peak_bytes_);
     }
   }
+  // Brings the shard's queued_bytes gauge up to date: once per write, not per message.
+  void ReportQueued() {
+    ShardStats::Move(stats_->queued_bytes,
+                     static_cast<int64_t>(queued_bytes_) - static_cast<int64_t>(reported_bytes_));
+    reported_bytes_ = queued_bytes_;
+  }
   void BulkDone(uint64_t to);
   // Builds the next write: the small frames, and the header of the next bulk fragment if any.
   // Returns the fragment's bytes (written right after `writing`), empty if none.
@@ -138,6 +150,8 @@ class Outgoing {
   absl::flat_hash_map<uint64_t, uint32_t> bulk_destinations_;
   size_t queued_bytes_ = 0;
   size_t peak_bytes_ = 0;
+  size_t reported_bytes_ = 0;  // what the gauge holds for this connection
+  bool stopping_ = false;
   absl::flat_hash_map<const RemoteType*, uint16_t> type_ids_;
   std::vector<wire::BorrowedBytes> borrowed_;  // scratch for AddMessage
   const RemoteType* last_type_ = nullptr;

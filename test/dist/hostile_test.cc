@@ -13,12 +13,12 @@
 #include <cstdint>
 #include <cstdio>
 #include <functional>
+#include <latch>
 #include <string>
 #include <thread>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
-#include "absl/synchronization/notification.h"
 #include "snow/dist/internal/fields.h"
 #include "snow/dist/internal/handshake.h"
 #include "snow/dist/internal/protocol.h"
@@ -569,7 +569,7 @@ int ConnectRawFrom(const char* source, uint16_t port) {
 // Holds `count` connections from 127.0.0.2 that send nothing, re-opening each one the node
 // closes, until `stop`. `holding` is notified once all are open.
 void HoldIdleConnections(uint16_t port, int count, const std::atomic<bool>* stop,
-                         absl::Notification* holding, std::atomic<uint64_t>* reopened) {
+                         std::latch* holding, std::atomic<uint64_t>* reopened) {
   std::vector<pollfd> fds(count, pollfd{.fd = -1, .events = POLLIN, .revents = 0});
   bool all_open = false;
   while (!stop->load()) {
@@ -584,7 +584,7 @@ void HoldIdleConnections(uint16_t port, int count, const std::atomic<bool>* stop
     }
     if (!all_open) {
       all_open = true;
-      holding->Notify();
+      holding->count_down();
     }
     poll(fds.data(), fds.size(), 100);  // wakes for the next closes
   }
@@ -617,9 +617,9 @@ TEST(DistHostilePeerTest, IdleConnectionsFromOneAddressDoNotLockPeersOut) {
   NodeProcess a = StartChild({.name = "a@127.0.0.1:0"});
   std::atomic<bool> stop{false};
   std::atomic<uint64_t> reopened{0};
-  absl::Notification holding;
+  std::latch holding{1};
   std::thread attacker(HoldIdleConnections, PortOf(a.name()), count, &stop, &holding, &reopened);
-  holding.WaitForNotification();
+  holding.wait();
   absl::Duration slowest;
   for (int i = 0; i < 5; ++i) {  // five peers, one after the other
     absl::Duration took;

@@ -9,6 +9,7 @@
 #include "snow/core/service.h"
 #include "snow/core/status.h"
 #include "snow/core/time.h"
+#include "snow/dist/node.h"
 #include "snow/dist/spawn.h"
 
 namespace snow::node_services {
@@ -75,11 +76,25 @@ Task<absl::Status> Reporter(Self self, Pid to, int64_t n, std::string text) {
 
 Task<absl::Status> Noop(Self) { co_return absl::OkStatus(); }
 
+NodeStats CurrentStats(Self self) {
+  const RuntimeStats runtime = self.runtime().stats();
+  const dist::DistStats node = dist::Stats(self);
+  return NodeStats{.live_actors = runtime.live_actors,
+                   .actors_crashed = runtime.actors_crashed,
+                   .messages_dropped = runtime.messages_dropped,
+                   .queued_bytes = node.queued_bytes,
+                   .messages_sent = node.messages_sent,
+                   .messages_received = node.messages_received,
+                   .connections_up = node.connections_up,
+                   .handshakes_failed = node.handshakes_failed};
+}
+
 Task<absl::Status> CallsService(Self self) {
   std::vector<ReplyTo<int64_t>> held;  // never answered
   for (;;) {
-    auto m = co_await self.Receive<Request<Square>, Request<Whoami>, Request<Later>,
-                                   Request<Delegate>, Request<Hold>, Request<SpawnBack>>();
+    auto m =
+        co_await self.Receive<Request<Square>, Request<Whoami>, Request<Later>, Request<Delegate>,
+                              Request<Hold>, Request<SpawnBack>, Request<Stats>>();
     if (auto* square = std::get_if<Request<Square>>(&m)) {
       Reply(self, square->from, square->body.n * square->body.n);
     } else if (auto* whoami = std::get_if<Request<Whoami>>(&m)) {
@@ -96,6 +111,8 @@ Task<absl::Status> CallsService(Self self) {
       absl::StatusOr<Pid> child = co_await dist::Spawn(self, back->body.node, "snow.node.reporter",
                                                        back->body.to, back->body.n, "spawned back");
       Reply(self, to, std::move(child));
+    } else if (auto* stats = std::get_if<Request<Stats>>(&m)) {
+      Reply(self, stats->from, CurrentStats(self));
     } else {
       held.push_back(std::get<Request<Hold>>(m).from);
     }

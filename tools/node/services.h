@@ -18,6 +18,7 @@
 //            Hold{}       -> never answered: the caller waits until the server ends
 //            SpawnBack{node, to, n} -> a remote spawn of snow.node.reporter(to, n, "spawned back")
 //                                      on `node` (its PID, or why not)
+//            Stats{}      -> NodeStats: the runtime's and the node's counters (the soak samples it)
 //   spawnable "snow.node.reporter"(Pid to, i64 n, string text) (dist/spawn.h): sends
 //            Report{self, n, text} to `to`, then waits for a Halt; with n < 0 it ends at once
 //            with kAborted(text) instead
@@ -117,6 +118,27 @@ struct SpawnBack {
   Pid to;
   int64_t n = 0;
   static constexpr dist::Message<SpawnBack> kWire{"snow.node.SpawnBack", "node", "to", "n"};
+};
+
+// What Stats answers: a few of RuntimeStats and dist::DistStats.
+struct NodeStats {
+  uint64_t live_actors = 0;
+  uint64_t actors_crashed = 0;
+  uint64_t messages_dropped = 0;
+  uint64_t queued_bytes = 0;  // what the node's connections hold to write now
+  uint64_t messages_sent = 0;
+  uint64_t messages_received = 0;
+  uint64_t connections_up = 0;
+  uint64_t handshakes_failed = 0;
+  static constexpr dist::Message<NodeStats> kWire{
+      "snow.node.NodeStats", "live_actors",    "actors_crashed",
+      "messages_dropped",    "queued_bytes",   "messages_sent",
+      "messages_received",   "connections_up", "handshakes_failed"};
+};
+
+struct Stats {
+  using Reply = NodeStats;
+  static constexpr dist::Message<Stats> kWire{"snow.node.Stats"};
 };
 
 struct Report {

@@ -13,6 +13,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
 #include "snow/core/exit_reason.h"
@@ -1292,11 +1293,23 @@ absl::Status Start(Self self, NodeOptions options) {
                                 listener.local_address().port());
   }
 
+  if (options.name_in_certificate) {
+    if (!options.tls || options.verify != net::TlsVerify::kCa || !options.certificate) {
+      return absl::InvalidArgumentError(
+          "name_in_certificate needs TLS, verify = kCa and the node's own certificate");
+    }
+    SNOW_ASSIGN_OR_RETURN(std::vector<std::string> names, options.certificate->AlternativeNames());
+    if (std::find(names.begin(), names.end(), CertificateName(options.name)) == names.end()) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "name_in_certificate: this node's certificate does not name ",
+          CertificateName(options.name), " (it names ", absl::StrJoin(names, ", "), ")"));
+    }
+  }
   net::TlsOptions server{.role = net::TlsRole::kServer};
   net::TlsOptions client{.role = net::TlsRole::kClient};
   if (options.tls) {
     if (!options.certificate.has_value()) {
-      net::TlsCertificate::SelfSignedOptions self_signed;
+      net::TlsCertificate::GenerateOptions self_signed;
       self_signed.common_name = options.name.substr(0, 60);
       SNOW_ASSIGN_OR_RETURN(options.certificate,
                             net::TlsCertificate::GenerateSelfSigned(self_signed));
@@ -1332,6 +1345,10 @@ absl::Status Start(Self self, NodeOptions options) {
     if (peer != raw->name()) self.Spawn(dist_internal::KeepConnected, peer);
   }
   return absl::OkStatus();
+}
+
+std::string CertificateName(std::string_view node) {
+  return absl::StrCat("snow://", AbslView(node));
 }
 
 std::string SelfNode(Self self) {

@@ -73,6 +73,11 @@ struct NodeOptions {
   net::TlsVerify verify = net::TlsVerify::kNone;
   std::string ca_file = {};                         // verify == kCa
   std::vector<net::Sha256Fingerprint> pinned = {};  // verify == kPinnedSha256
+  // With verify == kCa: binds node names to certificates. A peer's certificate must carry the
+  // URI subject alternative name CertificateName(<the name it claims>), so that holding the
+  // cookie is not enough to pass for another node (or to evict it as its "new incarnation");
+  // and this node's own certificate must name it (checked at Start, after the port is known).
+  bool name_in_certificate = false;
   // Heartbeat: a connection silent for `tick` is down; idle connections send a tick every
   // tick / 4.
   absl::Duration tick = absl::Seconds(60);
@@ -169,6 +174,10 @@ struct DistStats {
 // Makes this runtime the node `options.name`: binds the listener (an error if the port is
 // taken), installs remote routing, and starts accepting. Once per runtime.
 absl::Status Start(Self self, NodeOptions options);
+
+// The URI subject alternative name that binds `node` to a certificate (NodeOptions::
+// name_in_certificate): "snow://" + node, e.g. "snow://a@10.0.0.1:4370".
+std::string CertificateName(std::string_view node);
 
 // "name@host:port" of this node, or "" when the runtime is not a node.
 std::string SelfNode(Self self);

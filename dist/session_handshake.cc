@@ -6,6 +6,7 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "snow/core/status.h"
 #include "snow/dist/internal/handshake.h"
 #include "snow/dist/internal/session.h"
@@ -69,6 +70,17 @@ Task<absl::Status> Session::SecureStream(bool client) {
   co_return absl::OkStatus();
 }
 
+absl::Status Session::CheckCertificateNames(const std::string& name) const {
+  if (!node_->options().name_in_certificate) return absl::OkStatus();
+  const std::string wanted = dist::CertificateName(name);
+  const std::vector<std::string>& names = stream_.peer_alternative_names();
+  if (std::find(names.begin(), names.end(), wanted) != names.end()) return absl::OkStatus();
+  return absl::PermissionDeniedError(
+      absl::StrCat("the peer's certificate does not name ", wanted,
+                   names.empty() ? " (it names nothing)"
+                                 : absl::StrCat(" (it names ", absl::StrJoin(names, ", "), ")")));
+}
+
 Task<absl::Status> Session::HandshakeAsClient() {
   const int64_t deadline =
       remote::NowNanos() + absl::ToInt64Nanoseconds(node_->options().handshake_timeout);
@@ -100,6 +112,9 @@ Task<absl::Status> Session::HandshakeAsClient() {
     co_return co_await Refuse(RejectCode::kName,
                               absl::FailedPreconditionError(absl::StrCat(
                                   "dialed ", peer_->name, " but reached ", challenge.name)));
+  }
+  if (absl::Status s = CheckCertificateNames(peer_->name); !s.ok()) {
+    co_return co_await Refuse(RejectCode::kName, s, "the certificate does not name you");
   }
   const net::Sha256Digest proof =
       Proof(node_->cookie(), "client", exporter_, hello_payload, *challenge_payload);
@@ -165,6 +180,9 @@ Task<absl::Status> Session::HandshakeAsServer(Self self) {
     co_return co_await Refuse(
         RejectCode::kName, absl::FailedPreconditionError(absl::StrCat("name clash: ", hello->name,
                                                                       " is this node's own name")));
+  }
+  if (absl::Status s = CheckCertificateNames(hello->name); !s.ok()) {
+    co_return co_await Refuse(RejectCode::kName, s, "the certificate does not name you");
   }
   absl::StatusOr<Peer*> peer = node_->PeerFor(hello->name);
   if (!peer.ok()) co_return co_await Refuse(RejectCode::kMalformed, peer.status());

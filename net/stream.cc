@@ -43,6 +43,11 @@ net_internal::Immediate<absl::Status> Stream::WriteAll(std::span<const char> dat
   return tcp_.WriteAll(data, timeout);
 }
 
+const std::vector<std::string>& Stream::peer_alternative_names() const {
+  static const std::vector<std::string> kNone;
+  return tls_.has_value() ? tls_->peer_alternative_names() : kNone;
+}
+
 absl::StatusOr<std::string> Stream::ExportKeyingMaterial(std::string_view label,
                                                          std::string_view context,
                                                          size_t length) const {

@@ -18,6 +18,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
@@ -56,6 +57,8 @@ class Stream {
   // no channel secret to bind to: kFailedPrecondition.
   absl::StatusOr<std::string> ExportKeyingMaterial(std::string_view label, std::string_view context,
                                                    size_t length) const;
+  // TLS only: the subject alternative names of the peer's certificate (empty over plain TCP).
+  const std::vector<std::string>& peer_alternative_names() const;
   // Closes at once with a reset, without close_notify: the peer sees the connection drop.
   void Reset();
   // Closes in order (close_notify first over TLS).

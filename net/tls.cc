@@ -23,6 +23,7 @@
 #include "absl/strings/str_cat.h"
 #include "snow/core/status.h"
 #include "snow/core/time.h"
+#include "snow/net/internal/certificate_names.h"
 #include "snow/net/internal/tls_init.h"
 #include "snow/net/tls.h"
 
@@ -141,6 +142,7 @@ class TlsSession {
   bool closing_ = false;
   bool sent_close_notify_ = false;
   std::optional<net::Sha256Fingerprint> peer_fingerprint_;
+  std::vector<std::string> peer_alternative_names_;
   bool pin_rejected_ = false;
 };
 
@@ -232,6 +234,9 @@ int TlsSession::OnVerify(int preverified, WOLFSSL_X509_STORE_CTX* store) {
     if (der != nullptr && length > 0 &&
         wc_Sha256Hash(der, static_cast<word32>(length), fingerprint.data()) == 0) {
       self->peer_fingerprint_ = fingerprint;
+      absl::StatusOr<std::vector<std::string>> names =
+          AlternativeNamesOfDer(der, static_cast<size_t>(length));
+      if (names.ok()) self->peer_alternative_names_ = std::move(*names);
     }
   }
   switch (options.verify) {
@@ -731,6 +736,11 @@ absl::StatusOr<Sha256Fingerprint> TlsStream::peer_fingerprint() const {
     return absl::NotFoundError("the peer sent no certificate");
   }
   return *session_->peer_fingerprint_;
+}
+
+const std::vector<std::string>& TlsStream::peer_alternative_names() const {
+  static const std::vector<std::string> kNone;
+  return session_ != nullptr ? session_->peer_alternative_names_ : kNone;
 }
 
 std::string TlsStream::cipher_suite() const {

@@ -70,17 +70,28 @@ struct TlsCertificate {
   static absl::StatusOr<TlsCertificate> FromPemFiles(std::string certificate_path,
                                                      std::string private_key_path);
 
-  struct SelfSignedOptions {
+  struct GenerateOptions {
     std::string common_name = "snow";
     int days_valid = 365;
+    // Subject alternative names of type URI, e.g. "snow://a@10.0.0.1:4370" (what dist/ binds a
+    // node's name to: dist::CertificateName).
+    std::vector<std::string> uri_names = {};
   };
   // A fresh Ed25519 key and a self-signed certificate for it (marked as a CA so that it can also
   // serve as its own trust anchor in TlsVerify::kCa). For nodes without PKI: peers verify it by
   // pinning its fingerprint. Ed25519 because a TLS handshake with it costs a quarter of one with
   // ECDSA P-256 in Debian's wolfSSL (no P-256-specific code there).
-  static absl::StatusOr<TlsCertificate> GenerateSelfSigned(SelfSignedOptions options);
+  static absl::StatusOr<TlsCertificate> GenerateSelfSigned(GenerateOptions options);
   static absl::StatusOr<TlsCertificate> GenerateSelfSigned() { return GenerateSelfSigned({}); }
+  // A fresh Ed25519 key and a certificate for it (not a CA) signed by `issuer`, an Ed25519
+  // certificate and key such as GenerateSelfSigned makes: a small PKI, for a private cluster or
+  // a test, without openssl.
+  static absl::StatusOr<TlsCertificate> GenerateSignedBy(const TlsCertificate& issuer,
+                                                         GenerateOptions options);
 
+  // The leaf certificate's subject alternative names (DNS names, URIs, ...), as text;
+  // kInvalidArgument if the PEM does not parse.
+  absl::StatusOr<std::vector<std::string>> AlternativeNames() const;
   // SHA-256 of the leaf certificate's DER; kInvalidArgument if the PEM does not parse.
   absl::StatusOr<Sha256Fingerprint> Fingerprint() const;
 };
@@ -178,6 +189,8 @@ class TlsStream {
                                                    size_t length) const;
   // SHA-256 of the peer's leaf certificate; kNotFound if it sent none.
   absl::StatusOr<Sha256Fingerprint> peer_fingerprint() const;
+  // The subject alternative names of the peer's leaf certificate (empty if it sent none).
+  const std::vector<std::string>& peer_alternative_names() const;
   // E.g. "TLS13-CHACHA20-POLY1305-SHA256" and "TLSv1.3".
   std::string cipher_suite() const;
   std::string version() const;

@@ -125,6 +125,8 @@ class Session final : public PidContext {
   Task<absl::Status> Refuse(RejectCode code, absl::Status why, std::string told = {});
   // TLS (when on) over the connected socket, and the exporter value the proofs bind to.
   Task<absl::Status> SecureStream(bool client);
+  // With NodeOptions::name_in_certificate: whether the peer's certificate names `name`.
+  absl::Status CheckCertificateNames(const std::string& name) const;
   // The server's side of a JOIN (`payload`): checks it, answers, and hands the stream to a new
   // session on the lane's shard.
   Task<absl::Status> JoinAsServer(std::string payload);

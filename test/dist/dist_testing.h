@@ -58,6 +58,7 @@ struct ChildOptions {
   bool tls = true;
   int shards = 1;
   bool read_logs = false;  // NodeProcess::ReadLine also returns the node's log lines
+  std::vector<std::string> extra_args = {};  // more snow-node flags
 };
 
 // Starts a snow-node child; aborts the test binary if the node does not come up (every test
@@ -71,6 +72,7 @@ inline NodeProcess StartChild(const ChildOptions& child) {
                                .tls = child.tls,
                                .shards = child.shards,
                                .read_logs = child.read_logs};
+  options.extra_args = child.extra_args;
   options.extra_args.push_back("--snow-no-pin");
   absl::StatusOr<NodeProcess> node = NodeProcess::Start(options);
   SNOW_CHECK(node.ok(), node.status().ToString());

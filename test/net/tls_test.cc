@@ -275,6 +275,52 @@ TEST(TlsTest, WrongCaFailsCleanlyOnBothSides) {
       IsOk());
 }
 
+// A certificate issued by a CA (GenerateSignedBy) is verified against that CA, and the URI
+// names it carries reach the peer; one issued by another CA is refused.
+Task<absl::Status> VerifiesAnIssuedCertificate(Self self, TlsCertificate ca,
+                                               TlsCertificate issued) {
+  SNOW_CO_ASSIGN_OR_RETURN(SocketAddress address,
+                           StartServer(self, {.role = TlsRole::kServer, .certificate = issued}));
+  TlsOptions client{.verify = TlsVerify::kCa, .ca_pem = ca.certificate_pem};
+  absl::StatusOr<TlsStream> tls = co_await ConnectTls(address, client);
+  SNOW_CO_RETURN_IF_ERROR(tls.status());
+  EXPECT_THAT(tls->peer_alternative_names(),
+              ::testing::ElementsAre("snow://a@10.0.0.1:4370", "urn:example:second"));
+  absl::Status echoed = co_await TlsRoundTrip(*tls, "issued");
+  EXPECT_THAT(echoed, IsOk());
+  co_return co_await tls->Close();
+}
+
+TEST(TlsCertificateTest, ACertificateSignedByACaIsVerifiedAndCarriesItsNames) {
+  absl::StatusOr<TlsCertificate> ca = TlsCertificate::GenerateSelfSigned({.common_name = "ca"});
+  ASSERT_THAT(ca, IsOk());
+  absl::StatusOr<TlsCertificate> issued = TlsCertificate::GenerateSignedBy(
+      *ca, {.common_name = "a", .uri_names = {"snow://a@10.0.0.1:4370", "urn:example:second"}});
+  ASSERT_THAT(issued, IsOk());
+  absl::StatusOr<std::vector<std::string>> names = issued->AlternativeNames();
+  ASSERT_THAT(names, IsOk());
+  EXPECT_THAT(*names, ::testing::ElementsAre("snow://a@10.0.0.1:4370", "urn:example:second"));
+  absl::StatusOr<std::vector<std::string>> ca_names = ca->AlternativeNames();
+  ASSERT_THAT(ca_names, IsOk());
+  EXPECT_THAT(*ca_names, ::testing::IsEmpty());
+  EXPECT_THAT(RunOnTestRuntime(RealRuntimeOptions(1), VerifiesAnIssuedCertificate, *ca, *issued),
+              IsOk());
+
+  absl::StatusOr<TlsCertificate> other_ca =
+      TlsCertificate::GenerateSelfSigned({.common_name = "x"});
+  ASSERT_THAT(other_ca, IsOk());
+  absl::StatusOr<TlsCertificate> foreign = TlsCertificate::GenerateSignedBy(*other_ca, {});
+  ASSERT_THAT(foreign, IsOk());
+  EXPECT_THAT(RunOnTestRuntime(RealRuntimeOptions(1), RejectedOnBothSides,
+                               TlsOptions{.role = TlsRole::kServer, .certificate = *foreign},
+                               TlsOptions{.verify = TlsVerify::kCa, .ca_pem = ca->certificate_pem},
+                               std::string("rejected")),
+              IsOk());
+  // The issuer must be an Ed25519 certificate and key.
+  EXPECT_THAT(TlsCertificate::GenerateSignedBy(TlsCertificate{"junk", "junk"}, {}),
+              StatusIs(absl::StatusCode::kInvalidArgument));
+}
+
 TEST(TlsTest, WrongPinFailsCleanlyOnBothSides) {
   Pki pki = MakePki();
   EXPECT_THAT(RunOnTestRuntime(RealRuntimeOptions(1), RejectedOnBothSides,

@@ -28,6 +28,8 @@ using namespace snow;
 struct Args {
   dist::NodeOptions node;
   std::vector<std::string> connect;
+  std::string certificate_file;
+  std::string private_key_file;
 };
 
 void Usage(FILE* out) {
@@ -35,10 +37,13 @@ void Usage(FILE* out) {
       out,
       "usage: snow-node --name=NAME@HOST:PORT [--cookie=C | --cookie-file=F] "
       "[--connect=NODE]... [--keep-connected=NODE]... [--tick-ms=N] [--socket-buffer=BYTES] "
-      "[--no-tls] [--no-mesh]\n"
+      "[--no-tls] [--no-mesh] [--certificate=PEM --private-key=PEM] [--ca-file=PEM] "
+      "[--name-in-certificate]\n"
       "Hosts a Snow node with the test services (echo, counter, sink); prints up, "
       "nodeup and nodedown lines.\n"
-      "  the cookie may also come from the SNOW_COOKIE environment variable\n%s",
+      "  the cookie may also come from the SNOW_COOKIE environment variable\n"
+      "  --ca-file verifies peers against those CAs (TLS verify = CA); --name-in-certificate\n"
+      "  also requires every certificate to name its node (URI snow://NAME)\n%s",
       RuntimeOptions::kUsage);
 }
 
@@ -70,6 +75,15 @@ Parsed Parse(int argc, char** argv, Args* args) {
       args->node.tls = false;
     } else if (a == "--no-mesh") {
       args->node.mesh = false;
+    } else if (a.starts_with("--certificate=")) {
+      args->certificate_file = value("--certificate=");
+    } else if (a.starts_with("--private-key=")) {
+      args->private_key_file = value("--private-key=");
+    } else if (a.starts_with("--ca-file=")) {
+      args->node.ca_file = value("--ca-file=");
+      args->node.verify = net::TlsVerify::kCa;
+    } else if (a == "--name-in-certificate") {
+      args->node.name_in_certificate = true;
     } else if (a.starts_with("--snow-")) {
       // runtime options, read by RuntimeOptions::FromArgs
     } else {
@@ -79,6 +93,10 @@ Parsed Parse(int argc, char** argv, Args* args) {
   }
   if (args->node.name.empty()) {
     std::fprintf(stderr, "snow-node: --name is required\n");
+    return Parsed::kBad;
+  }
+  if (args->certificate_file.empty() != args->private_key_file.empty()) {
+    std::fprintf(stderr, "snow-node: --certificate and --private-key go together\n");
     return Parsed::kBad;
   }
   return Parsed::kRun;
@@ -91,6 +109,11 @@ void Say(const std::string& line) {
 
 Task<absl::Status> Main(Self self, Args args) {
   node_services::RegisterServiceMessages();
+  if (!args.certificate_file.empty()) {
+    SNOW_CO_ASSIGN_OR_RETURN(
+        args.node.certificate,
+        net::TlsCertificate::FromPemFiles(args.certificate_file, args.private_key_file));
+  }
   SNOW_CO_RETURN_IF_ERROR(dist::Start(self, args.node));
   dist::MonitorNodes(self);
   SNOW_CO_RETURN_IF_ERROR(node_services::StartServices(self, self.pid()));

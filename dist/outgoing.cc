@@ -77,14 +77,16 @@ wire::ByteBuffer& Outgoing::BeginFrame(uint64_t to, size_t* start) {
 
 void Outgoing::EndFrame(wire::ByteBuffer& out, size_t start, uint64_t to) {
   const size_t payload = out.size() - start - wire::kFrameHeaderBytes;
-  NoteQueued(payload + wire::kFrameHeaderBytes);
   work_.Notify();
-  if (&out != &urgent_) return;  // already in the bulk lane (its fragments carry the headers)
-  if (payload <= kBulkThreshold) [[likely]] {
+  if (payload <= kBulkThreshold && &out == &urgent_) [[likely]] {
+    NoteQueued(payload + wire::kFrameHeaderBytes);
     EndSmallFrame(out, start);
     return;
   }
-  MoveToBulk(start, to);
+  // A bulk item counts its payload only: WriteLoop takes back what its pieces carry, and the
+  // fragments' own headers were never queued.
+  NoteQueued(payload);
+  if (&out == &urgent_) MoveToBulk(start, to);
 }
 
 Outgoing::BulkItem& Outgoing::MoveToBulk(size_t start, uint64_t to) {
@@ -169,7 +171,7 @@ void Outgoing::EndBorrowingFrame(wire::ByteBuffer& out, size_t start, uint64_t t
   item->total += inline_size - at;
   item->message = std::move(message);
   borrowed_.clear();
-  NoteQueued(item->total + wire::kFrameHeaderBytes);
+  NoteQueued(item->total);  // as EndFrame counts a bulk item
   work_.Notify();
 }
 

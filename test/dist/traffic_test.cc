@@ -110,6 +110,58 @@ TEST(DistTrafficTest, AFlowControlledTenGibibyteStreamLosesNothingAndStaysUnderT
   EXPECT_THAT(RunAsNode(TenGibibytes, std::ref(a)), IsOk());
 }
 
+// Waits (up to kReplyTimeout) until `done(dist::Stats(self))`; whether it came true.
+template <typename Pred>
+Task<bool> StatsBecome(Self self, Pred done) {
+  const absl::Time deadline = absl::Now() + kReplyTimeout;
+  while (!done(dist::Stats(self))) {
+    if (absl::Now() > deadline) co_return false;
+    co_await Sleep(absl::Milliseconds(5));
+  }
+  co_return true;
+}
+
+// DistStats::queued_bytes: what waits for a stopped peer shows there, and goes back to 0 once the
+// peer has read it.
+Task<absl::Status> QueuedBytesFollowTheQueue(Self self, std::reference_wrapper<NodeProcess> a_ref) {
+  NodeProcess* a = &a_ref.get();
+  dist::NodeOptions options = TestNodeOptions();
+  options.tls = false;
+  SNOW_CO_RETURN_IF_ERROR(dist::Start(self, options));
+  SinkQuery probe{self.pid(), 0, 0};
+  SNOW_CO_RETURN_IF_ERROR(dist::SendNamed(self, "sink", a->name(), probe));
+  absl::StatusOr<SinkReport> probed = co_await self.ReceiveFor<SinkReport>(kReplyTimeout);
+  SNOW_CO_RETURN_IF_ERROR(probed.status());
+  EXPECT_EQ(dist::Stats(self).queued_bytes, 0u);
+
+  a->Signal(SIGSTOP);
+  constexpr uint64_t kChunk = uint64_t{1} << 20;
+  constexpr uint64_t kChunks = 64;  // far more than the two sockets' buffers hold
+  const std::string payload(kChunk, 'q');
+  for (uint64_t seq = 0; seq < kChunks; ++seq) {
+    self.Send(probed->sink, SinkItem{kStream + 2, seq, wire::Binary{payload}});
+  }
+  const bool held = co_await StatsBecome(
+      self, [](const dist::DistStats& s) { return s.queued_bytes >= 32 * kChunk; });
+  EXPECT_TRUE(held) << "queued_bytes " << dist::Stats(self).queued_bytes;
+  a->Signal(SIGCONT);
+
+  SinkQuery query{self.pid(), kStream + 2, kChunks};
+  self.Send(probed->sink, query);
+  absl::StatusOr<SinkReport> report = co_await self.ReceiveFor<SinkReport>(kReplyTimeout);
+  SNOW_CO_RETURN_IF_ERROR(report.status());
+  EXPECT_EQ(report->received, kChunks);
+  const bool drained =
+      co_await StatsBecome(self, [](const dist::DistStats& s) { return s.queued_bytes == 0; });
+  EXPECT_TRUE(drained) << "queued_bytes " << dist::Stats(self).queued_bytes;
+  co_return absl::OkStatus();
+}
+
+TEST(DistTrafficTest, QueuedBytesShowWhatWaitsForAStoppedPeerAndReturnToZero) {
+  NodeProcess a = StartChild({.name = "a@127.0.0.1:0", .tls = false});
+  EXPECT_THAT(RunAsNode(QueuedBytesFollowTheQueue, std::ref(a)), IsOk());
+}
+
 // An actor on shard 1 talks to a node first connected from shard 0: its sends go over that first
 // connection until its own lane is up, then over the lane; the replies stay in order across the
 // switch.

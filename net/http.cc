@@ -12,6 +12,13 @@ std::optional<std::string_view> HttpRequest::Header(std::string_view name) const
   return std::nullopt;
 }
 
+std::optional<std::string_view> HttpRequest::Param(std::string_view name) const {
+  for (const HttpHeader& p : params) {
+    if (p.name == name) return std::string_view(p.value);
+  }
+  return std::nullopt;
+}
+
 HttpResponse HttpResponse::Text(int status, std::string body) {
   HttpResponse r;
   r.status = status;

@@ -36,9 +36,13 @@ struct HttpRequest {
   // Whether the connection stays open after the answer (HTTP/1.1 unless "Connection: close";
   // HTTP/1.0 only with "Connection: keep-alive").
   bool keep_alive = true;
+  // What a route's ":name" and "*name" segments matched (net/http_router.h), percent-decoded.
+  std::vector<HttpHeader> params;
 
   // The value of the first header called `name` (in any case), if there is one.
   std::optional<std::string_view> Header(std::string_view name) const;
+  // The route parameter `name`, if the route has one ("" when it matched nothing).
+  std::optional<std::string_view> Param(std::string_view name) const;
 };
 
 struct HttpResponse {

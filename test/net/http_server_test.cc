@@ -13,6 +13,7 @@
 #include "snow/core/snow.h"
 #include "snow/net/tcp.h"
 #include "snow/net/tls.h"
+#include "snow/test/net/http_testing.h"
 #include "snow/test/testing/co_test.h"
 
 namespace snow::net {
@@ -26,8 +27,6 @@ using ::testing::HasSubstr;
 using ::testing::Not;
 using ::testing::StartsWith;
 
-constexpr absl::Duration kTimeout = absl::Seconds(10);
-
 // "/echo": the body back; "/headers": how many headers came; anything else: the path.
 Task<HttpResponse> TestHandler(Self, HttpRequest request) {
   if (request.path == "/echo") co_return HttpResponse::Text(200, request.body);
@@ -38,54 +37,10 @@ Task<HttpResponse> TestHandler(Self, HttpRequest request) {
   co_return HttpResponse::Text(200, request.path).With("X-Method", request.method);
 }
 
-// Writes `request` on a new connection and reads until the server closes it: what came back.
-// kDeadlineExceeded if the server keeps the connection open past kTimeout.
-Task<absl::StatusOr<std::string>> Exchange(SocketAddress address, std::string request) {
-  absl::StatusOr<TcpStream> stream = co_await TcpStream::Connect(address, kTimeout);
-  SNOW_CO_RETURN_IF_ERROR(stream.status());
-  if (!request.empty()) {
-    absl::Status written = co_await stream->WriteAll(request, kTimeout);
-    SNOW_CO_RETURN_IF_ERROR(written);
-  }
-  std::string received;
-  std::vector<char> buffer(64 * 1024);
-  for (;;) {
-    absl::StatusOr<size_t> n = co_await stream->ReadSome(std::span<char>(buffer), kTimeout);
-    if (!n.ok()) {
-      // A reset after the answer (the server closed with bytes unread) ends the exchange too.
-      if (absl::IsUnavailable(n.status()) && !received.empty()) break;
-      co_return n.status();
-    }
-    if (*n == 0) break;
-    received.append(buffer.data(), *n);
-  }
-  co_return received;
-}
-
-// How many answers `received` holds (status lines).
-int Answers(const std::string& received) {
-  int n = 0;
-  for (size_t at = received.find("HTTP/1.1 "); at != std::string::npos;
-       at = received.find("HTTP/1.1 ", at + 1)) {
-    ++n;
-  }
-  return n;
-}
-
-// Runs `test(self, address)` against a server started with `options` on a 2-shard runtime.
+// Runs `test(self, address)` against a server with TestHandler.
 template <typename Test>
 absl::Status WithServer(HttpServerOptions options, Test test) {
-  return RunOnTestRuntime(
-      RealRuntimeOptions(2),
-      [](Self self, HttpServerOptions options, Test test) -> Task<absl::Status> {
-        absl::StatusOr<HttpServer> server =
-            HttpServer::Start(self, SocketAddress::Loopback(), options, TestHandler);
-        SNOW_CO_RETURN_IF_ERROR(server.status());
-        absl::Status result = co_await test(self, server->address());
-        server->Stop();
-        co_return result;
-      },
-      std::move(options), std::move(test));
+  return WithHttpServer(std::move(options), TestHandler, test);
 }
 
 Task<absl::Status> KeepAliveThenClose(Self, SocketAddress address) {
@@ -165,21 +120,21 @@ TEST(HttpServerTest, HeadAnswersTheHeadersOfAGetWithoutTheBody) {
 
 // The client sends the head, waits for "100 Continue", then sends the body.
 Task<absl::Status> Continue(Self, SocketAddress address) {
-  absl::StatusOr<TcpStream> stream = co_await TcpStream::Connect(address, kTimeout);
+  absl::StatusOr<TcpStream> stream = co_await TcpStream::Connect(address, kHttpTestTimeout);
   SNOW_CO_RETURN_IF_ERROR(stream.status());
   const std::string_view request_head =
       "POST /echo HTTP/1.1\r\nContent-Length: 4\r\nExpect: 100-continue\r\n"
       "Connection: close\r\n\r\n";
-  absl::Status head = co_await stream->WriteAll(request_head, kTimeout);
+  absl::Status head = co_await stream->WriteAll(request_head, kHttpTestTimeout);
   SNOW_CO_RETURN_IF_ERROR(head);
   std::string interim(25, '\0');
-  absl::Status read = co_await stream->ReadExactly(interim, kTimeout);
+  absl::Status read = co_await stream->ReadExactly(interim, kHttpTestTimeout);
   SNOW_CO_RETURN_IF_ERROR(read);
   EXPECT_EQ(interim, "HTTP/1.1 100 Continue\r\n\r\n");
-  absl::Status body = co_await stream->WriteAll(std::string_view("ping"), kTimeout);
+  absl::Status body = co_await stream->WriteAll(std::string_view("ping"), kHttpTestTimeout);
   SNOW_CO_RETURN_IF_ERROR(body);
   std::string rest(4096, '\0');
-  absl::StatusOr<size_t> n = co_await stream->ReadSome(std::span<char>(rest), kTimeout);
+  absl::StatusOr<size_t> n = co_await stream->ReadSome(std::span<char>(rest), kHttpTestTimeout);
   SNOW_CO_RETURN_IF_ERROR(n.status());
   rest.resize(*n);
   EXPECT_THAT(rest, StartsWith("HTTP/1.1 200 OK"));
@@ -326,17 +281,17 @@ TEST(HttpServerTest, TheLastRequestAConnectionMayMakeIsAnsweredWithClose) {
 Task<absl::Status> Https(Self, SocketAddress address) {
   absl::StatusOr<TlsContext> context = TlsContext::Create({});
   SNOW_CO_RETURN_IF_ERROR(context.status());
-  absl::StatusOr<TcpStream> tcp = co_await TcpStream::Connect(address, kTimeout);
+  absl::StatusOr<TcpStream> tcp = co_await TcpStream::Connect(address, kHttpTestTimeout);
   SNOW_CO_RETURN_IF_ERROR(tcp.status());
   absl::StatusOr<TlsStream> tls = co_await TlsStream::Handshake(*context, std::move(*tcp));
   SNOW_CO_RETURN_IF_ERROR(tls.status());
   const std::string_view request = "GET /secure HTTP/1.1\r\nConnection: close\r\n\r\n";
-  absl::Status sent = co_await tls->WriteAll(request, kTimeout);
+  absl::Status sent = co_await tls->WriteAll(request, kHttpTestTimeout);
   SNOW_CO_RETURN_IF_ERROR(sent);
   std::string got;
   std::vector<char> buffer(4096);
   for (;;) {
-    absl::StatusOr<size_t> n = co_await tls->ReadSome(std::span<char>(buffer), kTimeout);
+    absl::StatusOr<size_t> n = co_await tls->ReadSome(std::span<char>(buffer), kHttpTestTimeout);
     SNOW_CO_RETURN_IF_ERROR(n.status());
     if (*n == 0) break;  // close_notify
     got.append(buffer.data(), *n);

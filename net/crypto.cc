@@ -2,13 +2,22 @@
 
 #include <sys/random.h>
 #include <wolfssl/options.h>
+#include <wolfssl/wolfcrypt/hash.h>
 #include <wolfssl/wolfcrypt/hmac.h>
+#include <wolfssl/wolfcrypt/sha.h>
 
 #include <cerrno>
 
 #include "snow/core/status.h"
 
 namespace snow::net {
+
+Sha1Digest Sha1(std::string_view data) {
+  Sha1Digest out{};
+  (void)wc_ShaHash(reinterpret_cast<const byte*>(data.data()), static_cast<word32>(data.size()),
+                   out.data());
+  return out;
+}
 
 Sha256Digest HmacSha256(std::string_view key, std::string_view data) {
   Sha256Digest out{};

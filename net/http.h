@@ -12,13 +12,24 @@
 // Header names keep the case the peer sent; Header() compares them case-insensitively.
 #pragma once
 
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
 #include <vector>
 
+#include "absl/status/status.h"
+
+namespace snow {
+class Self;
+template <typename T>
+class Task;
+}  // namespace snow
+
 namespace snow::net {
+
+class Stream;
 
 struct HttpHeader {
   std::string name;
@@ -45,10 +56,20 @@ struct HttpRequest {
   std::optional<std::string_view> Param(std::string_view name) const;
 };
 
+// What takes a connection over after a "101 Switching Protocols" answer (net/websocket.h makes
+// one). Run goes on in the connection's actor, with the bytes that followed the request.
+class HttpUpgrade {
+ public:
+  virtual ~HttpUpgrade() = default;
+  virtual Task<absl::Status> Run(Self self, Stream& stream, std::string leftover) = 0;
+};
+
 struct HttpResponse {
   int status = 200;
-  std::vector<HttpHeader> headers;  // Content-Length, Date and Connection are the server's
-  std::string body;
+  std::vector<HttpHeader> headers = {};  // Content-Length, Date and Connection are the server's
+  std::string body = {};
+  // With status 101: the protocol the connection switches to once this answer is written.
+  std::shared_ptr<HttpUpgrade> upgrade = nullptr;
 
   // `status` with `body` as text/plain; charset=utf-8.
   static HttpResponse Text(int status, std::string body);

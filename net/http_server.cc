@@ -134,6 +134,19 @@ Task<absl::Status> HttpConnection(Self self, TcpStream tcp,
         const bool head = request.method == "HEAD";
         const int minor = request.version_minor;
         HttpResponse response = co_await service->handler(self, std::move(request));
+        if (response.status == 101 && response.upgrade != nullptr) {
+          // The connection is the other protocol's from here; what followed the request is its.
+          std::shared_ptr<HttpUpgrade> upgrade = std::move(response.upgrade);
+          Serialize(response, false, true, minor, out);
+          status = co_await stream.WriteAll(out, options.write_timeout);
+          out.clear();
+          if (status.ok()) {
+            std::string leftover(buffer.data() + begin, end - begin);
+            status = co_await upgrade->Run(self, stream, std::move(leftover));
+          }
+          open = false;
+          break;
+        }
         Serialize(response, head, keep_alive, minor, out);
         if (!keep_alive) {
           status = co_await stream.WriteAll(out, options.write_timeout);

@@ -1,0 +1,113 @@
+// File: net/websocket.h
+//
+// WebSocket (RFC 6455) on the HTTP server: AcceptWebSocket makes an HTTP handler that upgrades
+// a GET and runs `handler` as the connection's actor. Messages from the peer arrive in that
+// actor's mailbox as WsMessage, the end of the connection as WsClosed (always last, once); it
+// answers through its WebSocket handle.
+//
+//   Task<absl::Status> Echo(Self self, net::WebSocket ws) {
+//     for (;;) {
+//       auto event = co_await self.Receive<net::WsMessage, net::WsClosed>();
+//       if (std::holds_alternative<net::WsClosed>(event)) co_return absl::OkStatus();
+//       net::WsMessage& m = std::get<net::WsMessage>(event);
+//       (void)ws.Send(m.data, m.text);
+//     }
+//   }
+//   router.Get("/echo", net::AcceptWebSocket(Echo));
+//
+// The handshake: GET, HTTP/1.1, "Upgrade: websocket", "Connection: upgrade", a
+// Sec-WebSocket-Key of 16 bytes in base64 and Sec-WebSocket-Version 13, or 400 (426 with the
+// version wanted for another version). `accept`, if set, may refuse with any HTTP answer
+// before the upgrade (a status other than 101). Subprotocols: the first of the client's list
+// that the server offers is chosen (WebSocket::subprotocol()).
+//
+// Frames and their rules are net/internal/websocket_frames.h's: a violation closes with 1002,
+// bad UTF-8 with 1007, a message over max_message_bytes with 1009. Pings are answered at once;
+// a connection silent for ping_after gets a ping, and one silent for ping_timeout more is
+// closed (the peer is gone: WsClosed{1006}). The handler's actor ending closes with 1000 if it
+// returned OK, 1011 if it failed or crashed. Close(code, reason) starts the closing handshake;
+// the connection ends when the peer answers it (or after close_timeout).
+//
+// Sending never blocks: Send queues a frame for the connection's writer. Past
+// max_queued_bytes (a consumer slower than its producer), the overflow policy applies: kClose
+// closes with 1008 "slow consumer" (the default, like uWebSockets' maxBackpressure), kDrop
+// drops the message and counts it (dropped()). Other connections are not affected either way.
+//
+// Shard affinity: the handler's actor runs on the connection's shard and the handle is used
+// there (an actor on another shard sends that actor a message instead).
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/time/time.h"
+#include "snow/core/actor.h"
+#include "snow/core/task.h"
+#include "snow/net/http.h"
+#include "snow/net/http_server.h"
+
+namespace snow::net {
+
+struct WsMessage {
+  bool text = true;
+  std::string data;
+};
+
+struct WsClosed {
+  uint16_t code = 1005;  // the peer's close code, or what this side closed with (1006: lost)
+  std::string reason;
+};
+
+enum class WsOverflow : uint8_t { kClose, kDrop };
+
+struct WebSocketOptions {
+  size_t max_message_bytes = size_t{1} << 20;
+  size_t max_queued_bytes = size_t{1} << 20;
+  WsOverflow overflow = WsOverflow::kClose;
+  absl::Duration ping_after = absl::Seconds(30);
+  absl::Duration ping_timeout = absl::Seconds(10);
+  absl::Duration close_timeout = absl::Seconds(5);
+  absl::Duration write_timeout = absl::Seconds(30);  // a peer that takes no bytes for this long
+  std::vector<std::string> subprotocols = {};
+  // Before the upgrade: an answer other than 101 refuses it (e.g. 403), 101 lets it go on.
+  HttpHandler accept = nullptr;
+};
+
+namespace net_websocket {
+class Connection;
+}
+
+// The handler's handle on its connection. Copies share it.
+class WebSocket {
+ public:
+  explicit WebSocket(std::shared_ptr<net_websocket::Connection> connection)
+      : connection_(std::move(connection)) {}
+
+  // Queues a message. kFailedPrecondition once the connection is closing; kResourceExhausted
+  // when the overflow policy dropped it or closed the connection.
+  absl::Status Send(std::string_view data, bool text = true) const;
+  // Starts the closing handshake (code 1000 by default; 1000, 1001 or 3000-4999).
+  void Close(uint16_t code = 1000, std::string_view reason = "") const;
+
+  const HttpRequest& request() const;  // the upgrade request (path, headers, params)
+  const std::string& subprotocol() const;
+  uint64_t dropped() const;     // messages the kDrop policy dropped
+  size_t queued_bytes() const;  // waiting to be written
+
+ private:
+  std::shared_ptr<net_websocket::Connection> connection_;
+};
+
+using WebSocketHandler = Task<absl::Status> (*)(Self, WebSocket);
+
+HttpHandler AcceptWebSocket(WebSocketHandler handler, WebSocketOptions options = {});
+
+// base64(SHA-1(key + the RFC's GUID)): the Sec-WebSocket-Accept for a Sec-WebSocket-Key.
+std::string WebSocketAcceptFor(std::string_view key);
+
+}  // namespace snow::net

@@ -1,5 +1,7 @@
 #include "snow/net/stream.h"
 
+#include <sys/socket.h>
+
 #include <utility>
 
 namespace snow::net {
@@ -61,6 +63,11 @@ void Stream::Reset() {
   } else {
     tcp_.Reset();
   }
+}
+
+void Stream::ShutdownNow() {
+  const int fd = tls_ ? (tls_->is_open() ? tls_->tcp().fd() : -1) : tcp_.fd();
+  if (fd >= 0) ::shutdown(fd, SHUT_RDWR);
 }
 
 Task<absl::Status> Stream::Close() {

@@ -61,6 +61,9 @@ class Stream {
   const std::vector<std::string>& peer_alternative_names() const;
   // Closes at once with a reset, without close_notify: the peer sees the connection drop.
   void Reset();
+  // Shuts the socket down both ways at once (shutdown(2)): a read another coroutine is blocked
+  // in ends with the end of the stream, a blocked write with an error. Close must still follow.
+  void ShutdownNow();
   // Closes in order (close_notify first over TLS).
   Task<absl::Status> Close();
 

@@ -1,5 +1,7 @@
 #include "snow/net/websocket.h"
 
+#include <algorithm>
+#include <deque>
 #include <exception>
 #include <span>
 #include <utility>
@@ -10,10 +12,12 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "snow/core/event.h"
+#include "snow/core/remote.h"
 #include "snow/core/status.h"
 #include "snow/net/crypto.h"
 #include "snow/net/internal/websocket_frames.h"
 #include "snow/net/stream.h"
+#include "snow/net/websocket_rooms.h"
 
 namespace snow::net {
 namespace net_websocket {
@@ -32,10 +36,31 @@ class Connection {
         subprotocol(std::move(subprotocol)),
         stream(std::move(stream)) {}
 
-  size_t queued_bytes() const { return out.size() + writing_bytes; }
+  size_t queued_bytes() const { return queued; }
 
   void Queue(WsOpcode opcode, std::string_view payload) {
-    AppendWsFrame(out, opcode, payload);
+    if (pieces.empty() || pieces.back().shared != nullptr) pieces.emplace_back();
+    std::string& own = pieces.back().own;
+    const size_t before = own.size();
+    AppendWsFrame(own, opcode, payload);
+    queued += own.size() - before;
+    work.Notify();
+  }
+  // Whether `bytes` more fit the queue; past the bound, applies the overflow policy.
+  absl::Status Admit(size_t bytes) {
+    if (closing) return absl::FailedPreconditionError("the WebSocket is closing");
+    if (queued + bytes <= options.max_queued_bytes) return absl::OkStatus();
+    if (options.overflow == WsOverflow::kDrop) {
+      ++dropped;
+      return absl::ResourceExhaustedError("the peer reads too slowly: message dropped");
+    }
+    QueueClose(net_internal::kWsPolicyViolation, "slow consumer");
+    return absl::ResourceExhaustedError("the peer reads too slowly: closing with 1008");
+  }
+  // A frame encoded once for every member of a room.
+  void QueueShared(std::shared_ptr<const std::string> frame) {
+    queued += frame->size();
+    pieces.push_back({.own = {}, .shared = std::move(frame)});
     work.Notify();
   }
   // Queues a close frame, once; no data frame goes after it.
@@ -50,10 +75,17 @@ class Connection {
   const std::string subprotocol;
   Stream stream;
   Pid owner;
-  std::string out;  // frames to write
-  size_t writing_bytes = 0;
-  Event work;             // the writer waits here
-  bool closing = false;   // a close frame is queued
+  // Frames to write, in order: this connection's own (consecutive ones in one string) and
+  // frames shared with the other members of a room (encoded once for all).
+  struct Piece {
+    std::string own;
+    std::shared_ptr<const std::string> shared;
+  };
+  std::deque<Piece> pieces;
+  size_t queued = 0;  // bytes in `pieces`, and in the write under way
+  std::vector<std::pair<std::weak_ptr<Rooms>, std::string>> rooms;  // joined, to leave at the end
+  Event work;                                                       // the writer waits here
+  bool closing = false;                                             // a close frame is queued
   bool finished = false;  // the reader is done: the writer flushes and closes the stream
   uint64_t dropped = 0;
 };
@@ -85,17 +117,28 @@ Task<absl::Status> OwnerRun(Self self, std::shared_ptr<Connection> connection,
 // Writes what is queued until the reader is done, then closes the stream.
 Task<absl::Status> WriterRun(Self, std::shared_ptr<Connection> connection) {
   Connection& c = *connection;
+  // Once this side's close frame is out, the peer has close_timeout to answer it; then the
+  // stream is closed, which ends the reader's wait too.
+  absl::Time close_deadline = absl::InfiniteFuture();
   for (;;) {
-    if (c.out.empty()) {
+    if (c.pieces.empty()) {
       if (c.finished) break;
-      (void)co_await c.work.Wait();
+      if (c.closing && close_deadline == absl::InfiniteFuture()) {
+        close_deadline = absl::Now() + c.options.close_timeout;
+      }
+      const bool woken = co_await c.work.Wait(close_deadline - absl::Now());
+      if (!woken && absl::Now() >= close_deadline) {
+        c.stream.ShutdownNow();  // ends the reader's wait: it reads the end of the stream
+        while (!c.finished) (void)co_await c.work.Wait();
+        break;
+      }
       continue;
     }
-    std::string writing = std::move(c.out);
-    c.out.clear();
-    c.writing_bytes = writing.size();
-    absl::Status written = co_await c.stream.WriteAll(writing, c.options.write_timeout);
-    c.writing_bytes = 0;
+    Connection::Piece piece = std::move(c.pieces.front());
+    c.pieces.pop_front();
+    const std::string_view bytes = piece.shared != nullptr ? *piece.shared : piece.own;
+    absl::Status written = co_await c.stream.WriteAll(bytes, c.options.write_timeout);
+    c.queued -= bytes.size();
     if (!written.ok()) break;  // the reader's read fails too once the stream is closed
   }
   co_return co_await c.stream.Close();
@@ -120,8 +163,12 @@ class Upgrade final : public HttpUpgrade {
     connection->owner = self.Spawn(OwnerRun, connection, handler_);
     self.Spawn(WriterRun, connection);
     WsClosed closed = co_await ReadLoop(self, *connection, std::move(leftover));
-    self.Send(connection->owner, std::move(closed));
     connection->finished = true;
+    for (const auto& [rooms, room] : connection->rooms) {
+      if (std::shared_ptr<Rooms> alive = rooms.lock()) alive->LeaveLocal(connection.get(), room);
+    }
+    connection->rooms.clear();
+    self.Send(connection->owner, std::move(closed));
     connection->work.Notify();
     co_return absl::OkStatus();
   }
@@ -195,15 +242,7 @@ class Upgrade final : public HttpUpgrade {
 
 absl::Status WebSocket::Send(std::string_view data, bool text) const {
   net_websocket::Connection& c = *connection_;
-  if (c.closing) return absl::FailedPreconditionError("the WebSocket is closing");
-  if (c.queued_bytes() + data.size() > c.options.max_queued_bytes) {
-    if (c.options.overflow == WsOverflow::kDrop) {
-      ++c.dropped;
-      return absl::ResourceExhaustedError("the peer reads too slowly: message dropped");
-    }
-    c.QueueClose(net_internal::kWsPolicyViolation, "slow consumer");
-    return absl::ResourceExhaustedError("the peer reads too slowly: closing with 1008");
-  }
+  SNOW_RETURN_IF_ERROR(c.Admit(data.size()));
   c.Queue(text ? net_internal::WsOpcode::kText : net_internal::WsOpcode::kBinary, data);
   return absl::OkStatus();
 }
@@ -286,6 +325,74 @@ Task<HttpResponse> Accept(Self self, std::shared_ptr<const Config> config, HttpR
 }
 
 }  // namespace
+
+std::shared_ptr<Rooms> Rooms::Create(Runtime& runtime) {
+  return std::shared_ptr<Rooms>(new Rooms(runtime));
+}
+
+Rooms::Rooms(Runtime& runtime) : runtime_(runtime), tables_(runtime.shard_count()) {}
+
+void Rooms::Join(const WebSocket& ws, std::string room) {
+  net_websocket::Connection* c = ws.connection_.get();
+  if (c->finished) return;  // the connection has ended: it would never leave
+  std::vector<net_websocket::Connection*>& members = tables_[remote::ThisShard()].members[room];
+  if (std::find(members.begin(), members.end(), c) != members.end()) return;
+  members.push_back(c);
+  c->rooms.emplace_back(weak_from_this(), std::move(room));
+}
+
+void Rooms::Leave(const WebSocket& ws, std::string_view room) {
+  net_websocket::Connection* c = ws.connection_.get();
+  LeaveLocal(c, room);
+  std::erase_if(c->rooms, [room](const auto& joined) { return joined.second == room; });
+}
+
+void Rooms::LeaveLocal(const net_websocket::Connection* connection, std::string_view room) {
+  Table& table = tables_[remote::ThisShard()];
+  auto it = table.members.find(AbslView(room));
+  if (it == table.members.end()) return;
+  std::erase(it->second, connection);
+  if (it->second.empty()) table.members.erase(it);
+}
+
+size_t Rooms::LocalMembers(std::string_view room) const {
+  const Table& table = tables_[remote::ThisShard()];
+  auto it = table.members.find(AbslView(room));
+  return it == table.members.end() ? 0 : it->second.size();
+}
+
+void Rooms::Deliver(const std::string& room, const net_websocket::Connection* except,
+                    std::shared_ptr<const std::string> frame) {
+  Table& table = tables_[remote::ThisShard()];
+  auto it = table.members.find(room);
+  if (it == table.members.end()) return;
+  // A member closed for overflow stays listed until its reader ends: Admit skips it.
+  for (net_websocket::Connection* member : it->second) {
+    if (member != except && member->Admit(frame->size()).ok()) member->QueueShared(frame);
+  }
+}
+
+void Rooms::BroadcastExcept(Self self, std::string room, const WebSocket& except,
+                            std::string_view data, bool text) {
+  std::string encoded;
+  AppendWsFrame(encoded, text ? net_internal::WsOpcode::kText : net_internal::WsOpcode::kBinary,
+                data);
+  auto frame = std::make_shared<const std::string>(std::move(encoded));
+  const net_websocket::Connection* skip = except.connection_.get();
+  const ShardId here = self.shard();
+  for (ShardId shard = 0; shard < runtime_.shard_count(); ++shard) {
+    if (shard == here) continue;
+    // `skip` is only compared there, never followed.
+    runtime_.SubmitTo(shard, [rooms = shared_from_this(), room, skip, frame] {
+      rooms->Deliver(room, skip, frame);
+    });
+  }
+  Deliver(room, skip, std::move(frame));
+}
+
+void Rooms::Broadcast(Self self, std::string room, std::string_view data, bool text) {
+  BroadcastExcept(self, std::move(room), WebSocket(nullptr), data, text);
+}
 
 HttpHandler AcceptWebSocket(WebSocketHandler handler, WebSocketOptions options) {
   auto config = std::make_shared<const Config>(Config{handler, std::move(options)});

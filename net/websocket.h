@@ -39,6 +39,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -81,6 +82,7 @@ struct WebSocketOptions {
 namespace net_websocket {
 class Connection;
 }
+class Rooms;
 
 // The handler's handle on its connection. Copies share it.
 class WebSocket {
@@ -100,10 +102,13 @@ class WebSocket {
   size_t queued_bytes() const;  // waiting to be written
 
  private:
+  friend class Rooms;
   std::shared_ptr<net_websocket::Connection> connection_;
 };
 
-using WebSocketHandler = Task<absl::Status> (*)(Self, WebSocket);
+// Runs as the connection's actor. A function, or a lambda that passes what it captures to one
+// (a capturing lambda that is itself a coroutine would leave its captures behind).
+using WebSocketHandler = std::function<Task<absl::Status>(Self, WebSocket)>;
 
 HttpHandler AcceptWebSocket(WebSocketHandler handler, WebSocketOptions options = {});
 

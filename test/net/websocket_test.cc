@@ -4,6 +4,8 @@
 // slow consumer.
 #include "snow/net/websocket.h"
 
+#include <algorithm>
+#include <memory>
 #include <stdexcept>
 #include <string>
 #include <variant>
@@ -14,6 +16,7 @@
 #include "gtest/gtest.h"
 #include "snow/net/http_router.h"
 #include "snow/net/internal/websocket_frames.h"
+#include "snow/net/websocket_rooms.h"
 #include "snow/test/net/http_testing.h"
 #include "snow/test/testing/co_test.h"
 
@@ -127,12 +130,16 @@ Task<Frame> Next(Client& c) {
   }
 }
 
-// Skips frames until a close; its code (0 if the connection ended without one).
+// Skips frames until a close, answers it as a client should, and returns its code (0 if the
+// connection ended without one).
 Task<uint16_t> CloseCode(Client& c) {
   for (;;) {
     Frame f = co_await Next(c);
     if (f.ended) co_return 0;
-    if (f.event == WsReader::Event::kClose) co_return f.close_code;
+    if (f.event == WsReader::Event::kClose) {
+      (void)co_await SendFrame(c, WsOpcode::kClose, net_internal::WsClosePayload(1000, ""));
+      co_return f.close_code;
+    }
   }
 }
 
@@ -322,6 +329,113 @@ Task<absl::Status> SlowConsumer(Self, SocketAddress address) {
 
 TEST(WebSocketTest, ASlowConsumerIsClosedWith1008AndOthersGoOn) {
   EXPECT_THAT(WithHttpServer({}, Routes({.max_queued_bytes = 64 * 1024}), SlowConsumer), IsOk());
+}
+
+// The server closes; a peer that never answers its close frame is dropped after close_timeout.
+Task<absl::Status> UnansweredClose(Self, SocketAddress address) {
+  std::string answer;
+  absl::StatusOr<Client> c = co_await Open(address, "", &answer);
+  SNOW_CO_RETURN_IF_ERROR(c.status());
+  SNOW_CO_RETURN_IF_ERROR(co_await SendFrame(*c, WsOpcode::kText, "quit"));
+  Frame close = co_await Next(*c);
+  EXPECT_EQ(close.event, WsReader::Event::kClose);
+  EXPECT_EQ(close.close_code, 1000);
+  Frame end = co_await Next(*c);  // no answer from here: the server gives up and closes
+  EXPECT_TRUE(end.ended);
+  co_return absl::OkStatus();
+}
+
+TEST(WebSocketTest, APeerThatNeverAnswersTheCloseIsDroppedAfterTheCloseTimeout) {
+  EXPECT_THAT(
+      WithHttpServer({}, Routes({.close_timeout = absl::Milliseconds(200)}), UnansweredClose),
+      IsOk());
+}
+
+// A member of the room "lobby": "all:X" broadcasts X, "say:X" to the others, "count" answers
+// the members on its shard, "crash" throws.
+Task<absl::Status> LobbyMember(Self self, WebSocket ws, std::shared_ptr<Rooms> rooms) {
+  rooms->Join(ws, "lobby");
+  (void)ws.Send(absl::StrCat("shard ", self.shard()));
+  for (;;) {
+    auto event = co_await self.Receive<WsMessage, WsClosed>();
+    if (std::holds_alternative<WsClosed>(event)) co_return absl::OkStatus();
+    const std::string data = std::get<WsMessage>(event).data;
+    if (data.starts_with("all:")) rooms->Broadcast(self, "lobby", data.substr(4));
+    if (data.starts_with("say:")) rooms->BroadcastExcept(self, "lobby", ws, data.substr(4));
+    if (data == "count") (void)ws.Send(absl::StrCat("count ", rooms->LocalMembers("lobby")));
+    if (data == "crash") throw std::runtime_error("a member crashed");
+  }
+}
+
+// Members on both shards; broadcasts reach each member once; a member that closes or crashes
+// is gone from the room.
+Task<absl::Status> Lobby(Self self) {
+  std::shared_ptr<Rooms> rooms = Rooms::Create(self.runtime());
+  HttpRouter router;
+  router.Get("/ws", AcceptWebSocket([rooms](Self s, WebSocket ws) {
+               return LobbyMember(s, std::move(ws), rooms);
+             }));
+  HttpServerOptions options;
+  options.serve.distribution = Distribution::kHandOff;  // connections alternate between shards
+  absl::StatusOr<HttpServer> server =
+      HttpServer::Start(self, SocketAddress::Loopback(), options, router.handler());
+  SNOW_CO_RETURN_IF_ERROR(server.status());
+  constexpr int kMembers = 6;
+  std::vector<Client> members;
+  std::vector<int> shard_of;
+  for (int i = 0; i < kMembers; ++i) {
+    std::string answer;
+    absl::StatusOr<Client> c = co_await Open(server->address(), "", &answer);
+    SNOW_CO_RETURN_IF_ERROR(c.status());
+    members.push_back(std::move(*c));
+    Frame hello = co_await Next(members.back());
+    EXPECT_THAT(hello.payload, StartsWith("shard "));
+    shard_of.push_back(hello.payload == "shard 0" ? 0 : 1);
+  }
+  EXPECT_EQ(std::count(shard_of.begin(), shard_of.end(), 0), kMembers / 2);
+
+  SNOW_CO_RETURN_IF_ERROR(co_await SendFrame(members[0], WsOpcode::kText, "all:hello"));
+  for (Client& m : members) {
+    Frame f = co_await Next(m);
+    EXPECT_EQ(f.payload, "hello");
+  }
+  SNOW_CO_RETURN_IF_ERROR(co_await SendFrame(members[1], WsOpcode::kText, "say:hi"));
+  SNOW_CO_RETURN_IF_ERROR(co_await SendFrame(members[1], WsOpcode::kText, "all:second"));
+  for (int i = 0; i < kMembers; ++i) {
+    Frame f = co_await Next(members[i]);
+    if (i != 1) {
+      EXPECT_EQ(f.payload, "hi") << i;
+      f = co_await Next(members[i]);
+    }
+    EXPECT_EQ(f.payload, "second") << i;  // exactly once each, in order
+  }
+
+  // Member 2 closes, member 3 crashes: both leave the room.
+  SNOW_CO_RETURN_IF_ERROR(
+      co_await SendFrame(members[2], WsOpcode::kClose, net_internal::WsClosePayload(1000, "")));
+  EXPECT_EQ(co_await CloseCode(members[2]), 1000);
+  SNOW_CO_RETURN_IF_ERROR(co_await SendFrame(members[3], WsOpcode::kText, "crash"));
+  EXPECT_EQ(co_await CloseCode(members[3]), 1011);
+  // Wait for both connections to be gone, then count what is left on each shard.
+  EXPECT_TRUE((co_await Next(members[2])).ended);
+  EXPECT_TRUE((co_await Next(members[3])).ended);
+  int counted = 0;
+  for (int shard : {0, 1}) {
+    const int asker = shard_of[0] == shard   ? 0
+                      : shard_of[1] == shard ? 1
+                      : shard_of[4] == shard ? 4
+                                             : 5;
+    SNOW_CO_RETURN_IF_ERROR(co_await SendFrame(members[asker], WsOpcode::kText, "count"));
+    Frame f = co_await Next(members[asker]);
+    counted += std::stoi(f.payload.substr(6));
+  }
+  EXPECT_EQ(counted, kMembers - 2);
+  server->Stop();
+  co_return absl::OkStatus();
+}
+
+TEST(WebSocketRoomsTest, BroadcastsReachEveryMemberOnBothShardsOnceAndTheGoneLeave) {
+  EXPECT_THAT(testing::RunOnTestRuntime(testing::RealRuntimeOptions(2), Lobby), IsOk());
 }
 
 TEST(WebSocketTest, TheAcceptKeyIsTheRfcs) {

@@ -15,6 +15,7 @@
 #include "snow/core/remote.h"
 #include "snow/core/status.h"
 #include "snow/net/crypto.h"
+#include "snow/net/internal/websocket_deflate.h"
 #include "snow/net/internal/websocket_frames.h"
 #include "snow/net/stream.h"
 #include "snow/net/websocket_rooms.h"
@@ -30,19 +31,22 @@ using net_internal::WsReader;
 // on one shard.
 class Connection {
  public:
-  Connection(WebSocketOptions options, HttpRequest request, std::string subprotocol, Stream stream)
+  Connection(WebSocketOptions options, HttpRequest request, std::string subprotocol,
+             std::optional<net_internal::WsDeflateParameters> deflate, Stream stream)
       : options(std::move(options)),
         request(std::move(request)),
         subprotocol(std::move(subprotocol)),
-        stream(std::move(stream)) {}
+        stream(std::move(stream)) {
+    if (deflate) this->deflate = std::make_unique<net_internal::WsDeflate>(*deflate);
+  }
 
   size_t queued_bytes() const { return queued; }
 
-  void Queue(WsOpcode opcode, std::string_view payload) {
+  void Queue(WsOpcode opcode, std::string_view payload, bool compressed = false) {
     if (pieces.empty() || pieces.back().shared != nullptr) pieces.emplace_back();
     std::string& own = pieces.back().own;
     const size_t before = own.size();
-    AppendWsFrame(own, opcode, payload);
+    AppendWsFrame(own, opcode, payload, true, std::nullopt, compressed);
     queued += own.size() - before;
     work.Notify();
   }
@@ -73,6 +77,7 @@ class Connection {
   const WebSocketOptions options;
   const HttpRequest request;
   const std::string subprotocol;
+  std::unique_ptr<net_internal::WsDeflate> deflate;  // when permessage-deflate was agreed
   Stream stream;
   Pid owner;
   // Frames to write, in order: this connection's own (consecutive ones in one string) and
@@ -151,15 +156,16 @@ Task<absl::Status> WriterRun(Self, std::shared_ptr<Connection> connection) {
 class Upgrade final : public HttpUpgrade {
  public:
   Upgrade(WebSocketHandler handler, WebSocketOptions options, HttpRequest request,
-          std::string subprotocol)
-      : handler_(handler),
+          std::string subprotocol, std::optional<net_internal::WsDeflateParameters> deflate)
+      : handler_(std::move(handler)),
         options_(std::move(options)),
         request_(std::move(request)),
-        subprotocol_(std::move(subprotocol)) {}
+        subprotocol_(std::move(subprotocol)),
+        deflate_(deflate) {}
 
   Task<absl::Status> Run(Self self, Stream& stream, std::string leftover) override {
-    auto connection = std::make_shared<Connection>(options_, std::move(request_),
-                                                   std::move(subprotocol_), std::move(stream));
+    auto connection = std::make_shared<Connection>(
+        options_, std::move(request_), std::move(subprotocol_), deflate_, std::move(stream));
     connection->owner = self.Spawn(OwnerRun, connection, handler_);
     self.Spawn(WriterRun, connection);
     WsClosed closed = co_await ReadLoop(self, *connection, std::move(leftover));
@@ -175,7 +181,9 @@ class Upgrade final : public HttpUpgrade {
 
  private:
   static Task<WsClosed> ReadLoop(Self self, Connection& c, std::string leftover) {
-    WsReader reader({.expect_masked = true, .max_message_bytes = c.options.max_message_bytes});
+    WsReader reader({.expect_masked = true,
+                     .max_message_bytes = c.options.max_message_bytes,
+                     .allow_rsv1 = c.deflate != nullptr});
     std::string buffer = std::move(leftover);
     const size_t kReadBytes = 16 * 1024;
     size_t begin = 0;
@@ -210,9 +218,30 @@ class Upgrade final : public HttpUpgrade {
       switch (event) {
         case WsReader::Event::kNeedMore:
           break;
-        case WsReader::Event::kMessage:
-          self.Send(c.owner, WsMessage{reader.text(), std::move(reader.payload())});
+        case WsReader::Event::kMessage: {
+          if (!reader.compressed()) {
+            self.Send(c.owner, WsMessage{reader.text(), std::move(reader.payload())});
+            break;
+          }
+          absl::StatusOr<std::string> inflated =
+              c.deflate->Inflate(reader.payload(), c.options.max_message_bytes);
+          uint16_t refusal = 0;
+          if (!inflated.ok()) {
+            refusal = absl::IsResourceExhausted(inflated.status()) ? net_internal::kWsMessageTooBig
+                                                                   : net_internal::kWsInvalidData;
+          } else if (reader.text()) {
+            net_internal::Utf8Validator utf8;
+            if (!utf8.Feed(*inflated) || !utf8.complete()) refusal = net_internal::kWsInvalidData;
+          }
+          if (refusal != 0) {
+            const std::string why = inflated.ok() ? std::string("text that is not UTF-8")
+                                                  : std::string(inflated.status().message());
+            c.QueueClose(refusal, why);
+            co_return WsClosed{refusal, why};
+          }
+          self.Send(c.owner, WsMessage{reader.text(), std::move(*inflated)});
           break;
+        }
         case WsReader::Event::kPing:
           if (!c.closing) c.Queue(WsOpcode::kPong, reader.payload());
           break;
@@ -236,6 +265,7 @@ class Upgrade final : public HttpUpgrade {
   const WebSocketOptions options_;
   HttpRequest request_;
   std::string subprotocol_;
+  const std::optional<net_internal::WsDeflateParameters> deflate_;
 };
 
 }  // namespace net_websocket
@@ -243,7 +273,13 @@ class Upgrade final : public HttpUpgrade {
 absl::Status WebSocket::Send(std::string_view data, bool text) const {
   net_websocket::Connection& c = *connection_;
   SNOW_RETURN_IF_ERROR(c.Admit(data.size()));
-  c.Queue(text ? net_internal::WsOpcode::kText : net_internal::WsOpcode::kBinary, data);
+  const net_internal::WsOpcode opcode =
+      text ? net_internal::WsOpcode::kText : net_internal::WsOpcode::kBinary;
+  if (c.deflate != nullptr && data.size() >= c.options.deflate_min_bytes) {
+    c.Queue(opcode, c.deflate->Deflate(data), /*compressed=*/true);
+  } else {
+    c.Queue(opcode, data);
+  }
   return absl::OkStatus();
 }
 
@@ -253,6 +289,7 @@ void WebSocket::Close(uint16_t code, std::string_view reason) const {
 
 const HttpRequest& WebSocket::request() const { return connection_->request; }
 const std::string& WebSocket::subprotocol() const { return connection_->subprotocol; }
+bool WebSocket::compressed() const { return connection_->deflate != nullptr; }
 uint64_t WebSocket::dropped() const { return connection_->dropped; }
 size_t WebSocket::queued_bytes() const { return connection_->queued_bytes(); }
 
@@ -313,14 +350,25 @@ Task<HttpResponse> Accept(Self self, std::shared_ptr<const Config> config, HttpR
       }
     }
   }
+  std::optional<net_internal::WsDeflateAgreement> deflate;
+  std::optional<std::string_view> extensions = request.Header("Sec-WebSocket-Extensions");
+  if (config->options.deflate && extensions) {
+    deflate = net_internal::NegotiateWsDeflate(*extensions,
+                                               config->options.deflate_client_no_context_takeover);
+  }
   HttpResponse response;
   response.status = 101;
   response.headers = {{"Upgrade", "websocket"},
                       {"Connection", "Upgrade"},
                       {"Sec-WebSocket-Accept", WebSocketAcceptFor(key)}};
   if (!subprotocol.empty()) response.headers.push_back({"Sec-WebSocket-Protocol", subprotocol});
+  std::optional<net_internal::WsDeflateParameters> parameters;
+  if (deflate) {
+    response.headers.push_back({"Sec-WebSocket-Extensions", deflate->response});
+    parameters = deflate->parameters;
+  }
   response.upgrade = std::make_shared<net_websocket::Upgrade>(
-      config->handler, config->options, std::move(request), std::move(subprotocol));
+      config->handler, config->options, std::move(request), std::move(subprotocol), parameters);
   co_return response;
 }
 

@@ -75,6 +75,14 @@ struct WebSocketOptions {
   absl::Duration close_timeout = absl::Seconds(5);
   absl::Duration write_timeout = absl::Seconds(30);  // a peer that takes no bytes for this long
   std::vector<std::string> subprotocols = {};
+  // permessage-deflate (RFC 7692), when the client offers it. The server compresses each
+  // message on its own (server_no_context_takeover, so it keeps no history per connection),
+  // and only messages of deflate_min_bytes or more; with deflate_client_no_context_takeover it
+  // asks the client to do the same, so that reading keeps none either. A message that would
+  // inflate past max_message_bytes closes with 1009 as it grows, invalid DEFLATE with 1007.
+  bool deflate = true;
+  bool deflate_client_no_context_takeover = false;
+  size_t deflate_min_bytes = 64;
   // Before the upgrade: an answer other than 101 refuses it (e.g. 403), 101 lets it go on.
   HttpHandler accept = nullptr;
 };
@@ -98,6 +106,7 @@ class WebSocket {
 
   const HttpRequest& request() const;  // the upgrade request (path, headers, params)
   const std::string& subprotocol() const;
+  bool compressed() const;      // permessage-deflate was agreed
   uint64_t dropped() const;     // messages the kDrop policy dropped
   size_t queued_bytes() const;  // waiting to be written
 

@@ -8,6 +8,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "snow/net/internal/utf8.h"
+#include "snow/net/internal/websocket_deflate.h"
 
 namespace snow::net_internal {
 namespace {
@@ -196,6 +197,44 @@ TEST(WebSocketFramesTest, CloseFramesCarryAValidCodeAndAUtf8Reason) {
   const std::string cut = WsClosePayload(1000, std::string(122, 'a') + "\xE2\x82\xAC");
   EXPECT_EQ(cut.size(), 124u);
   EXPECT_EQ(error_of(cut), 0);
+}
+
+TEST(WebSocketDeflateTest, NegotiationTakesTheFirstOfferItCanServe) {
+  auto agreed = [](std::string_view offers, bool ask = false) {
+    std::optional<WsDeflateAgreement> a = NegotiateWsDeflate(offers, ask);
+    return a ? a->response : std::string("none");
+  };
+  EXPECT_EQ(agreed("permessage-deflate"), "permessage-deflate; server_no_context_takeover");
+  EXPECT_EQ(agreed("permessage-deflate; client_max_window_bits"),
+            "permessage-deflate; server_no_context_takeover");
+  EXPECT_EQ(agreed("permessage-deflate; client_max_window_bits=10; client_no_context_takeover"),
+            "permessage-deflate; server_no_context_takeover; client_no_context_takeover; "
+            "client_max_window_bits=10");
+  EXPECT_EQ(agreed("permessage-deflate", /*ask=*/true),
+            "permessage-deflate; server_no_context_takeover; client_no_context_takeover");
+  // A smaller server window is not served; the next offer is.
+  EXPECT_EQ(agreed("permessage-deflate; server_max_window_bits=10, permessage-deflate"),
+            "permessage-deflate; server_no_context_takeover");
+  EXPECT_EQ(agreed("permessage-deflate; server_max_window_bits=10"), "none");
+  EXPECT_EQ(agreed("permessage-deflate; x-unknown"), "none");
+  EXPECT_EQ(agreed("x-webkit-deflate-frame"), "none");
+}
+
+TEST(WebSocketDeflateTest, ARoundTripAndABoundOnWhatInflates) {
+  WsDeflate sender({});
+  WsDeflate receiver({});
+  const std::string text(10000, 'a');
+  for (int i = 0; i < 3; ++i) {  // each message on its own (no context kept by the sender)
+    const std::string compressed = sender.Deflate(text);
+    EXPECT_LT(compressed.size(), 100u);
+    absl::StatusOr<std::string> back = receiver.Inflate(compressed, 1 << 20);
+    ASSERT_TRUE(back.ok()) << back.status();
+    EXPECT_EQ(*back, text);
+  }
+  EXPECT_EQ(receiver.Inflate(sender.Deflate(text), 9999).status().code(),
+            absl::StatusCode::kResourceExhausted);
+  EXPECT_EQ(receiver.Inflate("\xff\xff\xff garbage", 1 << 20).status().code(),
+            absl::StatusCode::kDataLoss);
 }
 
 TEST(Utf8ValidatorTest, AcceptsUtf8AndRejectsWhatRfc3629Forbids) {

@@ -4,6 +4,8 @@
 // slow consumer.
 #include "snow/net/websocket.h"
 
+#include <zlib.h>
+
 #include <algorithm>
 #include <memory>
 #include <stdexcept>
@@ -28,6 +30,7 @@ using net_internal::WsOpcode;
 using net_internal::WsReader;
 using ::snow::testing::IsOk;
 using ::testing::HasSubstr;
+using ::testing::Not;
 using ::testing::StartsWith;
 
 constexpr uint32_t kMask = 0x11223344;
@@ -58,7 +61,8 @@ Task<absl::Status> EchoHandler(Self self, WebSocket ws) {
 
 struct Client {
   TcpStream stream;
-  WsReader reader{{.expect_masked = false, .max_message_bytes = size_t{1} << 24}};
+  WsReader reader{
+      {.expect_masked = false, .max_message_bytes = size_t{1} << 24, .allow_rsv1 = true}};
   std::string buffer = {};
   size_t begin = 0;
 };
@@ -68,6 +72,7 @@ struct Frame {
   bool text = false;
   std::string payload = {};
   uint16_t close_code = 0;
+  bool compressed = false;
   bool ended = false;  // the server closed the connection
 };
 
@@ -96,9 +101,10 @@ Task<absl::StatusOr<Client>> Open(SocketAddress address, std::string extra_heade
   co_return c;
 }
 
-Task<absl::Status> SendFrame(Client& c, WsOpcode op, std::string_view payload, bool fin = true) {
+Task<absl::Status> SendFrame(Client& c, WsOpcode op, std::string_view payload, bool fin = true,
+                             bool rsv1 = false) {
   std::string bytes;
-  AppendWsFrame(bytes, op, payload, fin, kMask);
+  AppendWsFrame(bytes, op, payload, fin, kMask, rsv1);
   co_return co_await c.stream.WriteAll(bytes, kHttpTestTimeout);
 }
 
@@ -117,6 +123,7 @@ Task<Frame> Next(Client& c) {
           f.payload = c.reader.close_reason();
         } else if (e != WsReader::Event::kError) {
           f.text = c.reader.text();
+          f.compressed = c.reader.compressed();
           f.payload = c.reader.payload();
         }
         co_return f;
@@ -349,6 +356,81 @@ TEST(WebSocketTest, APeerThatNeverAnswersTheCloseIsDroppedAfterTheCloseTimeout) 
   EXPECT_THAT(
       WithHttpServer({}, Routes({.close_timeout = absl::Milliseconds(200)}), UnansweredClose),
       IsOk());
+}
+
+// Raw DEFLATE as a permessage-deflate peer sends it (sync flush, its 4-byte tail left off), and
+// back, with zlib directly rather than Snow's own code.
+std::string RawDeflate(std::string_view data) {
+  z_stream z{};
+  deflateInit2(&z, Z_BEST_COMPRESSION, Z_DEFLATED, -15, 8, Z_DEFAULT_STRATEGY);
+  std::string out(deflateBound(&z, data.size()) + 64, '\0');
+  z.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(data.data()));
+  z.avail_in = static_cast<uInt>(data.size());
+  z.next_out = reinterpret_cast<Bytef*>(out.data());
+  z.avail_out = static_cast<uInt>(out.size());
+  deflate(&z, Z_SYNC_FLUSH);
+  const size_t n = out.size() - z.avail_out;
+  deflateEnd(&z);
+  return out.substr(0, n - 4);
+}
+
+std::string RawInflate(std::string data) {
+  data.append("\x00\x00\xff\xff", 4);
+  z_stream z{};
+  inflateInit2(&z, -15);
+  std::string out(1 << 20, '\0');
+  z.next_in = reinterpret_cast<Bytef*>(data.data());
+  z.avail_in = static_cast<uInt>(data.size());
+  z.next_out = reinterpret_cast<Bytef*>(out.data());
+  z.avail_out = static_cast<uInt>(out.size());
+  inflate(&z, Z_SYNC_FLUSH);
+  const size_t n = out.size() - z.avail_out;
+  inflateEnd(&z);
+  return out.substr(0, n);
+}
+
+Task<absl::Status> Deflated(Self, SocketAddress address) {
+  std::string answer;
+  const std::string offer =
+      "Sec-WebSocket-Extensions: permessage-deflate; client_max_window_bits, x-other\r\n";
+  absl::StatusOr<Client> c = co_await Open(address, offer, &answer);
+  SNOW_CO_RETURN_IF_ERROR(c.status());
+  EXPECT_THAT(
+      answer,
+      HasSubstr("Sec-WebSocket-Extensions: permessage-deflate; server_no_context_takeover\r\n"));
+  std::string text;
+  for (int i = 0; i < 20; ++i) absl::StrAppend(&text, "compressible line ", i, " \xE2\x82\xAC\n");
+  SNOW_CO_RETURN_IF_ERROR(
+      co_await SendFrame(*c, WsOpcode::kText, RawDeflate(text), true, /*rsv1=*/true));
+  Frame echo = co_await Next(*c);
+  EXPECT_TRUE(echo.compressed);  // large enough to be compressed on the way back
+  EXPECT_LT(echo.payload.size(), text.size());
+  EXPECT_EQ(RawInflate(echo.payload), text);
+  SNOW_CO_RETURN_IF_ERROR(co_await SendFrame(*c, WsOpcode::kText, "short"));  // uncompressed
+  Frame short_echo = co_await Next(*c);
+  EXPECT_FALSE(short_echo.compressed);
+  EXPECT_EQ(short_echo.payload, "short");
+
+  // A bomb: 8 MiB of zeros in a few kilobytes, against the 1 MiB limit.
+  const std::string bomb = RawDeflate(std::string(8 << 20, '\0'));
+  EXPECT_LT(bomb.size(), 64u * 1024);
+  SNOW_CO_RETURN_IF_ERROR(co_await SendFrame(*c, WsOpcode::kBinary, bomb, true, true));
+  EXPECT_EQ(co_await CloseCode(*c), 1009);
+
+  absl::StatusOr<Client> bad = co_await Open(address, offer, &answer);
+  SNOW_CO_RETURN_IF_ERROR(bad.status());
+  SNOW_CO_RETURN_IF_ERROR(
+      co_await SendFrame(*bad, WsOpcode::kBinary, "\xff\xfe not deflate", true, true));
+  EXPECT_EQ(co_await CloseCode(*bad), 1007);
+
+  absl::StatusOr<Client> plain = co_await Open(address, "", &answer);
+  SNOW_CO_RETURN_IF_ERROR(plain.status());
+  EXPECT_THAT(answer, Not(HasSubstr("Sec-WebSocket-Extensions")));
+  co_return absl::OkStatus();
+}
+
+TEST(WebSocketTest, PermessageDeflateIsNegotiatedAndABombIsRefusedWith1009) {
+  EXPECT_THAT(WithHttpServer({}, Routes({}), Deflated), IsOk());
 }
 
 // A member of the room "lobby": "all:X" broadcasts X, "say:X" to the others, "count" answers

@@ -1,6 +1,7 @@
-// Fuzzes net/'s WebSocket frame reader: the first bytes choose the reader's options and a
-// chunking; reading the rest in those chunks must give exactly the events, payloads and close
-// code of reading it in one piece, and every text message delivered must be valid UTF-8.
+// Fuzzes net/'s WebSocket frame reader and permessage-deflate's inflater: the first bytes choose
+// the reader's options and a chunking; reading the rest in those chunks must give exactly the
+// events, payloads and close code of reading it in one piece, every text message delivered must
+// be valid UTF-8, and a compressed message never inflates past the limit.
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
@@ -9,6 +10,7 @@
 #include <vector>
 
 #include "snow/net/internal/utf8.h"
+#include "snow/net/internal/websocket_deflate.h"
 #include "snow/net/internal/websocket_frames.h"
 
 namespace {
@@ -27,9 +29,10 @@ void Check(bool ok) {
 }
 
 Outcome Run(std::string_view stream, const WsReader::Options& options,
-            const std::vector<size_t>& cuts) {
+            const std::vector<size_t>& cuts, bool no_context_takeover) {
   Outcome out;
   WsReader reader(options);
+  snow::net_internal::WsDeflate inflater({.client_no_context_takeover = no_context_takeover});
   size_t pos = 0;
   auto feed = [&](size_t end) {
     while (pos < end && out.error_code == 0) {
@@ -56,7 +59,14 @@ Outcome Run(std::string_view stream, const WsReader::Options& options,
             Utf8Validator v;
             Check(v.Feed(payload) && v.complete());
           }
-          out.events.push_back((reader.text() ? "text " : "binary ") + payload);
+          std::string message = payload;
+          if (reader.compressed()) {
+            absl::StatusOr<std::string> inflated =
+                inflater.Inflate(payload, options.max_message_bytes);
+            Check(!inflated.ok() || inflated->size() <= options.max_message_bytes);
+            message = inflated.ok() ? "inflated " + *inflated : inflated.status().ToString();
+          }
+          out.events.push_back((reader.text() ? "text " : "binary ") + message);
           break;
         }
         case WsReader::Event::kPing:
@@ -87,6 +97,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     pos += 1 + ((step * (k + 1)) % 7);
     if (pos < stream.size()) cuts.push_back(pos);
   }
-  Check(Run(stream, options, {}) == Run(stream, options, cuts));
+  const bool no_context_takeover = (data[0] & 0x40) != 0;
+  Check(Run(stream, options, {}, no_context_takeover) ==
+        Run(stream, options, cuts, no_context_takeover));
   return 0;
 }

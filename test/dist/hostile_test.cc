@@ -23,6 +23,7 @@
 #include "snow/dist/internal/handshake.h"
 #include "snow/dist/internal/protocol.h"
 #include "snow/test/dist/dist_testing.h"
+#include "snow/test/testing/held_connections.h"
 #include "snow/wire/byte_buffer.h"
 
 namespace snow::dist_testing {
@@ -547,52 +548,6 @@ TEST(DistHostilePeerTest, APeerListCannotMakeTheNodeDialAtWill) {
   EXPECT_THAT(RunAsNode(GoodNodeIsServed, std::ref(a), false), IsOk());
 }
 
-// A blocking TCP connection from `source` (another loopback address) to 127.0.0.1:port, or -1.
-int ConnectRawFrom(const char* source, uint16_t port) {
-  int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  if (fd < 0) return -1;
-  sockaddr_in from{};
-  from.sin_family = AF_INET;
-  inet_pton(AF_INET, source, &from.sin_addr);
-  sockaddr_in to{};
-  to.sin_family = AF_INET;
-  to.sin_port = htons(port);
-  to.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  if (bind(fd, reinterpret_cast<sockaddr*>(&from), sizeof(from)) != 0 ||
-      connect(fd, reinterpret_cast<sockaddr*>(&to), sizeof(to)) != 0) {
-    close(fd);
-    return -1;
-  }
-  return fd;
-}
-
-// Holds `count` connections from 127.0.0.2 that send nothing, re-opening each one the node
-// closes, until `stop`. `holding` is notified once all are open.
-void HoldIdleConnections(uint16_t port, int count, const std::atomic<bool>* stop,
-                         std::latch* holding, std::atomic<uint64_t>* reopened) {
-  std::vector<pollfd> fds(count, pollfd{.fd = -1, .events = POLLIN, .revents = 0});
-  bool all_open = false;
-  while (!stop->load()) {
-    for (pollfd& p : fds) {
-      if (p.fd >= 0 && (p.revents & (POLLIN | POLLHUP | POLLERR)) != 0) {
-        close(p.fd);  // reset or closed by the node (this side never sends, so no data comes)
-        p.fd = -1;
-        reopened->fetch_add(1);
-      }
-      if (p.fd < 0) p.fd = ConnectRawFrom("127.0.0.2", port);
-      p.revents = 0;
-    }
-    if (!all_open) {
-      all_open = true;
-      holding->count_down();
-    }
-    poll(fds.data(), fds.size(), 100);  // wakes for the next closes
-  }
-  for (const pollfd& p : fds) {
-    if (p.fd >= 0) close(p.fd);
-  }
-}
-
 // A new node (this runtime) connects to `a` and is answered; how long the connect took.
 Task<absl::Status> ConnectsAndIsAnswered(Self self, std::reference_wrapper<NodeProcess> a_ref,
                                          std::reference_wrapper<absl::Duration> took) {
@@ -618,7 +573,8 @@ TEST(DistHostilePeerTest, IdleConnectionsFromOneAddressDoNotLockPeersOut) {
   std::atomic<bool> stop{false};
   std::atomic<uint64_t> reopened{0};
   std::latch holding{1};
-  std::thread attacker(HoldIdleConnections, PortOf(a.name()), count, &stop, &holding, &reopened);
+  std::thread attacker(testing::HoldConnections, PortOf(a.name()), count, std::string(), &stop,
+                       &holding, &reopened);
   holding.wait();
   absl::Duration slowest;
   for (int i = 0; i < 5; ++i) {  // five peers, one after the other

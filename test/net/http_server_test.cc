@@ -3,7 +3,14 @@
 // tested is what goes over the wire.
 #include "snow/net/http_server.h"
 
+#include <sys/resource.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cstdio>
+#include <latch>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "absl/strings/match.h"
@@ -15,6 +22,7 @@
 #include "snow/net/tls.h"
 #include "snow/test/net/http_testing.h"
 #include "snow/test/testing/co_test.h"
+#include "snow/test/testing/held_connections.h"
 
 namespace snow::net {
 namespace {
@@ -276,6 +284,45 @@ TEST(HttpServerTest, TheLastRequestAConnectionMayMakeIsAnsweredWithClose) {
   HttpServerOptions options;
   options.max_requests_per_connection = 3;
   EXPECT_THAT(WithServer(options, RequestsPerConnection), IsOk());
+}
+
+// Slowloris: 2,000 connections from one address send half a head and nothing more, and are
+// re-opened as soon as the server answers 408 and closes them; meanwhile requests from another
+// address are answered.
+Task<absl::Status> ServedDuringSlowloris(Self, SocketAddress address) {
+  rlimit limit{};
+  getrlimit(RLIMIT_NOFILE, &limit);
+  limit.rlim_cur = std::min<rlim_t>(limit.rlim_max, 8192);
+  setrlimit(RLIMIT_NOFILE, &limit);
+  const int count = static_cast<int>(std::min<rlim_t>(2000, (limit.rlim_cur - 256) / 2));
+  std::atomic<bool> stop{false};
+  std::atomic<uint64_t> reopened{0};
+  std::latch holding{1};
+  std::thread attacker(testing::HoldConnections, address.port(), count,
+                       std::string("GET / HTTP/1.1\r\nHost: x\r\n"), &stop, &holding, &reopened);
+  while (!holding.try_wait()) co_await Sleep(absl::Milliseconds(10));  // not the shard's thread
+  absl::Status served = absl::OkStatus();
+  for (int i = 0; i < 5 && served.ok(); ++i) {
+    absl::StatusOr<std::string> got =
+        co_await Exchange(address, "GET /legit HTTP/1.1\r\nConnection: close\r\n\r\n");
+    served = got.status();
+    if (got.ok()) {
+      EXPECT_THAT(*got, StartsWith("HTTP/1.1 200 OK")) << "request " << i;
+    }
+  }
+  // Until the attacker has seen its connections answered 408 and closed at least once.
+  while (reopened.load() < static_cast<uint64_t>(count)) co_await Sleep(absl::Milliseconds(10));
+  stop.store(true);
+  attacker.join();
+  std::printf("%d slow connections held from 127.0.0.2; the server closed %llu of them\n", count,
+              static_cast<unsigned long long>(reopened.load()));
+  co_return served;
+}
+
+TEST(HttpServerTest, SlowConnectionsFromOneAddressDoNotLockOthersOut) {
+  HttpServerOptions options;
+  options.header_timeout = absl::Seconds(1);
+  EXPECT_THAT(WithServer(options, ServedDuringSlowloris), IsOk());
 }
 
 Task<absl::Status> Https(Self, SocketAddress address) {

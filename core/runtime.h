@@ -27,10 +27,10 @@
 #include "absl/functional/any_invocable.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
-#include "snow/core/mutex.h"
 #include "absl/time/time.h"
 #include "snow/core/actor.h"
 #include "snow/core/internal/shard.h"
+#include "snow/core/mutex.h"
 #include "snow/core/pid.h"
 #include "snow/core/remote.h"
 

@@ -13,8 +13,8 @@
 #include <utility>
 
 #include "absl/container/flat_hash_map.h"
-#include "snow/core/mutex.h"
 #include "absl/time/time.h"
+#include "snow/core/mutex.h"
 
 namespace snow::dist_internal {
 

@@ -52,7 +52,7 @@ class Connection {
   }
   // Whether `bytes` more fit the queue; past the bound, applies the overflow policy.
   absl::Status Admit(size_t bytes) {
-    if (closing) return absl::FailedPreconditionError("the WebSocket is closing");
+    if (closing || finished) return absl::FailedPreconditionError("the WebSocket is closing");
     if (queued + bytes <= options.max_queued_bytes) return absl::OkStatus();
     if (options.overflow == WsOverflow::kDrop) {
       ++dropped;
@@ -316,10 +316,7 @@ struct Config {
   WebSocketOptions options;
 };
 
-HttpResponse Refuse(int status, std::string why) {
-  HttpResponse r = HttpResponse::Text(status, why + "\n");
-  return r;
-}
+HttpResponse Refuse(int status, std::string why) { return HttpResponse::Text(status, why + "\n"); }
 
 Task<HttpResponse> Accept(Self self, std::shared_ptr<const Config> config, HttpRequest request) {
   if (request.method != "GET") {

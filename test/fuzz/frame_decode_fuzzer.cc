@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "snow/test/fuzz/cuts.h"
 #include "snow/test/fuzz/fuzz_message.h"
 
 using namespace snow::wire;  // NOLINT
@@ -44,11 +45,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const uint32_t max_frame = data[0] < 128 ? data[0] : (uint32_t{data[0]} << 8);
   const uint8_t step = data[1];
   const ByteSpan stream(data + 2, size - 2);
-  std::vector<size_t> cuts;
-  for (size_t pos = 0, k = 0; step != 0 && pos < stream.size(); ++k) {
-    pos += 1 + ((step * (k + 1)) % 7);
-    if (pos < stream.size()) cuts.push_back(pos);
-  }
+  const std::vector<size_t> cuts = snow::fuzzing::Cuts(step, stream.size());
   const Outcome whole = Run(stream, max_frame, {});
   const Outcome chunked = Run(stream, max_frame, cuts);
   FUZZ_CHECK(whole.frames == chunked.frames);

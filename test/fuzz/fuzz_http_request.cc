@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "snow/net/internal/http_request_parser.h"
+#include "snow/test/fuzz/cuts.h"
 
 namespace {
 
@@ -81,11 +82,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
                           .max_body_bytes = size_t{data[1]} * 8};
   const uint8_t step = data[1];
   const std::string_view stream(reinterpret_cast<const char*>(data + 2), size - 2);
-  std::vector<size_t> cuts;
-  for (size_t pos = 0, k = 0; step != 0 && pos < stream.size(); ++k) {
-    pos += 1 + ((step * (k + 1)) % 7);
-    if (pos < stream.size()) cuts.push_back(pos);
-  }
+  const std::vector<size_t> cuts = snow::fuzzing::Cuts(step, stream.size());
   const Outcome whole = Run(stream, limits, {});
   const Outcome pieces = Run(stream, limits, cuts);
   Check(whole == pieces);

@@ -12,6 +12,7 @@
 #include "snow/net/internal/utf8.h"
 #include "snow/net/internal/websocket_deflate.h"
 #include "snow/net/internal/websocket_frames.h"
+#include "snow/test/fuzz/cuts.h"
 
 namespace {
 
@@ -92,11 +93,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
                                   .allow_rsv1 = (data[0] & 0x80) != 0};
   const uint8_t step = data[1];
   const std::string_view stream(reinterpret_cast<const char*>(data + 2), size - 2);
-  std::vector<size_t> cuts;
-  for (size_t pos = 0, k = 0; step != 0 && pos < stream.size(); ++k) {
-    pos += 1 + ((step * (k + 1)) % 7);
-    if (pos < stream.size()) cuts.push_back(pos);
-  }
+  const std::vector<size_t> cuts = snow::fuzzing::Cuts(step, stream.size());
   const bool no_context_takeover = (data[0] & 0x40) != 0;
   Check(Run(stream, options, {}, no_context_takeover) ==
         Run(stream, options, cuts, no_context_takeover));

@@ -1,15 +1,27 @@
 #include "snow/net/http.h"
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
 #include "snow/core/status.h"
+#include "snow/core/task.h"
+#include "snow/net/stream.h"
 
 namespace snow::net {
 
-std::optional<std::string_view> HttpRequest::Header(std::string_view name) const {
+namespace {
+std::optional<std::string_view> Find(const std::vector<HttpHeader>& headers,
+                                     std::string_view name) {
   for (const HttpHeader& h : headers) {
     if (absl::EqualsIgnoreCase(h.name, AbslView(name))) return std::string_view(h.value);
   }
   return std::nullopt;
+}
+}  // namespace
+
+std::optional<std::string_view> HttpRequest::Header(std::string_view name) const {
+  return Find(headers, name);
 }
 
 std::optional<std::string_view> HttpRequest::Param(std::string_view name) const {
@@ -19,12 +31,45 @@ std::optional<std::string_view> HttpRequest::Param(std::string_view name) const 
   return std::nullopt;
 }
 
+std::optional<std::string_view> HttpResponse::Header(std::string_view name) const {
+  return Find(headers, name);
+}
+
+HttpResponse HttpResponse::Streamed(int status, HttpBodyProducer producer) {
+  HttpResponse r;
+  r.status = status;
+  r.streamed_body = std::move(producer);
+  return r;
+}
+
+Task<absl::Status> HttpBodyWriter::Write(std::string_view piece) {
+  if (piece.empty()) co_return absl::OkStatus();
+  if (!chunked_) co_return co_await stream_.WriteAll(piece, timeout_);
+  buffer_.clear();
+  absl::StrAppend(&buffer_, absl::Hex(piece.size()), "\r\n", AbslView(piece), "\r\n");
+  co_return co_await stream_.WriteAll(buffer_, timeout_);
+}
+
+Task<absl::Status> HttpBodyWriter::Finish() {
+  if (!chunked_) co_return absl::OkStatus();
+  const std::string_view last = "0\r\n\r\n";
+  co_return co_await stream_.WriteAll(last, timeout_);
+}
+
 HttpResponse HttpResponse::Text(int status, std::string body) {
   HttpResponse r;
   r.status = status;
   r.headers.push_back({"Content-Type", "text/plain; charset=utf-8"});
   r.body = std::move(body);
   return r;
+}
+
+bool HeaderHasToken(std::optional<std::string_view> value, std::string_view token) {
+  if (!value) return false;
+  for (absl::string_view part : absl::StrSplit(AbslView(*value), ',')) {
+    if (absl::EqualsIgnoreCase(absl::StripAsciiWhitespace(part), AbslView(token))) return true;
+  }
+  return false;
 }
 
 std::string_view HttpReason(int status) {

@@ -43,9 +43,13 @@ void Serialize(const HttpResponse& response, bool head, bool keep_alive, int req
   absl::StrAppend(&out, "HTTP/1.1 ", response.status, " ", AbslView(HttpReason(response.status)),
                   "\r\n");
   for (const HttpHeader& h : response.headers) absl::StrAppend(&out, h.name, ": ", h.value, "\r\n");
-  if (!HasNoBody(response.status)) {
+  if (HasNoBody(response.status)) {
+    // No body, and no length.
+  } else if (response.streamed_body == nullptr) {
     absl::StrAppend(&out, "Content-Length: ", response.body.size(), "\r\n");
-  }
+  } else if (request_minor >= 1) {
+    out.append("Transfer-Encoding: chunked\r\n");
+  }  // else HTTP/1.0: the body ends when the connection closes (keep_alive is false)
   out.append(DateHeader());
   if (!keep_alive) {
     out.append("Connection: close\r\n");
@@ -145,6 +149,20 @@ Task<absl::Status> HttpConnection(Self self, TcpStream tcp,
             status = co_await upgrade->Run(self, stream, std::move(leftover));
           }
           open = false;
+          break;
+        }
+        if (response.streamed_body != nullptr && !head && !HasNoBody(response.status)) {
+          // The head (after any answers still waiting) goes now; the body as it is made.
+          const bool chunked = minor >= 1;
+          Serialize(response, head, keep_alive && chunked, minor, out);
+          status = co_await stream.WriteAll(out, options.write_timeout);
+          out.clear();
+          if (!status.ok()) break;
+          HttpBodyWriter writer(stream, chunked, options.write_timeout);
+          status = co_await response.streamed_body(self, writer);
+          if (status.ok()) status = co_await writer.Finish();
+          // A producer that failed leaves the body unfinished: only closing tells the peer.
+          open = status.ok() && keep_alive && chunked;
           break;
         }
         Serialize(response, head, keep_alive, minor, out);

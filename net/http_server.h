@@ -14,7 +14,9 @@
 // arrived together leave in one write), Content-Length and chunked request bodies, "Expect:
 // 100-continue", HEAD (the headers of a GET, no body), "Connection: close". A handler gets the
 // request by value, with its whole body, and returns the response; the server adds
-// Content-Length, Date and Connection.
+// Content-Length, Date and Connection. A streamed response (HttpResponse::Streamed) is sent with
+// "Transfer-Encoding: chunked", each Write of its producer a chunk as it is made (to an HTTP/1.0
+// client: the bytes, then the connection closes).
 //
 // Limits (HttpServerOptions), each answered and then the connection closed, the server going on:
 // a request line and headers over max_header_bytes, or more than max_headers headers: 431; a

@@ -70,6 +70,11 @@ void Stream::ShutdownNow() {
   if (fd >= 0) ::shutdown(fd, SHUT_RDWR);
 }
 
+Task<absl::Status> Stream::Shutdown() {
+  if (tls_) co_return co_await tls_->Shutdown();
+  co_return co_await tcp_.Shutdown();
+}
+
 Task<absl::Status> Stream::Close() {
   if (tls_) co_return co_await tls_->Close();
   co_return co_await tcp_.Close();

@@ -59,6 +59,9 @@ class Stream {
                                                    size_t length) const;
   // TLS only: the subject alternative names of the peer's certificate (empty over plain TCP).
   const std::vector<std::string>& peer_alternative_names() const;
+  // Half-close: this side writes no more (over TLS: close_notify; over TCP: a FIN); the peer
+  // reads the end of the stream, and this side may go on reading.
+  Task<absl::Status> Shutdown();
   // Closes at once with a reset, without close_notify: the peer sees the connection drop.
   void Reset();
   // Shuts the socket down both ways at once (shutdown(2)): a read another coroutine is blocked

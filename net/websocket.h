@@ -1,7 +1,8 @@
 // File: net/websocket.h
 //
-// WebSocket (RFC 6455) on the HTTP server: AcceptWebSocket makes an HTTP handler that upgrades
-// a GET and runs `handler` as the connection's actor. Messages from the peer arrive in that
+// WebSocket (RFC 6455), server and client. AcceptWebSocket makes an HTTP handler that upgrades
+// a GET and runs `handler` as the connection's actor; ConnectWebSocket opens one from the calling
+// actor, which then owns it the same way. Messages from the peer arrive in that
 // actor's mailbox as WsMessage, the end of the connection as WsClosed (always last, once); it
 // answers through its WebSocket handle.
 //
@@ -34,7 +35,8 @@
 // drops the message and counts it (dropped()). Other connections are not affected either way.
 //
 // Shard affinity: the handler's actor runs on the connection's shard and the handle is used
-// there (an actor on another shard sends that actor a message instead).
+// there (an actor on another shard sends that actor a message instead). A client's connection
+// lives on the shard of the actor that opened it.
 #pragma once
 
 #include <cstddef>
@@ -50,7 +52,9 @@
 #include "snow/core/actor.h"
 #include "snow/core/task.h"
 #include "snow/net/http.h"
+#include "snow/net/http_client.h"
 #include "snow/net/http_server.h"
+#include "snow/net/socket_address.h"
 
 namespace snow::net {
 
@@ -120,6 +124,28 @@ class WebSocket {
 using WebSocketHandler = std::function<Task<absl::Status>(Self, WebSocket)>;
 
 HttpHandler AcceptWebSocket(WebSocketHandler handler, WebSocketOptions options = {});
+
+struct WebSocketClientOptions {
+  // The connection's limits, pings, queue bound and policy, as for a server's. `subprotocols`
+  // are offered in order; `deflate` offers permessage-deflate (each message compressed on its
+  // own); `accept` and `deflate_client_no_context_takeover` are a server's only.
+  WebSocketOptions websocket = {};
+  HttpClientOptions http = {};           // TLS, Host, the connect and handshake timeouts
+  std::vector<HttpHeader> headers = {};  // more handshake headers: Origin, Authorization, ...
+};
+
+// The client: opens a WebSocket to `target` ("/chat") at `address` (wss:// with
+// options.http.tls). The calling actor owns the connection as a handler owns a server's: the
+// peer's messages arrive in its mailbox as WsMessage, the end as WsClosed (last, once), and it
+// sends through the handle. If the calling actor ends first, the connection closes with 1001.
+// Errors: the connection's, kPermissionDenied when the server answers the upgrade with another
+// status (in the message), kDataLoss for an answer that breaks the handshake's rules.
+Task<absl::StatusOr<WebSocket>> ConnectWebSocket(Self self, SocketAddress address,
+                                                 std::string target,
+                                                 WebSocketClientOptions options);
+// With the default options (a separate function, as for HttpClient::Connect).
+Task<absl::StatusOr<WebSocket>> ConnectWebSocket(Self self, SocketAddress address,
+                                                 std::string target);
 
 // base64(SHA-1(key + the RFC's GUID)): the Sec-WebSocket-Accept for a Sec-WebSocket-Key.
 std::string WebSocketAcceptFor(std::string_view key);

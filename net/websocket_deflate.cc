@@ -8,6 +8,7 @@
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
 #include "snow/core/status.h"
@@ -24,7 +25,7 @@ std::optional<WsDeflateAgreement> NegotiateWsDeflate(std::string_view offers,
     std::vector<absl::string_view> parts = absl::StrSplit(offer, ';');
     if (absl::StripAsciiWhitespace(parts[0]) != "permessage-deflate") continue;
     WsDeflateAgreement agreement;
-    agreement.parameters.client_no_context_takeover = ask_client_no_context_takeover;
+    agreement.parameters.peer_no_context_takeover = ask_client_no_context_takeover;
     bool acceptable = true;
     bool client_bits_offered = false;
     for (size_t i = 1; i < parts.size() && acceptable; ++i) {
@@ -39,7 +40,7 @@ std::optional<WsDeflateAgreement> NegotiateWsDeflate(std::string_view offers,
       if (name == "server_no_context_takeover") {
         // Asked for; always given.
       } else if (name == "client_no_context_takeover") {
-        agreement.parameters.client_no_context_takeover = true;
+        agreement.parameters.peer_no_context_takeover = true;
       } else if (name == "server_max_window_bits") {
         // Snow's compressor always uses 15 bits; a client asking for fewer is not served.
         acceptable = absl::SimpleAtoi(value, &bits) && bits == 15;
@@ -47,7 +48,7 @@ std::optional<WsDeflateAgreement> NegotiateWsDeflate(std::string_view offers,
         client_bits_offered = true;
         if (!value.empty()) {
           acceptable = absl::SimpleAtoi(value, &bits) && bits >= 8 && bits <= 15;
-          if (acceptable) agreement.parameters.client_max_window_bits = bits;
+          if (acceptable) agreement.parameters.peer_max_window_bits = bits;
         }
       } else {
         acceptable = false;  // a parameter this side does not know
@@ -55,16 +56,46 @@ std::optional<WsDeflateAgreement> NegotiateWsDeflate(std::string_view offers,
     }
     if (!acceptable) continue;
     agreement.response = "permessage-deflate; server_no_context_takeover";
-    if (agreement.parameters.client_no_context_takeover) {
+    if (agreement.parameters.peer_no_context_takeover) {
       agreement.response += "; client_no_context_takeover";
     }
-    if (client_bits_offered && agreement.parameters.client_max_window_bits != 15) {
+    if (client_bits_offered && agreement.parameters.peer_max_window_bits != 15) {
       agreement.response +=
-          "; client_max_window_bits=" + std::to_string(agreement.parameters.client_max_window_bits);
+          "; client_max_window_bits=" + std::to_string(agreement.parameters.peer_max_window_bits);
     }
     return agreement;
   }
   return std::nullopt;
+}
+
+absl::StatusOr<WsDeflateParameters> ReadWsDeflateAnswer(std::string_view answer) {
+  std::vector<absl::string_view> parts = absl::StrSplit(AbslView(answer), ';');
+  if (parts.size() < 1 || absl::StripAsciiWhitespace(parts[0]) != "permessage-deflate") {
+    return absl::FailedPreconditionError("the server agreed to an extension not offered");
+  }
+  WsDeflateParameters parameters;
+  for (size_t i = 1; i < parts.size(); ++i) {
+    absl::string_view p = absl::StripAsciiWhitespace(parts[i]);
+    absl::string_view name = absl::StripAsciiWhitespace(p.substr(0, p.find('=')));
+    absl::string_view value =
+        p.find('=') == absl::string_view::npos ? "" : p.substr(p.find('=') + 1);
+    value = absl::StripAsciiWhitespace(value);
+    if (absl::ConsumePrefix(&value, "\"")) absl::ConsumeSuffix(&value, "\"");
+    int bits = 0;
+    if (name == "server_no_context_takeover") {
+      parameters.peer_no_context_takeover = true;
+    } else if (name == "client_no_context_takeover") {
+      // Offered: this side compresses each message on its own anyway.
+    } else if (name == "server_max_window_bits" && absl::SimpleAtoi(value, &bits) && bits >= 8 &&
+               bits <= 15) {
+      parameters.peer_max_window_bits = bits;
+    } else {
+      // client_max_window_bits was not offered, so a server may not answer with it.
+      return absl::FailedPreconditionError(
+          absl::StrCat("permessage-deflate: the server answered with \"", p, "\""));
+    }
+  }
+  return parameters;
 }
 
 struct WsDeflate::Streams {
@@ -87,7 +118,7 @@ absl::StatusOr<std::string> WsDeflate::Inflate(std::string_view compressed, size
   Streams& s = *streams_;
   if (!s.inflate_ready) {
     // zlib wants 9-15; a peer's 8-bit window is inflated with 9 (a larger window reads it).
-    const int bits = std::max(parameters_.client_max_window_bits, 9);
+    const int bits = std::max(parameters_.peer_max_window_bits, 9);
     if (inflateInit2(&s.inflate, -bits) != Z_OK) return absl::InternalError("inflateInit2 failed");
     s.inflate_ready = true;
   }
@@ -120,7 +151,7 @@ absl::StatusOr<std::string> WsDeflate::Inflate(std::string_view compressed, size
   };
   absl::Status status = run(compressed);
   if (status.ok() && !ended) status = run(std::string_view(kTail, sizeof kTail));
-  if (!status.ok() || ended || parameters_.client_no_context_takeover) inflateReset(&s.inflate);
+  if (!status.ok() || ended || parameters_.peer_no_context_takeover) inflateReset(&s.inflate);
   if (!status.ok()) return status;
   return out;
 }

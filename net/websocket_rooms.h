@@ -32,7 +32,8 @@ class Rooms : public std::enable_shared_from_this<Rooms> {
  public:
   static std::shared_ptr<Rooms> Create(Runtime& runtime);
 
-  // On the connection's shard (its handler's actor). Joining twice is joining once.
+  // On the connection's shard (its handler's actor). Joining twice is joining once. Members
+  // are server connections (a client's, from ConnectWebSocket, is not added).
   void Join(const WebSocket& ws, std::string room);
   void Leave(const WebSocket& ws, std::string_view room);
   void Broadcast(Self self, std::string room, std::string_view data, bool text = true);

@@ -10,7 +10,8 @@
 // WebSocketOptions::deflate_client_no_context_takeover, asks the client to compress each message
 // on its own too, so that the server keeps no history for reading either. Inflation is bounded:
 // a message that would inflate past the limit is refused as it grows (a decompression bomb is
-// refused after max bytes, not after it exploded).
+// refused after max bytes, not after it exploded). Snow's client offers the same: it compresses
+// each message on its own, and inflates with or without the server's history as it answers.
 #pragma once
 
 #include <memory>
@@ -22,9 +23,11 @@
 
 namespace snow::net_internal {
 
+// What this side's inflater must allow for: how the peer compresses (on a server, the client's
+// parameters; on a client, the server's).
 struct WsDeflateParameters {
-  bool client_no_context_takeover = false;
-  int client_max_window_bits = 15;
+  bool peer_no_context_takeover = false;  // each message compressed on its own
+  int peer_max_window_bits = 15;
 };
 
 // Reads a Sec-WebSocket-Extensions header: the first permessage-deflate offer the server can
@@ -35,6 +38,14 @@ struct WsDeflateAgreement {
 };
 std::optional<WsDeflateAgreement> NegotiateWsDeflate(std::string_view offers,
                                                      bool ask_client_no_context_takeover);
+
+// What a Snow client offers: permessage-deflate, compressing each of its messages on its own.
+inline constexpr std::string_view kWsDeflateClientOffer =
+    "permessage-deflate; client_no_context_takeover";
+// Reads the server's Sec-WebSocket-Extensions answer to that offer: the parameters to inflate
+// with, or kFailedPrecondition for an answer the offer did not allow (RFC 7692 §5: the client
+// then fails the connection).
+absl::StatusOr<WsDeflateParameters> ReadWsDeflateAnswer(std::string_view answer);
 
 class WsDeflate {
  public:

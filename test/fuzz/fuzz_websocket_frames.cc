@@ -33,7 +33,7 @@ Outcome Run(std::string_view stream, const WsReader::Options& options,
             const std::vector<size_t>& cuts, bool no_context_takeover) {
   Outcome out;
   WsReader reader(options);
-  snow::net_internal::WsDeflate inflater({.client_no_context_takeover = no_context_takeover});
+  snow::net_internal::WsDeflate inflater({.peer_no_context_takeover = no_context_takeover});
   size_t pos = 0;
   auto feed = [&](size_t end) {
     while (pos < end && out.error_code == 0) {

@@ -1,0 +1,166 @@
+#include "snow/net/internal/http_response_parser.h"
+
+#include <http_parser.h>
+
+#include "absl/strings/str_cat.h"
+
+namespace snow::net_internal {
+
+namespace {
+HttpResponseParser* Owner(http_parser* p) { return static_cast<HttpResponseParser*>(p->data); }
+constexpr size_t kHeaderOverhead = 4;  // ": " and CRLF
+}  // namespace
+
+struct HttpResponseParser::Callbacks {
+  static int OnMessageBegin(http_parser* p) {
+    HttpResponseParser* self = Owner(p);
+    self->started_ = true;
+    self->response_ = net::HttpResponse();
+    self->header_bytes_ = 0;
+    self->in_value_ = false;
+    return 0;
+  }
+  static int OnStatus(http_parser* p, const char*, size_t length) {
+    HttpResponseParser* self = Owner(p);
+    self->header_bytes_ += length;
+    if (self->header_bytes_ > self->limits_.max_header_bytes) {
+      return self->Fail("the answer's head is too long");
+    }
+    return 0;
+  }
+  static int OnHeaderField(http_parser* p, const char* at, size_t length) {
+    HttpResponseParser* self = Owner(p);
+    std::vector<net::HttpHeader>& headers = self->response_.headers;
+    if (self->in_value_ || headers.empty()) {
+      if (headers.size() == self->limits_.max_headers) return self->Fail("too many headers");
+      headers.emplace_back();
+      self->header_bytes_ += kHeaderOverhead;
+      self->in_value_ = false;
+    }
+    self->header_bytes_ += length;
+    if (self->header_bytes_ > self->limits_.max_header_bytes) {
+      return self->Fail("the answer's head is too long");
+    }
+    headers.back().name.append(at, length);
+    return 0;
+  }
+  static int OnHeaderValue(http_parser* p, const char* at, size_t length) {
+    HttpResponseParser* self = Owner(p);
+    self->in_value_ = true;
+    self->header_bytes_ += length;
+    if (self->header_bytes_ > self->limits_.max_header_bytes) {
+      return self->Fail("the answer's head is too long");
+    }
+    self->response_.headers.back().value.append(at, length);
+    return 0;
+  }
+  static int OnHeadersComplete(http_parser* p) {
+    HttpResponseParser* self = Owner(p);
+    if (p->http_major != 1) return self->Fail("not an HTTP/1.x answer");
+    self->response_.status = p->status_code;
+    if (p->content_length != ULLONG_MAX && p->content_length > self->limits_.max_body_bytes) {
+      return self->Fail("the answer's body is larger than max_body_bytes");
+    }
+    // 1 tells http-parser that no body follows (the answer to a HEAD).
+    return self->head_ && p->status_code >= 200 ? 1 : 0;
+  }
+  static int OnBody(http_parser* p, const char* at, size_t length) {
+    HttpResponseParser* self = Owner(p);
+    if (self->response_.body.size() + length > self->limits_.max_body_bytes) {
+      return self->Fail("the answer's body is larger than max_body_bytes");
+    }
+    self->response_.body.append(at, length);
+    return 0;
+  }
+  static int OnMessageComplete(http_parser* p) {
+    HttpResponseParser* self = Owner(p);
+    const int status = p->status_code;
+    if (status >= 100 && status < 200 && status != 101) {
+      self->started_ = false;  // an interim answer (100 Continue): the real one follows
+      return 0;
+    }
+    self->complete_ = true;
+    self->keep_alive_ = status != 101 && http_should_keep_alive(p) != 0;
+    http_parser_pause(p, 1);  // one answer at a time
+    return 0;
+  }
+  static const http_parser_settings& Settings() {
+    static const http_parser_settings settings = [] {
+      http_parser_settings s;
+      http_parser_settings_init(&s);
+      s.on_message_begin = OnMessageBegin;
+      s.on_status = OnStatus;
+      s.on_header_field = OnHeaderField;
+      s.on_header_value = OnHeaderValue;
+      s.on_headers_complete = OnHeadersComplete;
+      s.on_body = OnBody;
+      s.on_message_complete = OnMessageComplete;
+      return s;
+    }();
+    return settings;
+  }
+};
+
+HttpResponseParser::HttpResponseParser(HttpResponseLimits limits)
+    : limits_(limits), parser_(std::make_unique<http_parser>()) {
+  Reset();
+}
+
+HttpResponseParser::~HttpResponseParser() = default;
+
+void HttpResponseParser::Reset() {
+  http_parser_init(parser_.get(), HTTP_RESPONSE);
+  parser_->data = this;
+  response_ = net::HttpResponse();
+  header_bytes_ = 0;
+  in_value_ = false;
+  started_ = false;
+  complete_ = false;
+  keep_alive_ = false;
+}
+
+int HttpResponseParser::Fail(std::string why) {
+  failed_ = true;
+  error_ = std::move(why);
+  return -1;
+}
+
+HttpResponseParser::Event HttpResponseParser::Run(const char* bytes, size_t length,
+                                                  size_t* consumed) {
+  *consumed = 0;
+  if (failed_) return Event::kError;
+  const size_t n = http_parser_execute(parser_.get(), &Callbacks::Settings(), bytes, length);
+  *consumed = n;
+  const http_errno error = HTTP_PARSER_ERRNO(parser_.get());
+  if (error == HPE_PAUSED) {
+    http_parser_pause(parser_.get(), 0);
+  } else if (error != HPE_OK) {
+    if (!failed_) Fail(absl::StrCat("malformed answer: ", http_errno_description(error)));
+    return Event::kError;
+  }
+  return complete_ ? Event::kResponse : Event::kNeedMore;
+}
+
+HttpResponseParser::Event HttpResponseParser::Parse(std::string_view bytes, size_t* consumed) {
+  return Run(bytes.data(), bytes.size(), consumed);
+}
+
+HttpResponseParser::Event HttpResponseParser::Finish() {
+  size_t unused = 0;
+  const bool was_mid = started_;
+  const Event event = Run(nullptr, 0, &unused);
+  if (event == Event::kNeedMore) {
+    Fail(was_mid ? "the connection closed in the middle of an answer"
+                 : "the connection closed before an answer");
+    return Event::kError;
+  }
+  return event;
+}
+
+net::HttpResponse HttpResponseParser::TakeResponse() {
+  net::HttpResponse taken = std::move(response_);
+  Reset();
+  return taken;
+}
+
+}  // namespace snow::net_internal

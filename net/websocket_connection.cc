@@ -1,0 +1,174 @@
+#include "snow/net/internal/websocket_connection.h"
+
+#include <array>
+#include <span>
+#include <utility>
+
+#include "snow/net/crypto.h"
+#include "snow/net/internal/utf8.h"
+#include "snow/net/websocket_rooms.h"
+
+namespace snow::net::net_websocket {
+
+using net_internal::WsReader;
+
+uint32_t Connection::Mask() {
+  // From the kernel's CSPRNG, a thousand keys per call.
+  thread_local std::array<uint32_t, 1024> pool;
+  thread_local size_t next = pool.size();
+  if (next == pool.size()) {
+    (void)RandomBytes(std::span<uint8_t>(reinterpret_cast<uint8_t*>(pool.data()), sizeof pool));
+    next = 0;
+  }
+  return pool[next++];
+}
+
+namespace {
+
+// After this side failed the connection (Connection::Fail): reads and drops what the peer still
+// sends until it closes (or close_timeout), so that closing the socket with bytes unread does not
+// reset the connection and lose the close frame on its way. The writer's half-close tells the
+// peer to close at once.
+Task<void> DrainUntilClosed(Connection& c, std::string& buffer) {
+  buffer.resize(16 * 1024);
+  const absl::Time deadline = absl::Now() + c.options.close_timeout;
+  for (;;) {
+    const absl::Duration left = deadline - absl::Now();
+    if (left <= absl::ZeroDuration()) co_return;
+    absl::StatusOr<size_t> n = co_await c.stream.ReadSome(std::span<char>(buffer), left);
+    if (!n.ok() || *n == 0) co_return;
+  }
+}
+
+// Reads frames until the connection ends; why it ended.
+Task<WsClosed> ReadLoop(Self self, Connection& c, std::string leftover) {
+  WsReader reader({.expect_masked = !c.client,
+                   .max_message_bytes = c.options.max_message_bytes,
+                   .allow_rsv1 = c.deflate != nullptr});
+  std::string buffer = std::move(leftover);
+  const size_t kReadBytes = 16 * 1024;
+  size_t begin = 0;
+  bool awaiting_pong = false;
+  for (;;) {
+    if (begin == buffer.size()) {
+      buffer.resize(kReadBytes);
+      begin = 0;
+      const absl::Duration wait = c.closing       ? c.options.close_timeout
+                                  : awaiting_pong ? c.options.ping_timeout
+                                                  : c.options.ping_after;
+      absl::StatusOr<size_t> n = co_await c.stream.ReadSome(std::span<char>(buffer), wait);
+      if (!n.ok() && absl::IsDeadlineExceeded(n.status()) && !c.closing && !awaiting_pong) {
+        buffer.clear();
+        c.Queue(WsOpcode::kPing, "");
+        awaiting_pong = true;
+        continue;
+      }
+      if (!n.ok()) {
+        co_return WsClosed{
+            1006, absl::IsDeadlineExceeded(n.status())
+                      ? (c.closing ? "no answer to the close frame" : "no answer to a ping")
+                      : std::string(n.status().message())};
+      }
+      if (*n == 0) co_return WsClosed{1006, "closed without a close frame"};
+      buffer.resize(*n);
+      awaiting_pong = false;  // any bytes show the peer is alive
+    }
+    size_t used = 0;
+    const WsReader::Event event = reader.Read(std::string_view(buffer).substr(begin), &used);
+    begin += used;
+    switch (event) {
+      case WsReader::Event::kNeedMore:
+        break;
+      case WsReader::Event::kMessage: {
+        if (!reader.compressed()) {
+          self.Send(c.owner, WsMessage{reader.text(), std::move(reader.payload())});
+          break;
+        }
+        absl::StatusOr<std::string> inflated =
+            c.deflate->Inflate(reader.payload(), c.options.max_message_bytes);
+        uint16_t refusal = 0;
+        if (!inflated.ok()) {
+          refusal = absl::IsResourceExhausted(inflated.status()) ? net_internal::kWsMessageTooBig
+                                                                 : net_internal::kWsInvalidData;
+        } else if (reader.text()) {
+          net_internal::Utf8Validator utf8;
+          if (!utf8.Feed(*inflated) || !utf8.complete()) refusal = net_internal::kWsInvalidData;
+        }
+        if (refusal != 0) {
+          const std::string why = inflated.ok() ? std::string("text that is not UTF-8")
+                                                : std::string(inflated.status().message());
+          c.Fail(refusal, why);
+          co_await DrainUntilClosed(c, buffer);
+          co_return WsClosed{refusal, why};
+        }
+        self.Send(c.owner, WsMessage{reader.text(), std::move(*inflated)});
+        break;
+      }
+      case WsReader::Event::kPing:
+        if (!c.closing) c.Queue(WsOpcode::kPong, reader.payload());
+        break;
+      case WsReader::Event::kPong:
+        break;
+      case WsReader::Event::kClose: {
+        // Answer with the same code (RFC 6455 §5.5.1), unless this side closed first.
+        const uint16_t code = reader.close_code();
+        c.QueueClose(code == net_internal::kWsNoStatus ? net_internal::kWsNormalClosure : code, "");
+        co_return WsClosed{code, reader.close_reason()};
+      }
+      case WsReader::Event::kError:
+        c.Fail(reader.error_code(), reader.error());
+        co_await DrainUntilClosed(c, buffer);
+        co_return WsClosed{reader.error_code(), reader.error()};
+    }
+  }
+}
+
+}  // namespace
+
+Task<absl::Status> Serve(Self self, std::shared_ptr<Connection> connection, std::string leftover) {
+  WsClosed closed = co_await ReadLoop(self, *connection, std::move(leftover));
+  connection->finished = true;
+  for (const auto& [rooms, room] : connection->rooms) {
+    if (std::shared_ptr<Rooms> alive = rooms.lock()) alive->LeaveLocal(connection.get(), room);
+  }
+  connection->rooms.clear();
+  self.Send(connection->owner, std::move(closed));
+  connection->work.Notify();
+  co_return absl::OkStatus();
+}
+
+Task<absl::Status> WriterRun(Self, std::shared_ptr<Connection> connection) {
+  Connection& c = *connection;
+  // Once this side's close frame is out, the peer has close_timeout to answer it; then the
+  // stream is closed, which ends the reader's wait too.
+  absl::Time close_deadline = absl::InfiniteFuture();
+  bool half_closed = false;
+  for (;;) {
+    if (c.pieces.empty()) {
+      if (c.finished) break;
+      if (c.closing && close_deadline == absl::InfiniteFuture()) {
+        close_deadline = absl::Now() + c.options.close_timeout;
+      }
+      const bool woken = co_await c.work.Wait(close_deadline - absl::Now());
+      if (!woken && absl::Now() >= close_deadline) {
+        c.stream.ShutdownNow();  // ends the reader's wait: it reads the end of the stream
+        while (!c.finished) (void)co_await c.work.Wait();
+        break;
+      }
+      continue;
+    }
+    Connection::Piece piece = std::move(c.pieces.front());
+    c.pieces.pop_front();
+    const std::string_view bytes = piece.shared != nullptr ? *piece.shared : piece.own;
+    absl::Status written = co_await c.stream.WriteAll(bytes, c.options.write_timeout);
+    c.queued -= bytes.size();
+    if (!written.ok()) break;  // the reader's read fails too once the stream is closed
+    if (c.failed && c.closing && c.pieces.empty() && !half_closed) {
+      half_closed = true;  // the close frame was the last piece: nothing more goes out
+      (void)co_await c.stream.Shutdown();
+    }
+  }
+  co_return co_await c.stream.Close();
+}
+
+}  // namespace snow::net::net_websocket

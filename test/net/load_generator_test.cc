@@ -1,9 +1,11 @@
 // Runs the real snow-echo and snow-load binaries: a short count-limited run must report exactly
-// the requested number of round trips, with no errors, plain and over TLS.
+// the requested number of round trips, with no errors, plain and over TLS; and the http, ws and
+// ws-broadcast modes against the HTTP and WebSocket examples.
 #include <signal.h>
 #include <sys/wait.h>
 
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/status/statusor.h"
@@ -75,6 +77,66 @@ TEST(LoadGeneratorTest, ReportsTheRequestedMessageCountAgainstTheEchoServer) {
 
 TEST(LoadGeneratorTest, ReportsTheRequestedMessageCountOverTls) {
   RunsTheRequestedCount(/*tls=*/true);
+}
+
+// "http://127.0.0.1:PORT/" or "ws://127.0.0.1:PORT/echo" -> "127.0.0.1:PORT"
+std::string UrlAddress(const std::string& line) {
+  size_t start = line.find("://");
+  if (start == std::string::npos) return "";
+  start += 3;
+  return line.substr(start, line.find('/', start) - start);
+}
+
+// Runs snow-load with `args` against the example server at `server_path`: its JSON report and
+// exit code.
+std::pair<std::string, int> LoadAgainst(const std::string& server_path,
+                                        std::vector<std::string> args) {
+  absl::StatusOr<ChildProcess> server = ChildProcess::Start(
+      {.argv = {server_path, "--listen=127.0.0.1:0", "--snow-shards=2", "--snow-spin-us=0"}});
+  EXPECT_TRUE(server.ok()) << server.status();
+  if (!server.ok()) return {"", -1};
+  absl::StatusOr<std::string> line = server->ReadLine();
+  EXPECT_TRUE(line.ok()) << line.status();
+  std::vector<std::string> argv = {SNOW_LOAD_PATH,    "--address=" + UrlAddress(line.value_or("")),
+                                   "--json",          "--quiet",
+                                   "--snow-shards=2", "--snow-spin-us=0"};
+  argv.insert(argv.end(), args.begin(), args.end());
+  absl::StatusOr<ChildProcess> load = ChildProcess::Start({.argv = argv});
+  EXPECT_TRUE(load.ok()) << load.status();
+  if (!load.ok()) return {"", -1};
+  std::string report = load->ReadAll().value_or("");
+  const int code = ExitCode(*load);
+  server->Signal(SIGTERM);
+  EXPECT_EQ(ExitCode(*server), 128 + SIGTERM);
+  return {report, code};
+}
+
+TEST(LoadGeneratorTest, HttpModeCountsPipelinedRequestsAndRefusedOnesAsErrors) {
+  auto [report, code] = LoadAgainst(
+      SNOW_HTTP_HELLO_PATH, {"--mode=http", "--messages=3001", "--connections=4", "--depth=4"});
+  EXPECT_EQ(code, 0) << report;
+  EXPECT_THAT(report, HasSubstr("\"messages\":3001,"));
+  EXPECT_THAT(report, HasSubstr("\"errors\":0,"));
+  // The hello server answers POST with 405: each connection stops at its first and counts it.
+  auto [refused, refused_code] = LoadAgainst(
+      SNOW_HTTP_HELLO_PATH, {"--mode=http", "--messages=40", "--connections=2", "--method=POST"});
+  EXPECT_EQ(refused_code, 1) << refused;
+  EXPECT_THAT(refused, HasSubstr("\"FAILED_PRECONDITION\":2"));
+}
+
+TEST(LoadGeneratorTest, WsModesCountEchoesAndEveryBroadcastDelivery) {
+  auto [echo, code] = LoadAgainst(SNOW_WS_ECHO_PATH, {"--mode=ws", "--messages=2001",
+                                                      "--connections=4", "--depth=3", "--size=32"});
+  EXPECT_EQ(code, 0) << echo;
+  EXPECT_THAT(echo, HasSubstr("\"messages\":2001,"));
+  EXPECT_THAT(echo, HasSubstr("\"errors\":0,"));
+  // One publisher, four subscribers: each of the 500 messages is delivered four times.
+  auto [broadcast, broadcast_code] = LoadAgainst(
+      SNOW_WS_ECHO_PATH,
+      {"--mode=ws-broadcast", "--messages=500", "--connections=5", "--depth=8", "--size=64"});
+  EXPECT_EQ(broadcast_code, 0) << broadcast;
+  EXPECT_THAT(broadcast, HasSubstr("\"messages\":2000,"));
+  EXPECT_THAT(broadcast, HasSubstr("\"errors\":0,"));
 }
 
 TEST(LoadGeneratorTest, CountsErrorsWhenNothingListens) {

@@ -1,12 +1,14 @@
 // A WebSocket echo server: every message sent to /echo comes back, text as text, binary as
-// binary. test/interop/ runs clients that no one here wrote against it (Node.js's ws, and raw
-// bytes from Python).
+// binary; and rooms: a connection to /room/:name is told "joined", then each message it sends
+// goes to every other member of that room (the broadcast workload of snow-load). test/interop/
+// runs clients that no one here wrote against it (Node.js's ws, and raw bytes from Python).
 //
 //   example_ws_echo --listen=127.0.0.1:8081      # serves until Ctrl-C; prints ws://.../echo
 //   example_ws_echo --listen=127.0.0.1:0         # a free port: the first line says which
 //   example_ws_echo --self-test                  # a free port, one exchange, exits
 #include <cstdint>
 #include <cstdio>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <variant>
@@ -17,6 +19,7 @@
 #include "snow/net/http_server.h"
 #include "snow/net/tcp.h"
 #include "snow/net/websocket.h"
+#include "snow/net/websocket_rooms.h"
 
 using snow::Self;
 using snow::Task;
@@ -29,6 +32,19 @@ Task<absl::Status> Echo(Self self, net::WebSocket ws) {
     if (std::holds_alternative<net::WsClosed>(event)) co_return absl::OkStatus();
     net::WsMessage& message = std::get<net::WsMessage>(event);
     (void)ws.Send(message.data, message.text);  // fails only once the connection is closing
+  }
+}
+
+// A room member: joins, then hands each message to the others, on every shard.
+Task<absl::Status> Member(Self self, net::WebSocket ws, std::shared_ptr<net::Rooms> rooms) {
+  const std::string room(ws.request().Param("name").value_or(""));
+  rooms->Join(ws, room);
+  (void)ws.Send("joined");
+  for (;;) {
+    auto event = co_await self.Receive<net::WsMessage, net::WsClosed>();
+    if (std::holds_alternative<net::WsClosed>(event)) co_return absl::OkStatus();
+    net::WsMessage& message = std::get<net::WsMessage>(event);
+    rooms->BroadcastExcept(self, room, ws, message.data, message.text);
   }
 }
 
@@ -83,6 +99,11 @@ Task<absl::Status> EchoOnce(net::SocketAddress address) {
 Task<absl::Status> Main(Self self, std::string listen, size_t max_message_bytes, bool self_test) {
   net::HttpRouter router;
   router.Get("/echo", net::AcceptWebSocket(Echo, {.max_message_bytes = max_message_bytes}));
+  std::shared_ptr<net::Rooms> rooms = net::Rooms::Create(self.runtime());
+  // Not a coroutine: the lambda hands `rooms` to Member, whose frame keeps a copy.
+  router.Get("/room/:name", net::AcceptWebSocket([rooms](Self self, net::WebSocket ws) {
+               return Member(self, std::move(ws), rooms);
+             }));
   SNOW_CO_ASSIGN_OR_RETURN(net::SocketAddress address, net::SocketAddress::Parse(listen));
   SNOW_CO_ASSIGN_OR_RETURN(net::HttpServer server,
                            net::HttpServer::Start(self, address, {}, router.handler()));

@@ -7,8 +7,8 @@
 //
 // It connects (plan.options), reports Ready to plan.main, waits for Go, then sends and receives
 // until its budget (plan.messages, or the deadline) is spent, recording each round trip's
-// latency and any error in plan.stats for its shard. Adding http, ws or dist is one more such
-// function and one line in Modes(); the driver (tools/load/main.cc) does not change.
+// latency and any error in plan.stats for its shard. A mode is one such function and one line in
+// Modes(); the driver (tools/load/main.cc) does not change.
 #pragma once
 
 #include <chrono>
@@ -39,6 +39,10 @@ struct LoadOptions {
   size_t size = 64;       // bytes per message
   uint32_t depth = 1;     // closed loop: messages in flight per connection
   double rate = 0;        // open loop: messages per second over all connections; 0: closed loop
+  // http, ws, ws-broadcast: the target, and http's method (POST and PUT send `size` bytes).
+  std::string path = {};  // "" : the mode's own default
+  std::string method = "GET";
+  bool deflate = false;  // ws: offer permessage-deflate
   bool json = false;
   bool progress = true;
   absl::Duration io_timeout = absl::Seconds(10);  // a reply slower than this is an error
@@ -112,5 +116,10 @@ inline int64_t SteadyNanos() {
 // echo: each message is `size` bytes starting with its sequence number; the reply must be the
 // same bytes. Plain TCP or TLS.
 Task<absl::Status> RunEchoConnection(Self self, ConnectionPlan plan);
+// http: requests to `path` with `method`; any 2xx answer counts (tools/load/http_mode.cc).
+Task<absl::Status> RunHttpConnection(Self self, ConnectionPlan plan);
+// ws and ws-broadcast: WebSocket echo, and a room's fan-out (tools/load/ws_mode.cc).
+Task<absl::Status> RunWsConnection(Self self, ConnectionPlan plan);
+Task<absl::Status> RunWsBroadcastConnection(Self self, ConnectionPlan plan);
 
 }  // namespace snow::load

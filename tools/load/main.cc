@@ -4,6 +4,9 @@
 //   snow-load --address=127.0.0.1:7000 --rate=50000 --duration=30s      # open loop
 //   snow-load --address=127.0.0.1:7000 --messages=100000 --json         # count-limited
 //   snow-load --address=127.0.0.1:7443 --tls [--pin=<sha256 hex>]
+//   snow-load --mode=http --address=127.0.0.1:8080 --connections=64 --depth=8 --path=/
+//   snow-load --mode=ws --address=127.0.0.1:8081 --connections=64 --size=32
+//   snow-load --mode=ws-broadcast --address=127.0.0.1:8081 --connections=257 --size=64
 //   snow-load dist --node=b@127.0.0.1:4371 --cookie=C --workload=W6|W7|W7b [--no-tls] [--json]
 //
 // Prints a progress line every second on stderr (rate, p99, errors) and a final report on stdout
@@ -34,7 +37,16 @@ std::span<const Mode> Modes() {
   static const Mode kModes[] = {
       {"echo", "send messages of --size bytes and wait for the same bytes back (plain or --tls)",
        RunEchoConnection},
-      // http, ws and dist modes go here: one function each with RunEchoConnection's contract.
+      {"http",
+       "HTTP/1.1 requests to --path (default /) with --method (GET; POST and PUT send --size "
+       "bytes), keep-alive, --depth pipelined",
+       RunHttpConnection},
+      {"ws", "WebSocket echo of binary messages of --size bytes on --path (default /echo)",
+       RunWsConnection},
+      {"ws-broadcast",
+       "connection 0 publishes --size byte messages into a room at --path (default "
+       "/room/bench), the others subscribe; counts deliveries, latency publish to delivery",
+       RunWsBroadcastConnection},
   };
   return kModes;
 }
@@ -209,13 +221,14 @@ int Usage(const char* error) {
   if (error != nullptr) std::fprintf(out, "snow-load: %s\n", error);
   std::fprintf(
       out,
-      "usage: snow-load --address=HOST:PORT [--mode=echo] [--tls] [--pin=HEX]\n"
+      "usage: snow-load --address=HOST:PORT [--mode=MODE] [--tls] [--pin=HEX]\n"
+      "         [--path=/TARGET] [--method=GET] [--deflate]\n"
       "         [--connections=N] [--duration=10s | --messages=N] [--size=BYTES]\n"
       "         [--depth=N | --rate=MSGS_PER_S] [--timeout=10s] [--json] [--quiet]\n"
       "         [--snow-shards=N ...]\n"
       "       snow-load dist --node=NAME@HOST:PORT --workload=W6|W7|W7b ... (dist --help)\n"
       "modes:\n");
-  for (const Mode& m : Modes()) std::fprintf(out, "  %-6s %s\n", m.name, m.what);
+  for (const Mode& m : Modes()) std::fprintf(out, "  %-12s %s\n", m.name, m.what);
   std::fprintf(out, "%s", RuntimeOptions::kUsage);
   return error == nullptr ? 0 : 2;
 }
@@ -244,6 +257,14 @@ int main(int argc, char** argv) {
       have_address = ok;
     } else if (key == "--mode") {
       options->mode = std::string(value);
+    } else if (key == "--path") {
+      options->path = std::string(value);
+      ok = options->path.starts_with("/");
+    } else if (key == "--method") {
+      options->method = std::string(value);
+      ok = !options->method.empty();
+    } else if (key == "--deflate") {
+      options->deflate = true;
     } else if (key == "--tls") {
       options->tls = true;
     } else if (key == "--pin") {
@@ -277,6 +298,14 @@ int main(int argc, char** argv) {
     if (!ok) return snow::load::Usage(("bad value in " + std::string(arg)).c_str());
   }
   if (!have_address) return snow::load::Usage("--address is required");
+  if (options->path.empty()) {
+    options->path = options->mode == "ws"             ? "/echo"
+                    : options->mode == "ws-broadcast" ? "/room/bench"
+                                                      : "/";
+  }
+  if (options->mode == "ws-broadcast" && options->connections < 2) {
+    return snow::load::Usage("ws-broadcast needs a publisher and a subscriber: --connections=2+");
+  }
   if (options->messages > 0 && options->messages < options->connections) {
     options->connections = static_cast<uint32_t>(options->messages);
   }

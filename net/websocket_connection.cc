@@ -123,6 +123,23 @@ Task<WsClosed> ReadLoop(Self self, Connection& c, std::string leftover) {
   }
 }
 
+// The next write: the first piece, or the pieces waiting joined into one (up to 64 KiB).
+Connection::Piece TakeNext(std::deque<Connection::Piece>& pieces) {
+  constexpr size_t kBatchBytes = 64 * 1024;
+  Connection::Piece first = std::move(pieces.front());
+  pieces.pop_front();
+  if (pieces.empty()) return first;
+  Connection::Piece batch;
+  batch.own = first.shared != nullptr ? *first.shared : std::move(first.own);
+  while (!pieces.empty() && batch.own.size() < kBatchBytes) {
+    const Connection::Piece& next = pieces.front();
+    batch.own.append(next.shared != nullptr ? std::string_view(*next.shared)
+                                            : std::string_view(next.own));
+    pieces.pop_front();
+  }
+  return batch;
+}
+
 }  // namespace
 
 Task<absl::Status> Serve(Self self, std::shared_ptr<Connection> connection, std::string leftover) {
@@ -157,8 +174,8 @@ Task<absl::Status> WriterRun(Self, std::shared_ptr<Connection> connection) {
       }
       continue;
     }
-    Connection::Piece piece = std::move(c.pieces.front());
-    c.pieces.pop_front();
+    // Several pieces waiting (a room's frames, a burst of sends): one write for them all.
+    Connection::Piece piece = TakeNext(c.pieces);
     const std::string_view bytes = piece.shared != nullptr ? *piece.shared : piece.own;
     absl::Status written = co_await c.stream.WriteAll(bytes, c.options.write_timeout);
     c.queued -= bytes.size();

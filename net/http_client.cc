@@ -34,7 +34,8 @@ struct HttpClient::State {
 
 Task<absl::StatusOr<HttpClient>> HttpClient::Connect(SocketAddress address,
                                                      HttpClientOptions options) {
-  absl::StatusOr<TcpStream> tcp = co_await TcpStream::Connect(address, options.connect_timeout);
+  absl::StatusOr<TcpStream> tcp =
+      co_await TcpStream::Connect(address, options.connect_timeout, options.tcp);
   SNOW_CO_RETURN_IF_ERROR(tcp.status());
   Stream stream(std::move(*tcp));
   if (options.tls.has_value()) {

@@ -32,6 +32,7 @@
 #include "snow/core/task.h"
 #include "snow/net/http.h"
 #include "snow/net/socket_address.h"
+#include "snow/net/tcp.h"
 #include "snow/net/tls.h"
 
 namespace snow::net {
@@ -42,6 +43,7 @@ struct HttpClientOptions {
   // HTTPS: a client context (TlsRole::kClient; its server_name for SNI and verification).
   std::optional<TlsContext> tls = std::nullopt;
   std::string host = {};  // the Host header; the address when empty
+  TcpOptions tcp = {};    // socket options, and the source address to connect from
   absl::Duration connect_timeout = absl::Seconds(10);
   // For each answer: from the moment Receive starts waiting to its last byte.
   absl::Duration timeout = absl::Seconds(30);

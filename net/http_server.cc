@@ -76,7 +76,9 @@ Task<absl::Status> HttpConnection(Self self, TcpStream tcp,
   net_internal::HttpRequestParser parser({.max_header_bytes = options.max_header_bytes,
                                           .max_headers = options.max_headers,
                                           .max_body_bytes = options.max_body_bytes});
-  std::vector<char> buffer(16 * 1024);
+  // Small until a read fills it (most heads are far smaller; a WebSocket holds this frame for
+  // its life), then large for bodies and deep pipelines.
+  std::vector<char> buffer(2 * 1024);
   size_t begin = 0;
   size_t end = 0;
   std::string out;  // answers not written yet (pipelined requests' answers go together)
@@ -108,6 +110,7 @@ Task<absl::Status> HttpConnection(Self self, TcpStream tcp,
       }
       if (*n == 0) break;  // the peer closed
       end = *n;
+      if (end == buffer.size() && buffer.size() < 16 * 1024) buffer.resize(16 * 1024);
     }
     size_t used = 0;
     const auto event = parser.Parse(std::string_view(buffer.data() + begin, end - begin), &used);
@@ -146,6 +149,9 @@ Task<absl::Status> HttpConnection(Self self, TcpStream tcp,
           out.clear();
           if (status.ok()) {
             std::string leftover(buffer.data() + begin, end - begin);
+            // The other protocol reads with buffers of its own: these stay small while it runs.
+            std::vector<char>().swap(buffer);
+            std::string().swap(out);
             status = co_await upgrade->Run(self, stream, std::move(leftover));
           }
           open = false;

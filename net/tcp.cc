@@ -137,6 +137,15 @@ Task<absl::StatusOr<TcpStream>> TcpStream::Connect(SocketAddress address, absl::
   if (fd < 0) co_return ErrnoToStatus(errno, "socket");
   TcpStream stream(fd, options, nullptr);  // closes the socket on every error path
   SNOW_CO_RETURN_IF_ERROR(ApplyOptions(fd, options));
+  if (options.source.has_value()) {
+    const int one = 1;
+    if (setsockopt(fd, IPPROTO_IP, IP_BIND_ADDRESS_NO_PORT, &one, sizeof one) != 0) {
+      co_return ErrnoToStatus(errno, "setsockopt(IP_BIND_ADDRESS_NO_PORT)");
+    }
+    if (bind(fd, options.source->sockaddr_ptr(), options.source->length()) != 0) {
+      co_return ErrnoToStatus(errno, absl::StrCat("bind to ", options.source->ToString()));
+    }
+  }
   socklen_t length = address.length();
   int rc = co_await Io({.op = IoOp::kConnect,
                         .fd = fd,

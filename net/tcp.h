@@ -43,6 +43,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <span>
 
 #include "absl/status/status.h"
@@ -68,6 +69,11 @@ struct TcpOptions {
   // The deadline of a read given no timeout of its own: a peer that sends nothing for this long
   // ends the read with kDeadlineExceeded. Infinite: wait forever.
   absl::Duration idle_timeout = absl::InfiniteDuration();
+  // Connect only: the local address to connect from (its port 0: any). A client holding more
+  // connections to one server than one address has ports spreads them over addresses, e.g.
+  // 127.0.0.0/8 on loopback; the port is chosen at connect time (IP_BIND_ADDRESS_NO_PORT), so
+  // one source address serves any number of destinations.
+  std::optional<SocketAddress> source = std::nullopt;
 };
 
 // A cap on open connections, shared by any number of listeners (on any shards): past it, a new

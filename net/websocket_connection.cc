@@ -46,12 +46,24 @@ Task<WsClosed> ReadLoop(Self self, Connection& c, std::string leftover) {
                    .max_message_bytes = c.options.max_message_bytes,
                    .allow_rsv1 = c.deflate != nullptr});
   std::string buffer = std::move(leftover);
-  const size_t kReadBytes = 16 * 1024;
+  constexpr size_t kSmallReadBytes = 512;
+  constexpr size_t kLargeReadBytes = 16 * 1024;
+  size_t read_size = kSmallReadBytes;
+  size_t last_read = 0;
+  bool filled = false;
   size_t begin = 0;
   bool awaiting_pong = false;
   for (;;) {
     if (begin == buffer.size()) {
-      buffer.resize(kReadBytes);
+      // Small reads keep a small buffer (an idle connection holds little); a read that fills
+      // the buffer grows it for the bulk that follows.
+      if (filled) {
+        read_size = kLargeReadBytes;
+      } else if (last_read < kSmallReadBytes) {
+        read_size = kSmallReadBytes;
+      }
+      if (buffer.capacity() > 2 * read_size) std::string().swap(buffer);
+      buffer.resize(read_size);
       begin = 0;
       const absl::Duration wait = c.closing       ? c.options.close_timeout
                                   : awaiting_pong ? c.options.ping_timeout
@@ -70,6 +82,8 @@ Task<WsClosed> ReadLoop(Self self, Connection& c, std::string leftover) {
                       : std::string(n.status().message())};
       }
       if (*n == 0) co_return WsClosed{1006, "closed without a close frame"};
+      filled = *n == buffer.size();
+      last_read = *n;
       buffer.resize(*n);
       awaiting_pong = false;  // any bytes show the peer is alive
     }
@@ -123,20 +137,22 @@ Task<WsClosed> ReadLoop(Self self, Connection& c, std::string leftover) {
   }
 }
 
-// The next write: the first piece, or the pieces waiting joined into one (up to 64 KiB).
-Connection::Piece TakeNext(std::deque<Connection::Piece>& pieces) {
+// The next write: the only piece, or the pieces waiting joined into one (up to 64 KiB).
+Connection::Piece TakeNext(std::vector<Connection::Piece>& pieces) {
   constexpr size_t kBatchBytes = 64 * 1024;
-  Connection::Piece first = std::move(pieces.front());
-  pieces.pop_front();
-  if (pieces.empty()) return first;
+  if (pieces.size() == 1) {
+    Connection::Piece only = std::move(pieces.front());
+    pieces.clear();
+    return only;
+  }
   Connection::Piece batch;
-  batch.own = first.shared != nullptr ? *first.shared : std::move(first.own);
-  while (!pieces.empty() && batch.own.size() < kBatchBytes) {
-    const Connection::Piece& next = pieces.front();
+  size_t taken = 0;
+  while (taken < pieces.size() && batch.own.size() < kBatchBytes) {
+    const Connection::Piece& next = pieces[taken++];
     batch.own.append(next.shared != nullptr ? std::string_view(*next.shared)
                                             : std::string_view(next.own));
-    pieces.pop_front();
   }
+  pieces.erase(pieces.begin(), pieces.begin() + static_cast<std::ptrdiff_t>(taken));
   return batch;
 }
 

@@ -9,7 +9,7 @@
 #   H3  WebSocket broadcast, 1 publisher -> 256 subscribers, 64 B, 16 in flight: the Node `ws`
 #       server with the Node client, and Snow's server (/room/:name) with snow-load --mode=ws-broadcast.
 #
-#   perf/web_bench.sh [seconds per run, default 10] [rounds, default 3] [workloads, default H1 H2 H3]
+#   perf/web_bench.sh [seconds per run, default 10] [rounds, default 3] [workloads, default H1-H4]
 #
 # Prints one line per run, e.g.
 #   H1 snow client=wrk conns=64 rps=... p50=... p99=... server_cpu_us_per_req=...
@@ -23,7 +23,7 @@ seconds=${1:-10}
 rounds=${2:-3}
 shift $(($# < 2 ? $# : 2))
 workloads=("$@")
-[ ${#workloads[@]} -eq 0 ] && workloads=(H1 H2 H3)
+[ ${#workloads[@]} -eq 0 ] && workloads=(H1 H2 H3 H4)
 # Snow's servers as deployed by default, unless SNOW_SERVER_FLAGS says otherwise (e.g.
 # "--snow-spin-us=0": an idle shard sleeps at once instead of polling for 50 us, which a
 # client-limited run otherwise charges to the server's CPU).
@@ -152,12 +152,53 @@ if wants H2 || wants H3; then
   done
 fi
 
+if wants H4; then
+  ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
+  limit=$(ulimit -n)
+  connections=100000
+  if [ "$limit" != unlimited ] && [ "$limit" -lt $((connections + 1000)) ]; then
+    connections=$(((limit - 1000) / 1000 * 1000))
+    echo "H4: the open-file limit is $limit (ulimit -Hn), so $connections connections, not 100000"
+  fi
+  for round in $(seq "$rounds"); do
+    taskset -c 0 "$ws_echo" --listen=127.0.0.1:18084 --snow-shards=1 $server_flags >"$work/h4.out" &
+    h4=$!
+    wait_for "$work/h4.out"
+    rss_before=$(awk '/VmRSS/ {print $2}' "/proc/$h4/status")
+    # One broadcast a second while idle (the peak is the held connections), then the rate
+    # below with broadcasts 4 in flight.
+    taskset -c 1 "$load" --mode=ws-broadcast --address=127.0.0.1:18084 --path=/room/all \
+      --connections=$((connections + 1)) --rate=1 --duration="${seconds}s" --source-spread=8 \
+      --timeout=120s --json --quiet --snow-shards=1 >"$work/h4.idle" &
+    idle=$!
+    rss_max=0
+    while kill -0 "$idle" 2>/dev/null; do
+      rss=$(awk '/VmRSS/ {print $2}' "/proc/$h4/status")
+      [ "$rss" -gt "$rss_max" ] && rss_max=$rss
+      sleep 0.2
+    done
+    wait "$idle" || { echo "web_bench: the H4 idle run failed: $(cat "$work/h4.idle")" >&2; exit 1; }
+    per_conn=$(((rss_max - rss_before) * 1024 / connections))
+    echo "H4 snow connections=$connections rss_bytes_per_conn=$per_conn" | tee -a "$results"
+    measure "H4 snow broadcast connections=$connections" "$h4" '"messages":[0-9]+' \
+      "$load" --mode=ws-broadcast --address=127.0.0.1:18084 --path=/room/busy \
+      --connections=$((connections + 1)) --depth=4 --duration="${seconds}s" --source-spread=8 \
+      --timeout=120s --json --quiet --snow-shards=1
+    kill "$h4"
+    wait "$h4" 2>/dev/null || true
+  done
+fi
+
 # median FIELD: the median of FIELD=value over the lines on stdin.
 median() {
   sed -n "s/.* $1=\([0-9.]*\).*/\1/p" | sort -n | awk '{v[NR] = $1} END {print v[int((NR + 1) / 2)]}'
 }
 echo "medians of $rounds rounds of ${seconds}s:"
-cut -d' ' -f1-4 "$results" | sort -u | while read -r key; do
+grep -v rss_bytes_per_conn "$results" | cut -d' ' -f1-4 | sort -u | while read -r key; do
   lines=$(grep "^$key " "$results")
   echo "$key median rate=$(median rate <<<"$lines") server_cpu_us_per_unit=$(median server_cpu_us_per_unit <<<"$lines")"
 done
+if grep -q rss_bytes_per_conn "$results"; then
+  lines=$(grep rss_bytes_per_conn "$results")
+  echo "$(head -1 <<<"$lines" | cut -d' ' -f1-3) median rss_bytes_per_conn=$(median rss_bytes_per_conn <<<"$lines")"
+fi

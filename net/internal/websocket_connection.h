@@ -8,7 +8,6 @@
 
 #include <cstddef>
 #include <cstdint>
-#include <deque>
 #include <memory>
 #include <optional>
 #include <string>
@@ -103,8 +102,8 @@ class Connection {
     std::string own;
     std::shared_ptr<const std::string> shared;
   };
-  std::deque<Piece> pieces;
-  size_t queued = 0;  // bytes in `pieces`, and in the write under way
+  std::vector<Piece> pieces;  // not a deque: an empty one allocates nothing (idle connections)
+  size_t queued = 0;          // bytes in `pieces`, and in the write under way
   std::vector<std::pair<std::weak_ptr<Rooms>, std::string>> rooms;  // joined, to leave at the end
   Event work;                                                       // the writer waits here
   bool closing = false;                                             // a close frame is queued

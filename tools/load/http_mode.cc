@@ -22,6 +22,7 @@ Task<absl::StatusOr<net::HttpClient>> Connect(const ConnectionPlan& plan) {
   const LoadOptions& o = *plan.options;
   net::HttpClientOptions options;
   options.tls = plan.tls;
+  options.tcp = ConnectionTcpOptions(o, plan.index);
   options.connect_timeout = o.io_timeout;
   // Open loop: an answer may wait behind the whole backlog.
   options.timeout = o.rate > 0 ? o.io_timeout + o.duration : o.io_timeout;

@@ -23,6 +23,7 @@
 #include "absl/time/time.h"
 #include "snow/core/snow.h"
 #include "snow/net/socket_address.h"
+#include "snow/net/tcp.h"
 #include "snow/net/tls.h"
 #include "snow/tools/load/histogram.h"
 
@@ -43,6 +44,9 @@ struct LoadOptions {
   std::string path = {};  // "" : the mode's own default
   std::string method = "GET";
   bool deflate = false;  // ws: offer permessage-deflate
+  // http, ws, ws-broadcast: connect from N loopback addresses (127.0.0.2 ...), connection i
+  // from the (i mod N)th, to hold more connections to one server than one address has ports.
+  uint32_t source_spread = 0;
   bool json = false;
   bool progress = true;
   absl::Duration io_timeout = absl::Seconds(10);  // a reply slower than this is an error
@@ -106,6 +110,9 @@ struct Mode {
   ConnectionFn run;
 };
 std::span<const Mode> Modes();
+
+// The TCP options of connection `index`: its source address under --source-spread.
+net::TcpOptions ConnectionTcpOptions(const LoadOptions& options, uint32_t index);
 
 inline int64_t SteadyNanos() {
   return std::chrono::duration_cast<std::chrono::nanoseconds>(

@@ -33,6 +33,17 @@ void ShardStats::RecordError(const absl::Status& status) {
   ++error_kinds[absl::StatusCodeToString(status.code())];
 }
 
+net::TcpOptions ConnectionTcpOptions(const LoadOptions& options, uint32_t index) {
+  net::TcpOptions tcp;
+  if (options.source_spread > 0) {
+    const uint32_t host = 2 + index % options.source_spread;  // 127.0.0.2 onwards
+    tcp.source =
+        net::SocketAddress::Parse(absl::StrCat("127.0.", host / 256, ".", host % 256, ":0"))
+            .value();
+  }
+  return tcp;
+}
+
 std::span<const Mode> Modes() {
   static const Mode kModes[] = {
       {"echo", "send messages of --size bytes and wait for the same bytes back (plain or --tls)",
@@ -222,7 +233,7 @@ int Usage(const char* error) {
   std::fprintf(
       out,
       "usage: snow-load --address=HOST:PORT [--mode=MODE] [--tls] [--pin=HEX]\n"
-      "         [--path=/TARGET] [--method=GET] [--deflate]\n"
+      "         [--path=/TARGET] [--method=GET] [--deflate] [--source-spread=N]\n"
       "         [--connections=N] [--duration=10s | --messages=N] [--size=BYTES]\n"
       "         [--depth=N | --rate=MSGS_PER_S] [--timeout=10s] [--json] [--quiet]\n"
       "         [--snow-shards=N ...]\n"
@@ -263,6 +274,9 @@ int main(int argc, char** argv) {
     } else if (key == "--method") {
       options->method = std::string(value);
       ok = !options->method.empty();
+    } else if (key == "--source-spread") {
+      ok = absl::SimpleAtoi(snow::AbslView(value), &n) && n > 0 && n <= 65000;
+      options->source_spread = static_cast<uint32_t>(n);
     } else if (key == "--deflate") {
       options->deflate = true;
     } else if (key == "--tls") {

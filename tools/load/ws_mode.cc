@@ -40,6 +40,7 @@ Task<absl::StatusOr<net::WebSocket>> Open(Self self, const ConnectionPlan& plan)
   const LoadOptions& o = *plan.options;
   net::WebSocketClientOptions options;
   options.http.tls = plan.tls;
+  options.http.tcp = ConnectionTcpOptions(o, plan.index);
   options.http.connect_timeout = o.io_timeout;
   options.http.timeout = o.io_timeout;
   options.websocket.deflate = o.deflate;

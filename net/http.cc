@@ -44,6 +44,7 @@ HttpResponse HttpResponse::Streamed(int status, HttpBodyProducer producer) {
 
 Task<absl::Status> HttpBodyWriter::Write(std::string_view piece) {
   if (piece.empty()) co_return absl::OkStatus();
+  written_ += piece.size();
   if (!chunked_) co_return co_await stream_.WriteAll(piece, timeout_);
   buffer_.clear();
   absl::StrAppend(&buffer_, absl::Hex(piece.size()), "\r\n", AbslView(piece), "\r\n");

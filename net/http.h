@@ -19,6 +19,7 @@
 // Header names keep the case the peer sent; Header() compares them case-insensitively.
 #pragma once
 
+#include <cstdint>
 #include <functional>
 #include <memory>
 #include <optional>
@@ -83,7 +84,9 @@ struct HttpResponse {
   std::vector<HttpHeader> headers = {};  // Content-Length, Date and Connection are the server's
   std::string body = {};
   // Instead of `body`: a body written piece by piece, sent chunked (to an HTTP/1.0 client, as
-  // it comes, then the connection closes). The server's only; a client's answer is whole.
+  // it comes, then the connection closes). With a Content-Length header, sent as it comes under
+  // that length, which the producer must write exactly (or the connection is closed). The
+  // server's only; a client's answer is whole.
   HttpBodyProducer streamed_body = nullptr;
   // With status 101: the protocol the connection switches to once this answer is written.
   std::shared_ptr<HttpUpgrade> upgrade = nullptr;
@@ -107,6 +110,7 @@ class HttpBodyWriter {
       : stream_(stream), chunked_(chunked), timeout_(timeout) {}
   // Sends `piece` (nothing when it is empty); fails once the peer is gone or stops reading.
   Task<absl::Status> Write(std::string_view piece);
+  uint64_t written() const { return written_; }  // body bytes so far
   // The end of a chunked body (the server's, after the producer).
   Task<absl::Status> Finish();
 
@@ -115,6 +119,7 @@ class HttpBodyWriter {
   const bool chunked_;
   const absl::Duration timeout_;
   std::string buffer_;
+  uint64_t written_ = 0;
 };
 
 // Whether a comma-separated header value ("keep-alive, Upgrade") holds `token`, in any case.

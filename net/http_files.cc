@@ -10,7 +10,9 @@
 #include <ctime>
 #include <memory>
 #include <optional>
+#include <span>
 #include <utility>
+#include <vector>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
@@ -76,6 +78,41 @@ absl::StatusOr<std::string> RelativePath(const HttpRequest& request) {
   return path.substr(first);
 }
 
+// Reads `into.size()` bytes at `offset` through the shard's io_uring (fewer at the end of the
+// file): how many.
+Task<absl::StatusOr<size_t>> ReadAt(int fd, uint64_t offset, std::span<char> into) {
+  size_t done = 0;
+  while (done < into.size()) {
+    const uint32_t chunk =
+        static_cast<uint32_t>(std::min<size_t>(into.size() - done, size_t{1} << 20));
+    const int n = co_await Io({.op = IoOp::kRead,
+                               .fd = fd,
+                               .buffer = into.data() + done,
+                               .length = chunk,
+                               .offset = static_cast<int64_t>(offset + done)});
+    if (n < 0) co_return ErrnoToStatus(-n, "read");
+    if (n == 0) break;
+    done += static_cast<size_t>(n);
+  }
+  co_return done;
+}
+
+// A large file's body: `size` bytes, 256 KiB at a time. A file that shrank meanwhile fails
+// (the declared length cannot be met; the server closes the connection).
+Task<absl::Status> SendFile(std::shared_ptr<OpenFile> file, uint64_t size, HttpBodyWriter& body) {
+  std::vector<char> piece(256 * 1024);
+  for (uint64_t offset = 0; offset < size;) {
+    const size_t want = static_cast<size_t>(std::min<uint64_t>(piece.size(), size - offset));
+    absl::StatusOr<size_t> read = co_await ReadAt(file->fd, offset, std::span(piece.data(), want));
+    if (!read.ok()) co_return read.status();
+    if (*read == 0) co_return absl::DataLossError("the file shrank while it was sent");
+    absl::Status written = co_await body.Write(std::string_view(piece.data(), *read));
+    if (!written.ok()) co_return written;
+    offset += *read;
+  }
+  co_return absl::OkStatus();
+}
+
 Task<HttpResponse> Serve(Self, std::shared_ptr<const Folder> folder, HttpRequest request) {
   if (request.method != "GET" && request.method != "HEAD") {
     co_return Refusal(405, "files are read with GET or HEAD").With("Allow", "GET, HEAD");
@@ -97,7 +134,6 @@ Task<HttpResponse> Serve(Self, std::shared_ptr<const Folder> folder, HttpRequest
   }
   if (!S_ISREG(st.st_mode)) co_return Refusal(404, "not a file");
   const size_t size = static_cast<size_t>(st.st_size);
-  if (size > folder->options.max_file_bytes) co_return Refusal(500, "the file is too large");
 
   const std::string etag = absl::StrFormat("\"%x-%x-%x\"", st.st_mtim.tv_sec, st.st_mtim.tv_nsec,
                                            static_cast<uint64_t>(size));
@@ -113,20 +149,21 @@ Task<HttpResponse> Serve(Self, std::shared_ptr<const Folder> folder, HttpRequest
     co_return response;
   }
   response.headers.push_back({"Content-Type", std::string(ContentTypeOf(name))});
-  response.body.resize(size);
-  size_t done = 0;
-  while (done < size) {
-    const uint32_t chunk = static_cast<uint32_t>(std::min<size_t>(size - done, size_t{1} << 20));
-    const int n = co_await Io({.op = IoOp::kRead,
-                               .fd = file.fd,
-                               .buffer = response.body.data() + done,
-                               .length = chunk,
-                               .offset = static_cast<int64_t>(done)});
-    if (n < 0) co_return Refusal(500, "the file could not be read");
-    if (n == 0) break;  // it shrank meanwhile
-    done += static_cast<size_t>(n);
+  if (request.method == "HEAD" || size > folder->options.stream_above_bytes) {
+    // Sent as it is read, a piece at a time: a large file costs one piece of memory. (A HEAD is
+    // answered with the same head and the producer never runs: nothing is read.)
+    response.headers.push_back({"Content-Length", absl::StrCat(size)});
+    auto open = std::make_shared<OpenFile>();
+    std::swap(open->fd, file.fd);
+    response.streamed_body = [open, size](Self, HttpBodyWriter& body) {
+      return SendFile(open, size, body);
+    };
+    co_return response;
   }
-  response.body.resize(done);
+  response.body.resize(size);
+  absl::StatusOr<size_t> read = co_await ReadAt(file.fd, 0, response.body);
+  if (!read.ok()) co_return Refusal(500, "the file could not be read");
+  response.body.resize(*read);  // it may have shrunk meanwhile
   co_return response;
 }
 

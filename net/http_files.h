@@ -12,9 +12,10 @@
 // names the ETag (or whose If-Modified-Since is the Last-Modified date) gets 304 without a
 // body. The file is opened beneath the folder by the kernel (openat2 with RESOLVE_BENEATH): a
 // path that would leave it, through "..", an encoded "%2e%2e", an absolute path or a symbolic
-// link pointing out, gets 403; a link that stays inside is followed. Missing: 404; larger than
-// max_file_bytes: 500 (streaming large files is not built yet). Files are read through the
-// shard's io_uring, so a slow disk does not stall the shard's other actors.
+// link pointing out, gets 403; a link that stays inside is followed. Missing: 404. A file up to
+// stream_above_bytes is read whole and sent in one write; a larger one is streamed, 256 KiB at a
+// time, under its Content-Length, so its size costs no memory. HEAD reads nothing. Files are
+// read through the shard's io_uring, so a slow disk does not stall the shard's other actors.
 #pragma once
 
 #include <cstddef>
@@ -27,7 +28,7 @@ namespace snow::net {
 
 struct FileServerOptions {
   std::string index = "index.html";
-  size_t max_file_bytes = size_t{64} << 20;
+  size_t stream_above_bytes = 256 * 1024;
 };
 
 // kNotFound (or the errno's status) if `folder` is not a folder that can be opened.

@@ -2,11 +2,13 @@
 
 #include <ctime>
 #include <memory>
+#include <optional>
 #include <span>
 #include <string>
 #include <vector>
 
 #include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "snow/core/status.h"
 #include "snow/net/internal/http_request_parser.h"
@@ -37,6 +39,14 @@ std::string_view DateHeader() {
 
 bool HasNoBody(int status) { return status < 200 || status == 204 || status == 304; }
 
+// The length a streamed response declares in its own Content-Length header, if it does.
+std::optional<uint64_t> StreamedLength(const HttpResponse& response) {
+  uint64_t length = 0;
+  std::optional<std::string_view> declared = response.Header("Content-Length");
+  if (!declared || !absl::SimpleAtoi(AbslView(*declared), &length)) return std::nullopt;
+  return length;
+}
+
 // Appends `response` to `out` as the answer to a request (HEAD: without the body).
 void Serialize(const HttpResponse& response, bool head, bool keep_alive, int request_minor,
                std::string& out) {
@@ -47,9 +57,9 @@ void Serialize(const HttpResponse& response, bool head, bool keep_alive, int req
     // No body, and no length.
   } else if (response.streamed_body == nullptr) {
     absl::StrAppend(&out, "Content-Length: ", response.body.size(), "\r\n");
-  } else if (request_minor >= 1) {
+  } else if (request_minor >= 1 && !StreamedLength(response)) {
     out.append("Transfer-Encoding: chunked\r\n");
-  }  // else HTTP/1.0: the body ends when the connection closes (keep_alive is false)
+  }  // else the producer's Content-Length, or (HTTP/1.0) the body ends with the connection
   out.append(DateHeader());
   if (!keep_alive) {
     out.append("Connection: close\r\n");
@@ -159,16 +169,20 @@ Task<absl::Status> HttpConnection(Self self, TcpStream tcp,
         }
         if (response.streamed_body != nullptr && !head && !HasNoBody(response.status)) {
           // The head (after any answers still waiting) goes now; the body as it is made.
-          const bool chunked = minor >= 1;
-          Serialize(response, head, keep_alive && chunked, minor, out);
+          const std::optional<uint64_t> length = StreamedLength(response);
+          const bool chunked = minor >= 1 && !length;
+          const bool delimited = chunked || length.has_value();
+          Serialize(response, head, keep_alive && delimited, minor, out);
           status = co_await stream.WriteAll(out, options.write_timeout);
           out.clear();
           if (!status.ok()) break;
           HttpBodyWriter writer(stream, chunked, options.write_timeout);
           status = co_await response.streamed_body(self, writer);
           if (status.ok()) status = co_await writer.Finish();
-          // A producer that failed leaves the body unfinished: only closing tells the peer.
-          open = status.ok() && keep_alive && chunked;
+          // A producer that failed, or wrote other than its length, leaves the body wrong:
+          // only closing tells the peer.
+          const bool whole = status.ok() && (!length || writer.written() == *length);
+          open = whole && keep_alive && delimited;
           break;
         }
         Serialize(response, head, keep_alive, minor, out);

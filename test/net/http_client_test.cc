@@ -45,7 +45,11 @@ Task<absl::Status> HalfThenFail(Self, HttpBodyWriter& body) {
   co_return absl::InternalError("the producer failed");
 }
 
-// "/echo": the body back; "/slow": answers after a second; "/ticks": a streamed body;
+Task<absl::Status> ThreeOfTen(Self, HttpBodyWriter& body) {
+  co_return co_await body.Write(std::string_view("abc"));
+}
+
+// "/short": a streamed body that declares 10 bytes and writes 3; "/echo": the body back; "/slow": answers after a second; "/ticks": a streamed body;
 // "/broken": a streamed body that fails half-way; anything else: method and target.
 Task<HttpResponse> Handler(Self, HttpRequest request) {
   if (request.path == "/echo") co_return HttpResponse::Text(200, request.body);
@@ -55,6 +59,9 @@ Task<HttpResponse> Handler(Self, HttpRequest request) {
   }
   if (request.path == "/ticks") co_return HttpResponse::Streamed(200, Ticks);
   if (request.path == "/broken") co_return HttpResponse::Streamed(200, HalfThenFail);
+  if (request.path == "/short") {
+    co_return HttpResponse::Streamed(200, ThreeOfTen).With("Content-Length", "10");
+  }
   co_return HttpResponse::Text(200, absl::StrCat(request.method, " ", request.target))
       .With("X-Target", request.target);
 }
@@ -155,6 +162,11 @@ Task<absl::Status> Streamed(Self, SocketAddress address) {
   SNOW_CO_RETURN_IF_ERROR(second.status());
   absl::StatusOr<HttpResponse> got3 = co_await second->Get("/broken");
   EXPECT_THAT(got3, StatusIs(absl::StatusCode::kUnavailable));
+  // So does one that writes less than the length it declared.
+  absl::StatusOr<HttpClient> third = co_await HttpClient::Connect(address);
+  SNOW_CO_RETURN_IF_ERROR(third.status());
+  absl::StatusOr<HttpResponse> short_body = co_await third->Get("/short");
+  EXPECT_THAT(short_body, StatusIs(absl::StatusCode::kUnavailable));
   co_return co_await client->Close();
 }
 

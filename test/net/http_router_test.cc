@@ -13,6 +13,7 @@
 #include "absl/strings/str_cat.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "snow/net/http_client.h"
 #include "snow/net/http_files.h"
 #include "snow/test/net/http_testing.h"
 #include "snow/test/testing/co_test.h"
@@ -201,6 +202,55 @@ TEST(HttpFilesTest, ServesAFolderWithItsHeadersAndNothingOutsideIt) {
   EXPECT_THAT(WithHttpServer({}, router.handler(), Files), IsOk());
   EXPECT_THAT(ServeFiles(site.dir + "/none").status(),
               ::snow::testing::StatusIs(absl::StatusCode::kNotFound));
+}
+
+std::string LargeContent() {
+  std::string content(1024 * 1024 + 3, '\0');
+  for (size_t i = 0; i < content.size(); ++i) content[i] = static_cast<char>('a' + i * 31 % 26);
+  return content;
+}
+
+Task<absl::Status> LargeFiles(Self, SocketAddress address) {
+  absl::StatusOr<HttpClient> client = co_await HttpClient::Connect(address);
+  SNOW_CO_RETURN_IF_ERROR(client.status());
+  HttpRequest head;
+  head.method = "HEAD";
+  head.target = "/files/large.bin";
+  HttpRequest get;
+  get.target = "/files/large.bin";
+  client->Queue(head);
+  client->Queue(get);
+  client->Queue(get);
+  absl::StatusOr<HttpResponse> headed = co_await client->Receive();
+  SNOW_CO_RETURN_IF_ERROR(headed.status());
+  EXPECT_EQ(headed->Header("Content-Length").value_or(""), "1048579");
+  EXPECT_EQ(headed->body, "");
+  const std::string content = LargeContent();
+  for (int i = 0; i < 2; ++i) {  // streamed under its length, the connection kept alive
+    absl::StatusOr<HttpResponse> got = co_await client->Receive();
+    SNOW_CO_RETURN_IF_ERROR(got.status());
+    EXPECT_EQ(got->status, 200);
+    EXPECT_EQ(got->Header("Content-Length").value_or(""), "1048579");
+    EXPECT_FALSE(got->Header("Transfer-Encoding").has_value());
+    EXPECT_TRUE(got->body == content) << "body of " << got->body.size() << " bytes differs";
+  }
+  EXPECT_TRUE(client->open());
+  co_return co_await client->Close();
+}
+
+TEST(HttpFilesTest, StreamsLargeFilesUnderTheirLengthAndHeadReadsNothing) {
+  Site site;
+  const std::string content = LargeContent();
+  FILE* f = std::fopen((site.dir + "/www/large.bin").c_str(), "wb");
+  ASSERT_NE(f, nullptr);
+  ASSERT_EQ(std::fwrite(content.data(), 1, content.size(), f), content.size());
+  std::fclose(f);
+  absl::StatusOr<HttpHandler> files =
+      ServeFiles(site.dir + "/www", {.stream_above_bytes = 64 * 1024});
+  ASSERT_THAT(files, IsOk());
+  HttpRouter router;
+  router.Get("/files/*path", *files);
+  EXPECT_THAT(WithHttpServer({}, router.handler(), LargeFiles), IsOk());
 }
 
 TEST(HttpFilesTest, ContentTypesComeFromTheExtension) {

@@ -58,7 +58,7 @@ http {
 }
 CONF
 
-cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+cpu_split() { awk '{print $14, $15}' "/proc/$1/stat"; }  # user and system ticks
 ticks_per_second=$(getconf CLK_TCK)
 
 wants() { [[ " ${workloads[*]} " == *" $1 "* ]]; }
@@ -69,12 +69,14 @@ results="$work/results"
 measure() {
   local prefix=$1 pid=$2 count_regex=$3 before after out count cpu
   shift 3
-  before=$(cpu_ticks "$pid")
+  local user_before sys_before user_after sys_after
+  read -r user_before sys_before < <(cpu_split "$pid")
   out=$(taskset -c 1 "$@")
-  after=$(cpu_ticks "$pid")
+  read -r user_after sys_after < <(cpu_split "$pid")
   count=$(grep -oE "$count_regex" <<<"$out" | head -1 | grep -oE '[0-9]+' | head -1)
-  cpu=$(awk -v t=$((after - before)) -v hz="$ticks_per_second" -v n="$count" \
-    'BEGIN {printf "%.2f", t / hz * 1e6 / n}')
+  cpu=$(awk -v u=$((user_after - user_before)) -v k=$((sys_after - sys_before)) \
+    -v hz="$ticks_per_second" -v n="$count" \
+    'BEGIN {printf "%.2f (user %.2f, system %.2f)", (u + k) / hz * 1e6 / n, u / hz * 1e6 / n, k / hz * 1e6 / n}')
   local figures
   figures=$(figures_of "$out")
   echo "$prefix $figures server_cpu_us_per_unit=$cpu" | tee -a "$results"
@@ -160,14 +162,17 @@ if wants H4; then
     connections=$(((limit - 1000) / 1000 * 1000))
     echo "H4: the open-file limit is $limit (ulimit -Hn), so $connections connections, not 100000"
   fi
-  for round in $(seq "$rounds"); do
-    taskset -c 0 "$ws_echo" --listen=127.0.0.1:18084 --snow-shards=1 $server_flags >"$work/h4.out" &
+  # h4_round KIND [--tls]: one round over plain connections or TLS ones.
+  h4_round() {
+    local kind=$1 tls=${2:-}
+    taskset -c 0 "$ws_echo" --listen=127.0.0.1:18084 --snow-shards=1 $server_flags $tls \
+      >"$work/h4.out" &
     h4=$!
     wait_for "$work/h4.out"
     rss_before=$(awk '/VmRSS/ {print $2}' "/proc/$h4/status")
     # One broadcast a second while idle (the peak is the held connections), then the rate
-    # below with broadcasts 4 in flight.
-    taskset -c 1 "$load" --mode=ws-broadcast --address=127.0.0.1:18084 --path=/room/all \
+    # with broadcasts 4 in flight.
+    taskset -c 1 "$load" --mode=ws-broadcast $tls --address=127.0.0.1:18084 --path=/room/all \
       --connections=$((connections + 1)) --rate=1 --duration="${seconds}s" --source-spread=8 \
       --timeout=120s --json --quiet --snow-shards=1 >"$work/h4.idle" &
     idle=$!
@@ -179,13 +184,17 @@ if wants H4; then
     done
     wait "$idle" || { echo "web_bench: the H4 idle run failed: $(cat "$work/h4.idle")" >&2; exit 1; }
     per_conn=$(((rss_max - rss_before) * 1024 / connections))
-    echo "H4 snow connections=$connections rss_bytes_per_conn=$per_conn" | tee -a "$results"
-    measure "H4 snow broadcast connections=$connections" "$h4" '"messages":[0-9]+' \
-      "$load" --mode=ws-broadcast --address=127.0.0.1:18084 --path=/room/busy \
+    echo "H4 snow $kind connections=$connections rss_bytes_per_conn=$per_conn" | tee -a "$results"
+    measure "H4 snow $kind broadcast connections=$connections" "$h4" '"messages":[0-9]+' \
+      "$load" --mode=ws-broadcast $tls --address=127.0.0.1:18084 --path=/room/busy \
       --connections=$((connections + 1)) --depth=4 --duration="${seconds}s" --source-spread=8 \
       --timeout=120s --json --quiet --snow-shards=1
     kill "$h4"
     wait "$h4" 2>/dev/null || true
+  }
+  for round in $(seq "$rounds"); do
+    h4_round plain
+    h4_round tls --tls
   done
 fi
 
@@ -198,7 +207,8 @@ grep -v rss_bytes_per_conn "$results" | cut -d' ' -f1-4 | sort -u | while read -
   lines=$(grep "^$key " "$results")
   echo "$key median rate=$(median rate <<<"$lines") server_cpu_us_per_unit=$(median server_cpu_us_per_unit <<<"$lines")"
 done
-if grep -q rss_bytes_per_conn "$results"; then
-  lines=$(grep rss_bytes_per_conn "$results")
-  echo "$(head -1 <<<"$lines" | cut -d' ' -f1-3) median rss_bytes_per_conn=$(median rss_bytes_per_conn <<<"$lines")"
-fi
+for kind in plain tls; do
+  lines=$(grep "rss_bytes_per_conn" "$results" | grep " $kind " || true)
+  [ -n "$lines" ] || continue
+  echo "$(head -1 <<<"$lines" | cut -d' ' -f1-4) median rss_bytes_per_conn=$(median rss_bytes_per_conn <<<"$lines")"
+done

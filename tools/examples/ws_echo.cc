@@ -6,6 +6,7 @@
 //   example_ws_echo --listen=127.0.0.1:8081      # serves until Ctrl-C; prints ws://.../echo
 //   example_ws_echo --listen=127.0.0.1:0         # a free port: the first line says which
 //   example_ws_echo --self-test                  # a free port, one exchange, exits
+//   example_ws_echo --tls                        # wss:// with a self-signed certificate
 #include <cstdint>
 #include <cstdio>
 #include <memory>
@@ -18,6 +19,7 @@
 #include "snow/net/http_router.h"
 #include "snow/net/http_server.h"
 #include "snow/net/tcp.h"
+#include "snow/net/tls.h"
 #include "snow/net/websocket.h"
 #include "snow/net/websocket_rooms.h"
 
@@ -96,7 +98,8 @@ Task<absl::Status> EchoOnce(net::SocketAddress address) {
   co_return co_await client.Close();
 }
 
-Task<absl::Status> Main(Self self, std::string listen, size_t max_message_bytes, bool self_test) {
+Task<absl::Status> Main(Self self, std::string listen, size_t max_message_bytes, bool self_test,
+                        bool tls) {
   net::HttpRouter router;
   router.Get("/echo", net::AcceptWebSocket(Echo, {.max_message_bytes = max_message_bytes}));
   std::shared_ptr<net::Rooms> rooms = net::Rooms::Create(self.runtime());
@@ -105,9 +108,16 @@ Task<absl::Status> Main(Self self, std::string listen, size_t max_message_bytes,
                return Member(self, std::move(ws), rooms);
              }));
   SNOW_CO_ASSIGN_OR_RETURN(net::SocketAddress address, net::SocketAddress::Parse(listen));
+  net::HttpServerOptions options;
+  if (tls) {  // wss:// with an ephemeral self-signed certificate
+    SNOW_CO_ASSIGN_OR_RETURN(net::TlsCertificate certificate,
+                             net::TlsCertificate::GenerateSelfSigned());
+    SNOW_CO_ASSIGN_OR_RETURN(options.tls, net::TlsContext::Create({.role = net::TlsRole::kServer,
+                                                                   .certificate = certificate}));
+  }
   SNOW_CO_ASSIGN_OR_RETURN(net::HttpServer server,
-                           net::HttpServer::Start(self, address, {}, router.handler()));
-  std::printf("ws://%s/echo\n", server.address().ToString().c_str());
+                           net::HttpServer::Start(self, address, options, router.handler()));
+  std::printf("%s://%s/echo\n", tls ? "wss" : "ws", server.address().ToString().c_str());
   std::fflush(stdout);  // the first line tells a test where to connect
   if (self_test) co_return co_await EchoOnce(server.address());
   co_await snow::Sleep(absl::InfiniteDuration());  // serves until SIGINT or SIGTERM
@@ -118,18 +128,20 @@ int main(int argc, char** argv) {
   std::string listen = "127.0.0.1:8081";
   size_t max_message_bytes = net::WebSocketOptions{}.max_message_bytes;
   bool self_test = false;
+  bool tls = false;
   for (int i = 1; i < argc; ++i) {
     std::string_view a = argv[i];
     if (a == "--help" || a == "-h") {
       std::printf(
-          "usage: %s [--listen=HOST:PORT | --self-test] [--max-message-bytes=N] [runtime "
-          "options]\n"
+          "usage: %s [--listen=HOST:PORT | --self-test] [--tls] [--max-message-bytes=N] "
+          "[runtime options]\n"
           "A WebSocket echo server on ws://HOST:PORT/echo (default 127.0.0.1:8081; port 0: a\n"
           "free one), its address on the first line of output.\n%s",
           argv[0], snow::RuntimeOptions::kUsage);
       return 0;
     }
-    bool ok = a == "--self-test" || a.starts_with("--snow-") || a.starts_with("--listen=") ||
+    bool ok = a == "--self-test" || a == "--tls" || a.starts_with("--snow-") ||
+              a.starts_with("--listen=") ||
               (a.starts_with("--max-message-bytes=") &&
                absl::SimpleAtoi(snow::AbslView(a.substr(20)), &max_message_bytes));
     if (!ok) {
@@ -137,11 +149,12 @@ int main(int argc, char** argv) {
       return 2;
     }
     if (a.starts_with("--listen=")) listen = std::string(a.substr(9));
+    if (a == "--tls") tls = true;
     if (a == "--self-test") {
       self_test = true;
       listen = "127.0.0.1:0";
     }
   }
   return snow::Run(snow::RuntimeOptions::FromArgs(argc, argv), Main, listen, max_message_bytes,
-                   self_test);
+                   self_test, tls && !self_test);  // the self-test speaks plain TCP
 }

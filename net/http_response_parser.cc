@@ -57,12 +57,18 @@ struct HttpResponseParser::Callbacks {
   static int OnHeadersComplete(http_parser* p) {
     HttpResponseParser* self = Owner(p);
     if (p->http_major != 1) return self->Fail("not an HTTP/1.x answer");
-    self->response_.status = p->status_code;
+    const int status = p->status_code;
+    // http-parser takes any number of digits up to 999.
+    if (status < 100) return self->Fail("malformed answer: a status code under 100");
+    self->response_.status = status;
+    // 1 tells http-parser that no body follows, whatever Content-Length says: the answer to a
+    // HEAD, and 1xx, 204 and 304 answers never have one (a 304's Content-Length is the size of
+    // what it did not send). http-parser itself would read a Content-Length body after them.
+    if (self->head_ || status < 200 || status == 204 || status == 304) return 1;
     if (p->content_length != ULLONG_MAX && p->content_length > self->limits_.max_body_bytes) {
       return self->Fail("the answer's body is larger than max_body_bytes");
     }
-    // 1 tells http-parser that no body follows (the answer to a HEAD).
-    return self->head_ && p->status_code >= 200 ? 1 : 0;
+    return 0;
   }
   static int OnBody(http_parser* p, const char* at, size_t length) {
     HttpResponseParser* self = Owner(p);

@@ -3,8 +3,9 @@
 // HttpResponseParser: HTTP/1.x answers out of a connection's bytes, one at a time, for the
 // client (net/http_client.h). Debian's http-parser (2.9) parses; this class gathers a status,
 // headers and the whole body (Content-Length, chunked, or up to the end of the stream), skips
-// interim 1xx answers (but not 101, which ends the HTTP part of the connection), and bounds
-// the head and the body.
+// interim 1xx answers (but not 101, which ends the HTTP part of the connection), reads no body
+// after the answer to a HEAD or a 1xx, 204 or 304 answer (whatever Content-Length says), and
+// bounds the head and the body.
 //
 //   HttpResponseParser parser(limits);
 //   parser.ExpectAnswerTo(/*head=*/false);   // before each answer: a HEAD's has no body

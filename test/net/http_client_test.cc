@@ -49,7 +49,8 @@ Task<absl::Status> ThreeOfTen(Self, HttpBodyWriter& body) {
   co_return co_await body.Write(std::string_view("abc"));
 }
 
-// "/short": a streamed body that declares 10 bytes and writes 3; "/echo": the body back; "/slow": answers after a second; "/ticks": a streamed body;
+// "/short": a streamed body that declares 10 bytes and writes 3; "/echo": the body back; "/slow":
+// answers after a second; "/ticks": a streamed body;
 // "/broken": a streamed body that fails half-way; anything else: method and target.
 Task<HttpResponse> Handler(Self, HttpRequest request) {
   if (request.path == "/echo") co_return HttpResponse::Text(200, request.body);
@@ -233,12 +234,14 @@ Task<absl::Status> AnswerOnce(Self, TcpListener listener, std::string answer) {
   co_return co_await stream->Close();
 }
 
-// What a client with `options` gets for a GET from a server that answers `answer`.
-absl::StatusOr<HttpResponse> AnswerTo(std::string answer, HttpClientOptions options = {}) {
+// What a client with `options` gets for `count` pipelined GETs from a server that answers all
+// of them with `answer`: the last answer (or the first error).
+absl::StatusOr<HttpResponse> AnswerTo(std::string answer, HttpClientOptions options = {},
+                                      int count = 1) {
   absl::StatusOr<HttpResponse> got = absl::UnknownError("not run");
   absl::Status ran = RunOnTestRuntime(
       RealRuntimeOptions(1),
-      [](Self self, std::string answer, HttpClientOptions options,
+      [](Self self, std::string answer, HttpClientOptions options, int count,
          std::reference_wrapper<absl::StatusOr<HttpResponse>> got) -> Task<absl::Status> {
         absl::StatusOr<TcpListener> listener = TcpListener::Bind(SocketAddress::Loopback());
         SNOW_CO_RETURN_IF_ERROR(listener.status());
@@ -246,10 +249,15 @@ absl::StatusOr<HttpResponse> AnswerTo(std::string answer, HttpClientOptions opti
         self.Spawn(AnswerOnce, std::move(*listener), std::move(answer));
         absl::StatusOr<HttpClient> client = co_await HttpClient::Connect(address, options);
         SNOW_CO_RETURN_IF_ERROR(client.status());
-        got.get() = co_await client->Get("/");
+        HttpRequest get;
+        for (int i = 0; i < count; ++i) client->Queue(get);
+        for (int i = 0; i < count; ++i) {
+          got.get() = co_await client->Receive();
+          if (!got.get().ok()) break;
+        }
         co_return absl::OkStatus();
       },
-      std::move(answer), std::move(options), std::ref(got));
+      std::move(answer), std::move(options), count, std::ref(got));
   if (!ran.ok()) return ran;
   return got;
 }
@@ -273,6 +281,23 @@ TEST(HttpClientTest, ReadsBodiesByLengthByChunksAndToTheClose) {
   ASSERT_THAT(interim, IsOk());
   EXPECT_EQ(interim->status, 200);
   EXPECT_EQ(interim->body, "ok");
+}
+
+TEST(HttpClientTest, NoBodyFollowsA304OrA204WhateverItsContentLengthSays) {
+  // A 304's Content-Length is the size of what it did not send: the next answer follows at once.
+  absl::StatusOr<HttpResponse> after_304 = AnswerTo(
+      "HTTP/1.1 304 Not Modified\r\nContent-Length: 5\r\n\r\n"
+      "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok",
+      {}, 2);
+  ASSERT_THAT(after_304, IsOk());
+  EXPECT_EQ(after_304->status, 200);
+  EXPECT_EQ(after_304->body, "ok");
+  absl::StatusOr<HttpResponse> after_204 = AnswerTo(
+      "HTTP/1.1 204 No Content\r\nContent-Length: 3\r\n\r\n"
+      "HTTP/1.1 200 OK\r\nContent-Length: 3\r\n\r\nyes",
+      {}, 2);
+  ASSERT_THAT(after_204, IsOk());
+  EXPECT_EQ(after_204->body, "yes");
 }
 
 TEST(HttpClientTest, MalformedOversizedAndCutAnswersAreErrors) {

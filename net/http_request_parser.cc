@@ -15,8 +15,6 @@ namespace snow::net_internal {
 
 namespace {
 HttpRequestParser* Owner(http_parser* p) { return static_cast<HttpRequestParser*>(p->data); }
-// What a header costs besides its name and value: ": " and CRLF.
-constexpr size_t kHeaderOverhead = 4;
 }  // namespace
 
 // http-parser calls these; each returns 0 to go on, nonzero to stop with an error (the reason
@@ -29,39 +27,19 @@ struct HttpRequestParser::Callbacks {
   }
   static int OnUrl(http_parser* p, const char* at, size_t length) {
     HttpRequestParser* self = Owner(p);
-    self->header_bytes_ += length;
-    if (self->header_bytes_ > self->limits_.max_header_bytes) {
-      return self->Fail(431, "the request line and headers are too long");
-    }
+    if (const int failed = self->Check(self->head_bytes_.AddStartLine(length))) return failed;
     self->request_.target.append(at, length);
     return 0;
   }
   static int OnHeaderField(http_parser* p, const char* at, size_t length) {
     HttpRequestParser* self = Owner(p);
-    if (self->in_value_ || self->request_.headers.empty()) {
-      if (self->request_.headers.size() == self->limits_.max_headers) {
-        return self->Fail(431, "too many headers");
-      }
-      self->request_.headers.emplace_back();
-      self->header_bytes_ += kHeaderOverhead;
-      self->in_value_ = false;
-    }
-    self->header_bytes_ += length;
-    if (self->header_bytes_ > self->limits_.max_header_bytes) {
-      return self->Fail(431, "the request line and headers are too long");
-    }
-    self->request_.headers.back().name.append(at, length);
-    return 0;
+    return self->Check(
+        self->head_bytes_.AddName(self->request_.headers, std::string_view(at, length)));
   }
   static int OnHeaderValue(http_parser* p, const char* at, size_t length) {
     HttpRequestParser* self = Owner(p);
-    self->in_value_ = true;
-    self->header_bytes_ += length;
-    if (self->header_bytes_ > self->limits_.max_header_bytes) {
-      return self->Fail(431, "the request line and headers are too long");
-    }
-    self->request_.headers.back().value.append(at, length);
-    return 0;
+    return self->Check(
+        self->head_bytes_.AddValue(self->request_.headers, std::string_view(at, length)));
   }
   static int OnHeadersComplete(http_parser* p) {
     HttpRequestParser* self = Owner(p);
@@ -130,7 +108,9 @@ struct HttpRequestParser::Callbacks {
 };
 
 HttpRequestParser::HttpRequestParser(HttpLimits limits)
-    : limits_(limits), parser_(std::make_unique<http_parser>()) {
+    : limits_(limits),
+      parser_(std::make_unique<http_parser>()),
+      head_bytes_({.max_bytes = limits.max_header_bytes, .max_headers = limits.max_headers}) {
   Reset();
 }
 
@@ -140,12 +120,23 @@ void HttpRequestParser::Reset() {
   http_parser_init(parser_.get(), HTTP_REQUEST);
   parser_->data = this;
   request_ = net::HttpRequest();
-  header_bytes_ = 0;
-  in_value_ = false;
+  head_bytes_.Reset();
   started_ = false;
   head_complete_ = false;
   complete_ = false;
   continue_ = false;
+}
+
+int HttpRequestParser::Check(HttpHead::Result result) {
+  switch (result) {
+    case HttpHead::kOk:
+      return 0;
+    case HttpHead::kTooLong:
+      return Fail(431, "the request line and headers are too long");
+    case HttpHead::kTooManyHeaders:
+      return Fail(431, "too many headers");
+  }
+  return Fail(400, "unknown head result");
 }
 
 int HttpRequestParser::Fail(int status, std::string why) {

@@ -8,7 +8,6 @@ namespace snow::net_internal {
 
 namespace {
 HttpResponseParser* Owner(http_parser* p) { return static_cast<HttpResponseParser*>(p->data); }
-constexpr size_t kHeaderOverhead = 4;  // ": " and CRLF
 }  // namespace
 
 struct HttpResponseParser::Callbacks {
@@ -16,43 +15,22 @@ struct HttpResponseParser::Callbacks {
     HttpResponseParser* self = Owner(p);
     self->started_ = true;
     self->response_ = net::HttpResponse();
-    self->header_bytes_ = 0;
-    self->in_value_ = false;
+    self->head_bytes_.Reset();
     return 0;
   }
   static int OnStatus(http_parser* p, const char*, size_t length) {
     HttpResponseParser* self = Owner(p);
-    self->header_bytes_ += length;
-    if (self->header_bytes_ > self->limits_.max_header_bytes) {
-      return self->Fail("the answer's head is too long");
-    }
-    return 0;
+    return self->Check(self->head_bytes_.AddStartLine(length));
   }
   static int OnHeaderField(http_parser* p, const char* at, size_t length) {
     HttpResponseParser* self = Owner(p);
-    std::vector<net::HttpHeader>& headers = self->response_.headers;
-    if (self->in_value_ || headers.empty()) {
-      if (headers.size() == self->limits_.max_headers) return self->Fail("too many headers");
-      headers.emplace_back();
-      self->header_bytes_ += kHeaderOverhead;
-      self->in_value_ = false;
-    }
-    self->header_bytes_ += length;
-    if (self->header_bytes_ > self->limits_.max_header_bytes) {
-      return self->Fail("the answer's head is too long");
-    }
-    headers.back().name.append(at, length);
-    return 0;
+    return self->Check(
+        self->head_bytes_.AddName(self->response_.headers, std::string_view(at, length)));
   }
   static int OnHeaderValue(http_parser* p, const char* at, size_t length) {
     HttpResponseParser* self = Owner(p);
-    self->in_value_ = true;
-    self->header_bytes_ += length;
-    if (self->header_bytes_ > self->limits_.max_header_bytes) {
-      return self->Fail("the answer's head is too long");
-    }
-    self->response_.headers.back().value.append(at, length);
-    return 0;
+    return self->Check(
+        self->head_bytes_.AddValue(self->response_.headers, std::string_view(at, length)));
   }
   static int OnHeadersComplete(http_parser* p) {
     HttpResponseParser* self = Owner(p);
@@ -108,7 +86,9 @@ struct HttpResponseParser::Callbacks {
 };
 
 HttpResponseParser::HttpResponseParser(HttpResponseLimits limits)
-    : limits_(limits), parser_(std::make_unique<http_parser>()) {
+    : limits_(limits),
+      parser_(std::make_unique<http_parser>()),
+      head_bytes_({.max_bytes = limits.max_header_bytes, .max_headers = limits.max_headers}) {
   Reset();
 }
 
@@ -118,11 +98,22 @@ void HttpResponseParser::Reset() {
   http_parser_init(parser_.get(), HTTP_RESPONSE);
   parser_->data = this;
   response_ = net::HttpResponse();
-  header_bytes_ = 0;
-  in_value_ = false;
+  head_bytes_.Reset();
   started_ = false;
   complete_ = false;
   keep_alive_ = false;
+}
+
+int HttpResponseParser::Check(HttpHead::Result result) {
+  switch (result) {
+    case HttpHead::kOk:
+      return 0;
+    case HttpHead::kTooLong:
+      return Fail("the answer's head is too long");
+    case HttpHead::kTooManyHeaders:
+      return Fail("too many headers");
+  }
+  return Fail("unknown head result");
 }
 
 int HttpResponseParser::Fail(std::string why) {

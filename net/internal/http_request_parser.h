@@ -24,6 +24,7 @@
 #include <string_view>
 
 #include "snow/net/http.h"
+#include "snow/net/internal/http_head.h"
 
 struct http_parser;  // Debian's http-parser (http_parser.h), kept out of this header
 
@@ -63,12 +64,12 @@ class HttpRequestParser {
   struct Callbacks;
   void Reset();
   int Fail(int status, std::string why);
+  int Check(HttpHead::Result result);  // 0, or Fail with 431
 
   HttpLimits limits_;
   std::unique_ptr<::http_parser> parser_;
   net::HttpRequest request_;
-  size_t header_bytes_ = 0;
-  bool in_value_ = false;  // the last header callback was a value
+  HttpHead head_bytes_;
   bool started_ = false;
   bool head_complete_ = false;
   bool complete_ = false;

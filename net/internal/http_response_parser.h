@@ -22,6 +22,7 @@
 #include <string_view>
 
 #include "snow/net/http.h"
+#include "snow/net/internal/http_head.h"
 
 struct http_parser;
 
@@ -60,13 +61,13 @@ class HttpResponseParser {
   struct Callbacks;
   void Reset();
   int Fail(std::string why);
+  int Check(HttpHead::Result result);  // 0, or Fail with why
   Event Run(const char* bytes, size_t length, size_t* consumed);
 
   HttpResponseLimits limits_;
   std::unique_ptr<::http_parser> parser_;
   net::HttpResponse response_;
-  size_t header_bytes_ = 0;
-  bool in_value_ = false;
+  HttpHead head_bytes_;
   bool head_ = false;
   bool started_ = false;
   bool complete_ = false;

@@ -39,40 +39,30 @@ Task<absl::Status> Drive(Self self, net::HttpClient client, ConnectionPlan plan)
   const LoadOptions& o = *plan.options;
   ShardStats& stats = plan.stats->on(self.shard());
   const net::HttpRequest request = MakeRequest(o);
-  const int64_t deadline = go.start_ns + absl::ToInt64Nanoseconds(o.duration);
-  const bool open_loop = o.rate > 0;
-  const int64_t interval_ns =
-      open_loop ? static_cast<int64_t>(1e9 * o.connections / o.rate) : int64_t{0};
-  const uint64_t budget =
-      plan.messages > 0 ? plan.messages
-      : open_loop ? static_cast<uint64_t>(absl::ToDoubleSeconds(o.duration) * 1e9 / interval_ns)
-                  : 0;
-  auto may_send = [&](uint64_t sent) {
-    return budget > 0 ? sent < budget : SteadyNanos() < deadline;
-  };
+  const Pacing pacing(o, plan, go.start_ns);
+  const bool open_loop = pacing.open_loop;
   std::deque<int64_t> sent_at;  // when each request in flight was sent (open loop: was due)
   uint64_t sent = 0;
   absl::Status result;
   for (;;) {
     // Queue what may go now.
     if (open_loop) {
-      while (may_send(sent) &&
-             go.start_ns + static_cast<int64_t>(sent) * interval_ns <= SteadyNanos()) {
+      while (pacing.MaySend(sent) && pacing.Due(sent) <= SteadyNanos()) {
         client.Queue(request);
-        sent_at.push_back(go.start_ns + static_cast<int64_t>(sent) * interval_ns);
+        sent_at.push_back(pacing.Due(sent));
         ++sent;
       }
     } else {
-      while (sent_at.size() < o.depth && may_send(sent)) {
+      while (sent_at.size() < o.depth && pacing.MaySend(sent)) {
         client.Queue(request);
         sent_at.push_back(SteadyNanos());
         ++sent;
       }
     }
     if (sent_at.empty()) {
-      if (!may_send(sent)) break;
+      if (!pacing.MaySend(sent)) break;
       // Open loop, ahead of schedule: wait for the next request's due time.
-      const int64_t due = go.start_ns + static_cast<int64_t>(sent) * interval_ns;
+      const int64_t due = pacing.Due(sent);
       co_await Sleep(absl::Nanoseconds(due - SteadyNanos()));
       continue;
     }

@@ -114,6 +114,21 @@ std::span<const Mode> Modes();
 // The TCP options of connection `index`: its source address under --source-spread.
 net::TcpOptions ConnectionTcpOptions(const LoadOptions& options, uint32_t index);
 
+// When one connection's messages may go: closed loop (any time, until the deadline or the
+// connection's share of --messages), or open loop at its share of --rate, message k due at
+// start + k * interval.
+struct Pacing {
+  Pacing(const LoadOptions& options, const ConnectionPlan& plan, int64_t start_ns);
+  bool MaySend(uint64_t sent) const;
+  int64_t Due(uint64_t k) const { return start_ns + static_cast<int64_t>(k) * interval_ns; }
+
+  int64_t start_ns;
+  int64_t deadline_ns;
+  bool open_loop;
+  int64_t interval_ns;  // open loop only
+  uint64_t budget;      // 0: until the deadline
+};
+
 inline int64_t SteadyNanos() {
   return std::chrono::duration_cast<std::chrono::nanoseconds>(
              std::chrono::steady_clock::now().time_since_epoch())

@@ -44,6 +44,20 @@ net::TcpOptions ConnectionTcpOptions(const LoadOptions& options, uint32_t index)
   return tcp;
 }
 
+Pacing::Pacing(const LoadOptions& options, const ConnectionPlan& plan, int64_t start)
+    : start_ns(start),
+      deadline_ns(start + absl::ToInt64Nanoseconds(options.duration)),
+      open_loop(options.rate > 0),
+      interval_ns(open_loop ? static_cast<int64_t>(1e9 * options.connections / options.rate) : 0),
+      budget(plan.messages > 0 ? plan.messages
+             : open_loop ? static_cast<uint64_t>(absl::ToDoubleSeconds(options.duration) * 1e9 /
+                                                 static_cast<double>(interval_ns))
+                         : 0) {}
+
+bool Pacing::MaySend(uint64_t sent) const {
+  return budget > 0 ? sent < budget : SteadyNanos() < deadline_ns;
+}
+
 std::span<const Mode> Modes() {
   static const Mode kModes[] = {
       {"echo", "send messages of --size bytes and wait for the same bytes back (plain or --tls)",

@@ -64,48 +64,38 @@ Task<absl::StatusOr<net::WsMessage>> Next(Self self, absl::Duration timeout) {
 Task<absl::Status> Echo(Self self, net::WebSocket ws, ConnectionPlan plan, Go go) {
   const LoadOptions& o = *plan.options;
   ShardStats& stats = plan.stats->on(self.shard());
-  const int64_t deadline = go.start_ns + absl::ToInt64Nanoseconds(o.duration);
-  const bool open_loop = o.rate > 0;
-  const int64_t interval_ns =
-      open_loop ? static_cast<int64_t>(1e9 * o.connections / o.rate) : int64_t{0};
-  const uint64_t budget =
-      plan.messages > 0 ? plan.messages
-      : open_loop ? static_cast<uint64_t>(absl::ToDoubleSeconds(o.duration) * 1e9 / interval_ns)
-                  : 0;
-  auto may_send = [&](uint64_t sent) {
-    return budget > 0 ? sent < budget : SteadyNanos() < deadline;
-  };
+  const Pacing pacing(o, plan, go.start_ns);
+  const bool open_loop = pacing.open_loop;
   std::string out(std::max<size_t>(o.size, 1), 'x');
   uint64_t sent = 0;
   uint64_t received = 0;
   for (;;) {
     if (open_loop) {
-      while (may_send(sent) &&
-             go.start_ns + static_cast<int64_t>(sent) * interval_ns <= SteadyNanos()) {
-        Write(out, {sent, go.start_ns + static_cast<int64_t>(sent) * interval_ns});
+      while (pacing.MaySend(sent) && pacing.Due(sent) <= SteadyNanos()) {
+        Write(out, {sent, pacing.Due(sent)});
         SNOW_CO_RETURN_IF_ERROR(ws.Send(out, false));
         ++sent;
       }
     } else {
-      while (sent - received < o.depth && may_send(sent)) {
+      while (sent - received < o.depth && pacing.MaySend(sent)) {
         Write(out, {sent, SteadyNanos()});
         SNOW_CO_RETURN_IF_ERROR(ws.Send(out, false));
         ++sent;
       }
     }
-    if (received == sent && !may_send(sent)) break;
+    if (received == sent && !pacing.MaySend(sent)) break;
     absl::Duration wait = o.io_timeout + (open_loop ? o.duration : absl::ZeroDuration());
-    if (open_loop && may_send(sent)) {
+    if (open_loop && pacing.MaySend(sent)) {
       // Wake for the next due message even if no echo comes first.
-      wait = absl::Nanoseconds(std::max<int64_t>(
-          0, go.start_ns + static_cast<int64_t>(sent) * interval_ns - SteadyNanos()));
+      wait = absl::Nanoseconds(std::max<int64_t>(0, pacing.Due(sent) - SteadyNanos()));
     }
     if (received == sent && open_loop) {
       co_await Sleep(wait);
       continue;
     }
     absl::StatusOr<net::WsMessage> echo = co_await Next(self, wait);
-    if (!echo.ok() && absl::IsDeadlineExceeded(echo.status()) && open_loop && may_send(sent)) {
+    if (!echo.ok() && absl::IsDeadlineExceeded(echo.status()) && open_loop &&
+        pacing.MaySend(sent)) {
       continue;  // time to send, not a lost echo
     }
     SNOW_CO_RETURN_IF_ERROR(echo.status());

@@ -385,6 +385,38 @@ TEST(TcpTest, AcceptedStreamsInheritTheListenersOptions) {
   EXPECT_THAT(RunOnTestRuntime(RealRuntimeOptions(1), OptionsReachTheSockets), IsOk());
 }
 
+// Two connections from each of two chosen loopback addresses: the server sees those addresses.
+Task<absl::Status> ConnectsFromTheChosenSource(Self) {
+  SNOW_CO_ASSIGN_OR_RETURN(TcpListener listener, TcpListener::Bind(SocketAddress::Loopback()));
+  const SocketAddress address = listener.local_address();
+  std::vector<TcpStream> clients;
+  for (const char* source : {"127.0.0.2:0", "127.0.0.3:0", "127.0.0.2:0", "127.0.0.3:0"}) {
+    SNOW_CO_ASSIGN_OR_RETURN(SocketAddress from, SocketAddress::Parse(source));
+    TcpOptions options;
+    options.source = from;
+    absl::StatusOr<TcpStream> client = co_await TcpStream::Connect(address, kTimeout, options);
+    SNOW_CO_RETURN_IF_ERROR(client.status());
+    absl::StatusOr<TcpStream> server = co_await listener.Accept(kTimeout);
+    SNOW_CO_RETURN_IF_ERROR(server.status());
+    absl::StatusOr<SocketAddress> peer = server->peer_address();
+    SNOW_CO_RETURN_IF_ERROR(peer.status());
+    EXPECT_EQ(peer->ToString().substr(0, 10), std::string(source).substr(0, 10));
+    clients.push_back(std::move(*client));
+  }
+  // A source that is not this host's cannot be bound: the connect fails, nothing else does.
+  SNOW_CO_ASSIGN_OR_RETURN(SocketAddress foreign, SocketAddress::Parse("192.0.2.1:0"));
+  TcpOptions options;
+  options.source = foreign;
+  absl::StatusOr<TcpStream> refused = co_await TcpStream::Connect(address, kTimeout, options);
+  EXPECT_FALSE(refused.ok());
+  EXPECT_THAT(std::string(refused.status().message()), ::testing::HasSubstr("bind to 192.0.2.1"));
+  co_return absl::OkStatus();
+}
+
+TEST(TcpTest, ConnectsFromTheChosenSourceAddress) {
+  EXPECT_THAT(RunOnTestRuntime(RealRuntimeOptions(1), ConnectsFromTheChosenSource), IsOk());
+}
+
 TEST(TcpTest, BindToAnAddressInUseFails) {
   absl::StatusOr<TcpListener> first = TcpListener::Bind(SocketAddress::Loopback());
   ASSERT_THAT(first, IsOk());

@@ -167,6 +167,11 @@ Task<absl::Status> HttpConnection(Self self, TcpStream tcp,
           open = false;
           break;
         }
+        if (response.streamed_body != nullptr && response.Header("Content-Length") &&
+            !StreamedLength(response)) {
+          // The handler's mistake, answered plainly rather than with a head that lies.
+          response = ErrorResponse(500, "the streamed response's Content-Length is not a number");
+        }
         if (response.streamed_body != nullptr && !head && !HasNoBody(response.status)) {
           // The head (after any answers still waiting) goes now; the body as it is made.
           const std::optional<uint64_t> length = StreamedLength(response);

@@ -145,13 +145,15 @@ Connection::Piece TakeNext(std::vector<Connection::Piece>& pieces) {
     pieces.clear();
     return only;
   }
-  Connection::Piece batch;
+  auto bytes_of = [](const Connection::Piece& piece) {
+    return piece.shared != nullptr ? std::string_view(*piece.shared) : std::string_view(piece.own);
+  };
   size_t taken = 0;
-  while (taken < pieces.size() && batch.own.size() < kBatchBytes) {
-    const Connection::Piece& next = pieces[taken++];
-    batch.own.append(next.shared != nullptr ? std::string_view(*next.shared)
-                                            : std::string_view(next.own));
-  }
+  size_t total = 0;
+  while (taken < pieces.size() && total < kBatchBytes) total += bytes_of(pieces[taken++]).size();
+  Connection::Piece batch;
+  batch.own.reserve(total);  // one allocation for the batch
+  for (size_t i = 0; i < taken; ++i) batch.own.append(bytes_of(pieces[i]));
   pieces.erase(pieces.begin(), pieces.begin() + static_cast<std::ptrdiff_t>(taken));
   return batch;
 }

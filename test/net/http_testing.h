@@ -42,6 +42,20 @@ inline Task<absl::StatusOr<std::string>> Exchange(SocketAddress address, std::st
   co_return received;
 }
 
+// Reads until a request's head has arrived (a raw server's side): what was read, the head and
+// anything after it. kUnavailable if the peer closed first.
+inline Task<absl::StatusOr<std::string>> ReadRequestHead(TcpStream& stream) {
+  std::string request;
+  std::vector<char> chunk(4096);
+  while (request.find("\r\n\r\n") == std::string::npos) {
+    absl::StatusOr<size_t> n = co_await stream.ReadSome(std::span<char>(chunk), kHttpTestTimeout);
+    SNOW_CO_RETURN_IF_ERROR(n.status());
+    if (*n == 0) co_return absl::UnavailableError("the client closed before its request's head");
+    request.append(chunk.data(), *n);
+  }
+  co_return request;
+}
+
 // How many answers `received` holds (status lines).
 inline int Answers(const std::string& received) {
   int n = 0;

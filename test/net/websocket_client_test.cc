@@ -162,15 +162,11 @@ Task<absl::Status> RawServer(Self self, TcpListener listener, bool wrong_key, st
                              Pid report) {
   absl::StatusOr<TcpStream> stream = co_await listener.Accept();
   SNOW_CO_RETURN_IF_ERROR(stream.status());
-  std::string request;
+  absl::StatusOr<std::string> request = co_await ReadRequestHead(*stream);
+  if (!request.ok()) co_return absl::OkStatus();  // the client gave up: nothing to answer
+  const size_t at = request->find("Sec-WebSocket-Key: ") + 19;
+  const std::string key = request->substr(at, request->find("\r\n", at) - at);
   std::vector<char> chunk(4096);
-  while (request.find("\r\n\r\n") == std::string::npos) {
-    absl::StatusOr<size_t> n = co_await stream->ReadSome(std::span<char>(chunk), kHttpTestTimeout);
-    if (!n.ok() || *n == 0) co_return absl::OkStatus();
-    request.append(chunk.data(), *n);
-  }
-  const size_t at = request.find("Sec-WebSocket-Key: ") + 19;
-  const std::string key = request.substr(at, request.find("\r\n", at) - at);
   const std::string answer =
       absl::StrCat("HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n",
                    "Connection: Upgrade\r\nSec-WebSocket-Accept: ",

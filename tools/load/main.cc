@@ -66,7 +66,8 @@ std::span<const Mode> Modes() {
        "HTTP/1.1 requests to --path (default /) with --method (GET; POST and PUT send --size "
        "bytes), keep-alive, --depth pipelined",
        RunHttpConnection},
-      {"ws", "WebSocket echo of binary messages of --size bytes on --path (default /echo)",
+      {"ws",
+       "WebSocket echo of binary messages of --size bytes (16 at least) on --path (default /echo)",
        RunWsConnection},
       {"ws-broadcast",
        "connection 0 publishes --size byte messages into a room at --path (default "

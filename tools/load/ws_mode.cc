@@ -1,8 +1,8 @@
 // The ws and ws-broadcast modes of snow-load, over Snow's WebSocket client.
 //
-// ws: binary messages of `size` bytes stamped with their sequence number; the server echoes
-// them (tools/examples/ws_echo.cc's /echo, or any echo server). Closed loop with `depth` in
-// flight, or open loop at `rate`.
+// ws: binary messages of `size` bytes (at least 16: the stamp) carrying their sequence number
+// and send time; the server echoes them (tools/examples/ws_echo.cc's /echo, or any echo server).
+// Closed loop with `depth` in flight, or open loop at `rate`.
 //
 // ws-broadcast: connection 0 publishes into a room, every other connection subscribes. The
 // server (ws_echo's /room/:name) says "joined" when a connection is in the room and sends each
@@ -66,7 +66,7 @@ Task<absl::Status> Echo(Self self, net::WebSocket ws, ConnectionPlan plan, Go go
   ShardStats& stats = plan.stats->on(self.shard());
   const Pacing pacing(o, plan, go.start_ns);
   const bool open_loop = pacing.open_loop;
-  std::string out(std::max<size_t>(o.size, 1), 'x');
+  std::string out(std::max<size_t>(o.size, sizeof(Stamp)), 'x');  // room for the stamp
   uint64_t sent = 0;
   uint64_t received = 0;
   for (;;) {

@@ -72,7 +72,9 @@ struct HttpRequest {
 using HttpBodyProducer = std::function<Task<absl::Status>(Self, HttpBodyWriter&)>;
 
 // What takes a connection over after a "101 Switching Protocols" answer (net/websocket.h makes
-// one). Run goes on in the connection's actor, with the bytes that followed the request.
+// one). The connection's actor calls Run once, with the bytes that followed the request, lets go
+// of this object, and then awaits the task Run returned: that task must own what it uses. So Run
+// is best a plain function handing its members by value to a coroutine, not a coroutine itself.
 class HttpUpgrade {
  public:
   virtual ~HttpUpgrade() = default;

@@ -5,6 +5,7 @@
 #include <optional>
 #include <span>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/strings/match.h"
@@ -75,20 +76,57 @@ HttpResponse ErrorResponse(int status, const std::string& why) {
       status, absl::StrCat(status, " ", AbslView(HttpReason(status)), ": ", why, "\n"));
 }
 
-Task<absl::Status> HttpConnection(Self self, TcpStream tcp,
-                                  std::shared_ptr<const Service> service) {
-  const HttpServerOptions& options = service->options;
-  Stream stream(std::move(tcp));
-  if (options.tls.has_value()) {
-    absl::Status secured = co_await stream.StartTls(*options.tls);
-    if (!secured.ok()) co_return absl::OkStatus();  // a failed handshake ends only this connection
+// What a connection turns into after a 101 answer: the other protocol, and the bytes that
+// followed the request.
+struct Switch {
+  std::shared_ptr<HttpUpgrade> upgrade;
+  std::string leftover;
+};
+
+// Appends the answer to a request that cannot be served, after which the connection closes.
+void AppendError(int status, const std::string& why, std::string& out) {
+  Serialize(ErrorResponse(status, why), false, false, 1, out);
+}
+
+// A streamed answer that declares a Content-Length that is not a number is the handler's
+// mistake, answered plainly rather than with a head that lies.
+void RefuseBadStreamedLength(HttpResponse& response) {
+  if (response.streamed_body != nullptr && response.Header("Content-Length") &&
+      !StreamedLength(response)) {
+    response = ErrorResponse(500, "the streamed response's Content-Length is not a number");
   }
+}
+
+// Sends a streamed answer: its head (after the answers waiting in `out`) now, its body as the
+// producer makes it. Whether the connection may go on.
+Task<bool> SendStreamed(Self self, Stream& stream, HttpResponse response, bool keep_alive,
+                        int minor, std::string& out, absl::Duration write_timeout) {
+  const std::optional<uint64_t> length = StreamedLength(response);
+  const bool chunked = minor >= 1 && !length;
+  const bool delimited = chunked || length.has_value();
+  Serialize(response, false, keep_alive && delimited, minor, out);
+  absl::Status status = co_await stream.WriteAll(out, write_timeout);
+  out.clear();
+  if (!status.ok()) co_return false;
+  HttpBodyWriter writer(stream, chunked, write_timeout);
+  status = co_await response.streamed_body(self, writer);
+  if (status.ok()) status = co_await writer.Finish();
+  // A producer that failed, or wrote other than its length, leaves the body wrong: only closing
+  // tells the peer.
+  const bool whole = status.ok() && (!length || writer.written() == *length);
+  co_return whole&& keep_alive&& delimited;
+}
+
+// Serves requests until the connection is to close, or until one switches protocols. Its frame
+// lives only while requests are served (what it needs only now and then is in the helpers).
+Task<Switch> ServeRequests(Self self, Stream& stream, const Service& service) {
+  const HttpServerOptions& options = service.options;
   net_internal::HttpRequestParser parser({.max_header_bytes = options.max_header_bytes,
                                           .max_headers = options.max_headers,
                                           .max_body_bytes = options.max_body_bytes});
-  // Small until a read fills it (most heads are far smaller; a WebSocket holds this frame for
-  // its life), then large for bodies and deep pipelines.
-  std::vector<char> buffer(2 * 1024);
+  // Small until a read fills it (most heads are far smaller), then large for bodies and deep
+  // pipelines.
+  std::vector<char> buffer(1024);
   size_t begin = 0;
   size_t end = 0;
   std::string out;  // answers not written yet (pipelined requests' answers go together)
@@ -96,6 +134,7 @@ Task<absl::Status> HttpConnection(Self self, TcpStream tcp,
   absl::Time head_deadline = absl::InfiniteFuture();
   absl::Status status;
   bool open = true;
+  bool fresh = true;  // the first bytes are there (ServeHttp waited for them)
   while (open) {
     if (begin == end) {
       if (!out.empty()) {
@@ -108,12 +147,19 @@ Task<absl::Status> HttpConnection(Self self, TcpStream tcp,
       if (parser.mid_request() && !parser.head_complete()) {
         wait = std::max(head_deadline - absl::Now(), absl::ZeroDuration());
       }
-      absl::StatusOr<size_t> n = co_await stream.ReadSome(std::span<char>(buffer), wait);
+      // The first read takes what is known to be there without a loop turn, so that a request
+      // answered at once (an upgrade) holds this frame only for the time it is served.
+      absl::StatusOr<size_t> n = size_t{0};
+      bool read = false;
+      if (std::exchange(fresh, false)) {
+        n = stream.ReadSomeNow(std::span<char>(buffer));
+        read = n.ok() || !absl::IsDeadlineExceeded(n.status());
+      }
+      if (!read) n = co_await stream.ReadSome(std::span<char>(buffer), wait);
       if (!n.ok()) {
         if (absl::IsDeadlineExceeded(n.status()) && parser.mid_request() &&
             !parser.head_complete()) {
-          Serialize(ErrorResponse(408, "the request's head did not arrive in time"), false, false,
-                    1, out);
+          AppendError(408, "the request's head did not arrive in time", out);
           (void)co_await stream.WriteAll(out, options.write_timeout);
         }
         break;  // idle, reset, or timed out
@@ -138,7 +184,7 @@ Task<absl::Status> HttpConnection(Self self, TcpStream tcp,
         open = status.ok();
         break;
       case net_internal::HttpRequestParser::Event::kError:
-        Serialize(ErrorResponse(parser.error_status(), parser.error()), false, false, 1, out);
+        AppendError(parser.error_status(), parser.error(), out);
         status = co_await stream.WriteAll(out, options.write_timeout);
         out.clear();
         open = false;
@@ -150,44 +196,30 @@ Task<absl::Status> HttpConnection(Self self, TcpStream tcp,
         const bool keep_alive = request.keep_alive && served < options.max_requests_per_connection;
         const bool head = request.method == "HEAD";
         const int minor = request.version_minor;
-        HttpResponse response = co_await service->handler(self, std::move(request));
+        HttpResponse response = co_await service.handler(self, std::move(request));
         if (response.status == 101 && response.upgrade != nullptr) {
           // The connection is the other protocol's from here; what followed the request is its.
           std::shared_ptr<HttpUpgrade> upgrade = std::move(response.upgrade);
           Serialize(response, false, true, minor, out);
-          status = co_await stream.WriteAll(out, options.write_timeout);
+          // A fresh connection's buffer takes a short answer at once.
+          absl::StatusOr<size_t> taken = stream.WriteSomeNow(out);
+          status = taken.status();
+          if (taken.ok() && *taken < out.size()) {
+            status = co_await stream.WriteAll(std::string_view(out).substr(*taken),
+                                              options.write_timeout);
+          }
           out.clear();
           if (status.ok()) {
-            std::string leftover(buffer.data() + begin, end - begin);
-            // The other protocol reads with buffers of its own: these stay small while it runs.
-            std::vector<char>().swap(buffer);
-            std::string().swap(out);
-            status = co_await upgrade->Run(self, stream, std::move(leftover));
+            Switch next{std::move(upgrade), std::string(buffer.data() + begin, end - begin)};
+            co_return next;
           }
           open = false;
           break;
         }
-        if (response.streamed_body != nullptr && response.Header("Content-Length") &&
-            !StreamedLength(response)) {
-          // The handler's mistake, answered plainly rather than with a head that lies.
-          response = ErrorResponse(500, "the streamed response's Content-Length is not a number");
-        }
+        RefuseBadStreamedLength(response);
         if (response.streamed_body != nullptr && !head && !HasNoBody(response.status)) {
-          // The head (after any answers still waiting) goes now; the body as it is made.
-          const std::optional<uint64_t> length = StreamedLength(response);
-          const bool chunked = minor >= 1 && !length;
-          const bool delimited = chunked || length.has_value();
-          Serialize(response, head, keep_alive && delimited, minor, out);
-          status = co_await stream.WriteAll(out, options.write_timeout);
-          out.clear();
-          if (!status.ok()) break;
-          HttpBodyWriter writer(stream, chunked, options.write_timeout);
-          status = co_await response.streamed_body(self, writer);
-          if (status.ok()) status = co_await writer.Finish();
-          // A producer that failed, or wrote other than its length, leaves the body wrong:
-          // only closing tells the peer.
-          const bool whole = status.ok() && (!length || writer.written() == *length);
-          open = whole && keep_alive && delimited;
+          open = co_await SendStreamed(self, stream, std::move(response), keep_alive, minor, out,
+                                       options.write_timeout);
           break;
         }
         Serialize(response, head, keep_alive, minor, out);
@@ -204,6 +236,33 @@ Task<absl::Status> HttpConnection(Self self, TcpStream tcp,
       }
     }
   }
+  co_return Switch{};
+}
+
+// A new connection until it closes or switches protocols; then the other protocol's task, not
+// yet started (an empty task when there is none).
+Task<Task<absl::Status>> ServeHttp(Self self, Stream& stream,
+                                   std::shared_ptr<const Service> service) {
+  if (service->options.tls.has_value()) {
+    absl::Status secured = co_await stream.StartTls(*service->options.tls);
+    if (!secured.ok()) co_return Task<absl::Status>();  // a failed handshake ends only this one
+  }
+  // Nothing is made for requests until the first bytes arrive: a server that thousands connect
+  // to at once (a WebSocket server after a restart) holds little for each meanwhile.
+  absl::Status readable = co_await stream.WaitReadable(service->options.idle_timeout);
+  if (!readable.ok()) co_return Task<absl::Status>();
+  Switch next = co_await ServeRequests(self, stream, *service);
+  if (next.upgrade == nullptr) co_return Task<absl::Status>();
+  co_return next.upgrade->Run(self, stream, std::move(next.leftover));
+}
+
+Task<absl::Status> HttpConnection(Self self, TcpStream tcp,
+                                  std::shared_ptr<const Service> service) {
+  Stream stream(std::move(tcp));
+  // The other protocol, if the connection switches, runs from this small frame, without the
+  // HTTP parser, buffers, request, answer or upgrade: a WebSocket may hold it for hours.
+  Task<absl::Status> protocol = co_await ServeHttp(self, stream, std::move(service));
+  if (protocol.valid()) (void)co_await std::move(protocol);
   (void)co_await stream.Close();
   co_return absl::OkStatus();
 }

@@ -6,9 +6,18 @@
 
 namespace snow::net {
 
-Task<absl::Status> Stream::WaitReadable(absl::Duration timeout) {
-  if (tls_.has_value()) co_return absl::OkStatus();
-  co_return co_await tcp_.WaitReadable(timeout);
+absl::StatusOr<size_t> Stream::ReadSomeNow(std::span<char> buffer) {
+  if (tls_) return absl::DeadlineExceededError("a TLS stream reads through its TLS layer");
+  return tcp_.ReadSomeNow(buffer);
+}
+
+absl::StatusOr<size_t> Stream::WriteSomeNow(std::span<const char> data) {
+  if (tls_) return 0;
+  return tcp_.WriteSomeNow(data);
+}
+
+net_internal::WaitReadableAwaitable Stream::WaitReadable(absl::Duration timeout) {
+  return {tcp_.fd(), timeout, tls_.has_value()};
 }
 
 Task<absl::Status> Stream::StartTls(TlsContext context) {
@@ -20,17 +29,9 @@ Task<absl::Status> Stream::StartTls(TlsContext context) {
   co_return absl::OkStatus();
 }
 
-// Called only through ReadSome, whose Immediate is awaited where it is made: the stream and the
-// buffer outlive this frame.
-Task<absl::StatusOr<size_t>> Stream::ReadSomePlain(TcpStream* tcp, std::span<char> buffer,
-                                                   absl::Duration timeout) {
-  co_return co_await tcp->ReadSome(buffer, timeout);
-}
-
-net_internal::Immediate<absl::StatusOr<size_t>> Stream::ReadSome(std::span<char> buffer,
-                                                                 absl::Duration timeout) {
-  if (tls_) return tls_->ReadSome(buffer, timeout);
-  return net_internal::Immediate<absl::StatusOr<size_t>>(ReadSomePlain(&tcp_, buffer, timeout));
+net_internal::StreamReadAwaitable Stream::ReadSome(std::span<char> buffer, absl::Duration timeout) {
+  if (tls_) return net_internal::StreamReadAwaitable(tls_->ReadSome(buffer, timeout));
+  return net_internal::StreamReadAwaitable(tcp_.fd(), buffer, timeout);
 }
 
 net_internal::Immediate<absl::Status> Stream::ReadExactly(std::span<char> buffer,

@@ -2,8 +2,8 @@
 //
 // Stream: one connected byte stream that is plain TCP or TLS over TCP, behind one interface, for
 // code that speaks the same protocol either way (dist/ sessions; HTTP and HTTPS). Its operations
-// return the same awaitables as TcpStream and TlsStream, so a span handed to them must be awaited
-// in the same statement, as there.
+// return awaitables like TcpStream's and TlsStream's, so a span handed to them must be awaited in
+// the same statement, as there.
 //
 //   absl::StatusOr<net::TcpStream> tcp = co_await net::TcpStream::Connect(address, timeout);
 //   net::Stream stream(std::move(*tcp));
@@ -43,10 +43,13 @@ class Stream {
   bool is_tls() const { return tls_.has_value(); }
 
   // As TcpStream::ReadSome / TlsStream::ReadSome: the count, 0 at the end of the stream.
-  net_internal::Immediate<absl::StatusOr<size_t>> ReadSome(std::span<char> buffer,
-                                                           absl::Duration timeout);
+  net_internal::StreamReadAwaitable ReadSome(std::span<char> buffer, absl::Duration timeout);
+  // As TcpStream::ReadSomeNow and WriteSomeNow. Over TLS they do nothing (kDeadlineExceeded, 0
+  // bytes taken): records go through the TLS layer's own reads and writes.
+  absl::StatusOr<size_t> ReadSomeNow(std::span<char> buffer);
+  absl::StatusOr<size_t> WriteSomeNow(std::span<const char> data);
   // As TcpStream::WaitReadable; over TLS, at once (bytes may wait in the TLS layer).
-  Task<absl::Status> WaitReadable(absl::Duration timeout);
+  net_internal::WaitReadableAwaitable WaitReadable(absl::Duration timeout);
   // Fills all of `buffer`; kUnavailable if the stream ends first.
   net_internal::Immediate<absl::Status> ReadExactly(std::span<char> buffer, absl::Duration timeout);
   // Sends all of `data` before it returns.
@@ -71,9 +74,6 @@ class Stream {
   Task<absl::Status> Close();
 
  private:
-  static Task<absl::StatusOr<size_t>> ReadSomePlain(TcpStream* tcp, std::span<char> buffer,
-                                                    absl::Duration timeout);
-
   TcpStream tcp_;                 // the socket, until TLS takes it
   std::optional<TlsStream> tls_;  // once StartTls succeeded
 };

@@ -16,6 +16,17 @@
 namespace snow {
 namespace net_internal {
 
+absl::Status WaitReadableAwaitable::await_resume() const {
+  if (ready_) return absl::OkStatus();
+  if (closed_) return absl::FailedPreconditionError("wait on a closed stream");
+  const int rc = io_.await_resume();
+  if (rc == -ETIMEDOUT) {
+    return absl::DeadlineExceededError(
+        absl::StrCat("nothing received within ", absl::FormatDuration(timeout_)));
+  }
+  return rc < 0 ? ErrnoToStatus(rc, "poll") : absl::OkStatus();
+}
+
 absl::StatusOr<size_t> ReadSomeAwaitable::await_resume() const {
   if (closed_) return absl::FailedPreconditionError("read from a closed stream");
   int n = io_.await_resume();
@@ -99,11 +110,11 @@ bool ConnectionLimit::TryAcquire() {
 // ---- TcpStream ----
 
 TcpStream::TcpStream(int fd, TcpOptions options, std::shared_ptr<ConnectionLimit> limit)
-    : fd_(fd), options_(options), limit_(std::move(limit)) {}
+    : fd_(fd), idle_timeout_(options.idle_timeout), limit_(std::move(limit)) {}
 
 TcpStream::TcpStream(TcpStream&& other) noexcept
     : fd_(std::exchange(other.fd_, -1)),
-      options_(other.options_),
+      idle_timeout_(other.idle_timeout_),
       limit_(std::move(other.limit_)) {}
 
 TcpStream& TcpStream::operator=(TcpStream&& other) noexcept {
@@ -111,7 +122,7 @@ TcpStream& TcpStream::operator=(TcpStream&& other) noexcept {
     if (fd_ >= 0) close(fd_);
     ReleaseFd();
     fd_ = std::exchange(other.fd_, -1);
-    options_ = other.options_;
+    idle_timeout_ = other.idle_timeout_;
     limit_ = std::move(other.limit_);
   }
   return *this;
@@ -196,14 +207,26 @@ Task<absl::Status> TcpStream::WriteAllImpl(int fd, const char* data, size_t size
   co_return absl::OkStatus();
 }
 
-Task<absl::Status> TcpStream::WaitReadable(absl::Duration timeout) {
-  if (fd_ < 0) co_return absl::FailedPreconditionError("wait on a closed stream");
-  int rc = co_await Io({.op = IoOp::kPollAdd, .fd = fd_, .flags = POLLIN}, timeout);
-  if (rc == -ETIMEDOUT) {
-    co_return absl::DeadlineExceededError(
-        absl::StrCat("nothing received within ", absl::FormatDuration(timeout)));
+absl::StatusOr<size_t> TcpStream::ReadSomeNow(std::span<char> buffer) {
+  if (fd_ < 0) return absl::FailedPreconditionError("read from a closed stream");
+  const ssize_t n = ::recv(fd_, buffer.data(), buffer.size(), MSG_DONTWAIT);
+  if (n >= 0) return static_cast<size_t>(n);
+  if (errno == EAGAIN || errno == EWOULDBLOCK) {
+    return absl::DeadlineExceededError("nothing has arrived");
   }
-  co_return rc < 0 ? ErrnoToStatus(rc, "poll") : absl::OkStatus();
+  return ErrnoToStatus(errno, "recv");
+}
+
+absl::StatusOr<size_t> TcpStream::WriteSomeNow(std::span<const char> data) {
+  if (fd_ < 0) return absl::FailedPreconditionError("write to a closed stream");
+  const ssize_t n = ::send(fd_, data.data(), data.size(), MSG_DONTWAIT | MSG_NOSIGNAL);
+  if (n >= 0) return static_cast<size_t>(n);
+  if (errno == EAGAIN || errno == EWOULDBLOCK) return 0;
+  return ErrnoToStatus(errno, "send");
+}
+
+net_internal::WaitReadableAwaitable TcpStream::WaitReadable(absl::Duration timeout) {
+  return {fd_, timeout, false};
 }
 
 Task<absl::Status> TcpStream::Shutdown() {
@@ -229,7 +252,7 @@ void TcpStream::Reset() {
 absl::Status TcpStream::SetOptions(const TcpOptions& options) {
   if (fd_ < 0) return absl::FailedPreconditionError("the stream is closed");
   SNOW_RETURN_IF_ERROR(ApplyOptions(fd_, options));
-  options_ = options;
+  idle_timeout_ = options.idle_timeout;
   return absl::OkStatus();
 }
 

@@ -135,7 +135,7 @@ class TcpStream {
   // Receives what has arrived, up to buffer.size() bytes: the count, or 0 when the peer has
   // shut down its side (end of stream). The deadline is TcpOptions::idle_timeout, or `timeout`.
   net_internal::ReadSomeAwaitable ReadSome(std::span<char> buffer) {
-    return {fd_, buffer, options_.idle_timeout};
+    return {fd_, buffer, idle_timeout_};
   }
   net_internal::ReadSomeAwaitable ReadSome(std::span<char> buffer, absl::Duration timeout) {
     return {fd_, buffer, timeout};
@@ -143,7 +143,7 @@ class TcpStream {
   // Fills all of `buffer`. kUnavailable if the stream ends first (the message says how much
   // arrived); the deadline applies to the whole read.
   net_internal::Immediate<absl::Status> ReadExactly(std::span<char> buffer) {
-    return ReadExactly(buffer, options_.idle_timeout);
+    return ReadExactly(buffer, idle_timeout_);
   }
   net_internal::Immediate<absl::Status> ReadExactly(std::span<char> buffer,
                                                     absl::Duration timeout) {
@@ -164,10 +164,18 @@ class TcpStream {
     return WriteAll(std::span<const char>(data, N), timeout);
   }
 
+  // Without waiting and without io_uring (one recv or send call): what has arrived, up to
+  // buffer.size() bytes (0: the peer shut down its side; kDeadlineExceeded: nothing yet), and
+  // how much of `data` the kernel takes at once (0 when its buffer is full). For a step that
+  // would otherwise wait a loop turn with its memory held: the first read once WaitReadable
+  // said bytes are there, a short answer to a fresh connection.
+  absl::StatusOr<size_t> ReadSomeNow(std::span<char> buffer);
+  absl::StatusOr<size_t> WriteSomeNow(std::span<const char> data);
+
   // Waits until the peer has sent something (or closed), without reading it;
   // kDeadlineExceeded after `timeout`. A listener's first-bytes deadline: a connection that
   // sends nothing is dropped long before a whole request or handshake would time out.
-  Task<absl::Status> WaitReadable(absl::Duration timeout);
+  net_internal::WaitReadableAwaitable WaitReadable(absl::Duration timeout);
 
   // Half-close: no more writes from this side (the peer reads end of stream); reads go on.
   Task<absl::Status> Shutdown();
@@ -179,7 +187,8 @@ class TcpStream {
 
   bool is_open() const { return fd_ >= 0; }
   int fd() const { return fd_; }
-  const TcpOptions& options() const { return options_; }
+  // The deadline of a read given no timeout of its own (TcpOptions::idle_timeout).
+  absl::Duration idle_timeout() const { return idle_timeout_; }
   // Applies `options` to the socket now.
   absl::Status SetOptions(const TcpOptions& options);
   absl::StatusOr<SocketAddress> local_address() const;
@@ -196,7 +205,9 @@ class TcpStream {
                                          absl::Duration timeout);
 
   int fd_ = -1;
-  TcpOptions options_;
+  // The only option a stream consults after it is made; the others are the socket's (an idle
+  // WebSocket server holds a stream per connection, so it stays small).
+  absl::Duration idle_timeout_ = absl::InfiniteDuration();
   std::shared_ptr<ConnectionLimit> limit_;  // released when the socket closes
 };
 

@@ -644,7 +644,7 @@ Task<absl::StatusOr<TlsStream>> TlsStream::Handshake(TlsContext context, TcpStre
 
 net_internal::Immediate<absl::StatusOr<size_t>> TlsStream::ReadSome(std::span<char> buffer) {
   absl::Duration timeout =
-      session_ != nullptr ? session_->tcp_.options().idle_timeout : absl::InfiniteDuration();
+      session_ != nullptr ? session_->tcp_.idle_timeout() : absl::InfiniteDuration();
   return ReadSome(buffer, timeout);
 }
 
@@ -656,7 +656,7 @@ net_internal::Immediate<absl::StatusOr<size_t>> TlsStream::ReadSome(std::span<ch
 
 net_internal::Immediate<absl::Status> TlsStream::ReadExactly(std::span<char> buffer) {
   absl::Duration timeout =
-      session_ != nullptr ? session_->tcp_.options().idle_timeout : absl::InfiniteDuration();
+      session_ != nullptr ? session_->tcp_.idle_timeout() : absl::InfiniteDuration();
   return ReadExactly(buffer, timeout);
 }
 

@@ -15,6 +15,12 @@
 namespace snow::net {
 namespace net_websocket {
 
+// What AcceptWebSocket was given, shared by every connection it accepts.
+struct Config {
+  WebSocketHandler handler;
+  WebSocketOptions options;
+};
+
 namespace {
 
 // Runs the handler as the connection's actor; when its frame goes (return, failure or crash),
@@ -32,9 +38,9 @@ struct OwnerGuard {
 };
 
 Task<absl::Status> OwnerRun(Self self, std::shared_ptr<Connection> connection,
-                            WebSocketHandler handler) {
+                            std::shared_ptr<const Config> config) {
   OwnerGuard guard{connection};
-  absl::Status status = co_await handler(self, WebSocket(connection));
+  absl::Status status = co_await config->handler(self, WebSocket(connection));
   guard.ended_ok = status.ok();
   co_return status;
 }
@@ -45,25 +51,25 @@ Task<absl::Status> OwnerRun(Self self, std::shared_ptr<Connection> connection,
 // actor owns it.
 class Upgrade final : public HttpUpgrade {
  public:
-  Upgrade(WebSocketHandler handler, WebSocketOptions options, HttpRequest request,
-          std::string subprotocol, std::optional<net_internal::WsDeflateParameters> deflate)
-      : handler_(std::move(handler)),
-        options_(std::move(options)),
+  Upgrade(std::shared_ptr<const Config> config, HttpRequest request, std::string subprotocol,
+          std::optional<net_internal::WsDeflateParameters> deflate)
+      : config_(std::move(config)),
         request_(std::move(request)),
         subprotocol_(std::move(subprotocol)),
         deflate_(deflate) {}
 
+  // Not a coroutine: everything moves into the connection, which the returned task owns.
   Task<absl::Status> Run(Self self, Stream& stream, std::string leftover) override {
     auto connection = std::make_shared<Connection>(
-        false, options_, std::move(request_), std::move(subprotocol_), deflate_, std::move(stream));
-    connection->owner = self.Spawn(OwnerRun, connection, handler_);
+        false, std::shared_ptr<const WebSocketOptions>(config_, &config_->options),
+        std::move(request_), std::move(subprotocol_), deflate_, std::move(stream));
+    connection->owner = self.Spawn(OwnerRun, connection, config_);
     self.Spawn(WriterRun, connection);
-    co_return co_await Serve(self, std::move(connection), std::move(leftover));
+    return Serve(self, std::move(connection), std::move(leftover));
   }
 
  private:
-  const WebSocketHandler handler_;
-  const WebSocketOptions options_;
+  const std::shared_ptr<const Config> config_;
   HttpRequest request_;
   std::string subprotocol_;
   const std::optional<net_internal::WsDeflateParameters> deflate_;
@@ -103,10 +109,7 @@ std::string WebSocketAcceptFor(std::string_view key) {
 
 namespace {
 
-struct Config {
-  WebSocketHandler handler;
-  WebSocketOptions options;
-};
+using net_websocket::Config;
 
 HttpResponse Refuse(int status, std::string why) { return HttpResponse::Text(status, why + "\n"); }
 
@@ -156,8 +159,8 @@ Task<HttpResponse> Accept(Self self, std::shared_ptr<const Config> config, HttpR
     response.headers.push_back({"Sec-WebSocket-Extensions", deflate->response});
     parameters = deflate->parameters;
   }
-  response.upgrade = std::make_shared<net_websocket::Upgrade>(
-      config->handler, config->options, std::move(request), std::move(subprotocol), parameters);
+  response.upgrade = std::make_shared<net_websocket::Upgrade>(config, std::move(request),
+                                                              std::move(subprotocol), parameters);
   co_return response;
 }
 

@@ -108,7 +108,9 @@ class WebSocket {
   // Starts the closing handshake (code 1000 by default; 1000, 1001 or 3000-4999).
   void Close(uint16_t code = 1000, std::string_view reason = "") const;
 
-  const HttpRequest& request() const;  // the upgrade request (path, headers, params)
+  // The upgrade request (path, headers, params) without the handshake's own headers
+  // (Connection, Upgrade, Sec-WebSocket-*): subprotocol() and compressed() tell what they agreed.
+  const HttpRequest& request() const;
   const std::string& subprotocol() const;
   bool compressed() const;      // permessage-deflate was agreed
   uint64_t dropped() const;     // messages the kDrop policy dropped

@@ -122,9 +122,9 @@ Task<absl::StatusOr<WebSocket>> ConnectWebSocket(Self self, SocketAddress addres
   request.target = upgrade_target;
   request.path = upgrade_target.substr(0, upgrade_target.find('?'));
   request.headers = std::move(upgrade.headers);
-  auto connection =
-      std::make_shared<Connection>(true, options.websocket, std::move(request),
-                                   std::move(subprotocol), deflate, std::move(stream));
+  auto connection = std::make_shared<Connection>(
+      true, std::make_shared<const WebSocketOptions>(options.websocket), std::move(request),
+      std::move(subprotocol), deflate, std::move(stream));
   connection->owner = self.pid();
   const Pid watcher = self.Spawn(WatchOwner, connection);
   self.Spawn(net_websocket::WriterRun, connection);

@@ -3,7 +3,9 @@
 #include <array>
 #include <span>
 #include <utility>
+#include <vector>
 
+#include "absl/strings/match.h"
 #include "snow/net/crypto.h"
 #include "snow/net/internal/utf8.h"
 #include "snow/net/websocket_rooms.h"
@@ -23,6 +25,17 @@ uint32_t Connection::Mask() {
   return pool[next++];
 }
 
+HttpRequest Connection::WithoutHandshake(HttpRequest request) {
+  std::erase_if(request.headers, [](const HttpHeader& h) {
+    return absl::EqualsIgnoreCase(h.name, "Connection") ||
+           absl::EqualsIgnoreCase(h.name, "Upgrade") ||
+           absl::StartsWithIgnoreCase(h.name, "Sec-WebSocket-");
+  });
+  request.headers.shrink_to_fit();
+  request.params.shrink_to_fit();
+  return request;
+}
+
 namespace {
 
 // After this side failed the connection (Connection::Fail): reads and drops what the peer still
@@ -40,20 +53,52 @@ Task<void> DrainUntilClosed(Connection& c, std::string& buffer) {
   }
 }
 
-// Reads frames until the connection ends; why it ended.
-Task<WsClosed> ReadLoop(Self self, Connection& c, std::string leftover) {
+// Hands the message `reader` holds to the owner, inflated if it came compressed; why the
+// connection fails instead, when it does (a plain function: the frame that every connection
+// holds while it waits need not hold this one's locals).
+std::optional<WsClosed> Deliver(Self self, Connection& c, WsReader& reader) {
+  if (!reader.compressed()) {
+    self.Send(c.owner, WsMessage{reader.text(), std::move(reader.payload())});
+    return std::nullopt;
+  }
+  absl::StatusOr<std::string> inflated =
+      c.deflate->Inflate(reader.payload(), c.options.max_message_bytes);
+  uint16_t refusal = 0;
+  if (!inflated.ok()) {
+    refusal = absl::IsResourceExhausted(inflated.status()) ? net_internal::kWsMessageTooBig
+                                                           : net_internal::kWsInvalidData;
+  } else if (reader.text()) {
+    net_internal::Utf8Validator utf8;
+    if (!utf8.Feed(*inflated) || !utf8.complete()) refusal = net_internal::kWsInvalidData;
+  }
+  if (refusal != 0) {
+    std::string why = inflated.ok() ? std::string("text that is not UTF-8")
+                                    : std::string(inflated.status().message());
+    c.Fail(refusal, why);
+    return WsClosed{refusal, std::move(why)};
+  }
+  self.Send(c.owner, WsMessage{reader.text(), std::move(*inflated)});
+  return std::nullopt;
+}
+
+}  // namespace
+
+// One frame for reading and for the end: an idle connection holds it for as long as it lasts.
+Task<absl::Status> Serve(Self self, std::shared_ptr<Connection> connection, std::string leftover) {
+  Connection& c = *connection;
   WsReader reader({.expect_masked = !c.client,
                    .max_message_bytes = c.options.max_message_bytes,
                    .allow_rsv1 = c.deflate != nullptr});
   std::string buffer = std::move(leftover);
-  constexpr size_t kSmallReadBytes = 512;
+  constexpr size_t kSmallReadBytes = 256;
   constexpr size_t kLargeReadBytes = 16 * 1024;
   size_t read_size = kSmallReadBytes;
   size_t last_read = 0;
   bool filled = false;
   size_t begin = 0;
   bool awaiting_pong = false;
-  for (;;) {
+  std::optional<WsClosed> closed;  // why the connection ended, once it has
+  while (!closed.has_value()) {
     if (begin == buffer.size()) {
       // Small reads keep a small buffer (an idle connection holds little); a read that fills
       // the buffer grows it for the bulk that follows.
@@ -76,12 +121,16 @@ Task<WsClosed> ReadLoop(Self self, Connection& c, std::string leftover) {
         continue;
       }
       if (!n.ok()) {
-        co_return WsClosed{
-            1006, absl::IsDeadlineExceeded(n.status())
-                      ? (c.closing ? "no answer to the close frame" : "no answer to a ping")
-                      : std::string(n.status().message())};
+        closed = WsClosed{1006,
+                          absl::IsDeadlineExceeded(n.status())
+                              ? (c.closing ? "no answer to the close frame" : "no answer to a ping")
+                              : std::string(n.status().message())};
+        continue;
       }
-      if (*n == 0) co_return WsClosed{1006, "closed without a close frame"};
+      if (*n == 0) {
+        closed = WsClosed{1006, "closed without a close frame"};
+        continue;
+      }
       filled = *n == buffer.size();
       last_read = *n;
       buffer.resize(*n);
@@ -93,31 +142,9 @@ Task<WsClosed> ReadLoop(Self self, Connection& c, std::string leftover) {
     switch (event) {
       case WsReader::Event::kNeedMore:
         break;
-      case WsReader::Event::kMessage: {
-        if (!reader.compressed()) {
-          self.Send(c.owner, WsMessage{reader.text(), std::move(reader.payload())});
-          break;
-        }
-        absl::StatusOr<std::string> inflated =
-            c.deflate->Inflate(reader.payload(), c.options.max_message_bytes);
-        uint16_t refusal = 0;
-        if (!inflated.ok()) {
-          refusal = absl::IsResourceExhausted(inflated.status()) ? net_internal::kWsMessageTooBig
-                                                                 : net_internal::kWsInvalidData;
-        } else if (reader.text()) {
-          net_internal::Utf8Validator utf8;
-          if (!utf8.Feed(*inflated) || !utf8.complete()) refusal = net_internal::kWsInvalidData;
-        }
-        if (refusal != 0) {
-          const std::string why = inflated.ok() ? std::string("text that is not UTF-8")
-                                                : std::string(inflated.status().message());
-          c.Fail(refusal, why);
-          co_await DrainUntilClosed(c, buffer);
-          co_return WsClosed{refusal, why};
-        }
-        self.Send(c.owner, WsMessage{reader.text(), std::move(*inflated)});
+      case WsReader::Event::kMessage:
+        closed = Deliver(self, c, reader);
         break;
-      }
       case WsReader::Event::kPing:
         if (!c.closing) c.Queue(WsOpcode::kPong, reader.payload());
         break;
@@ -127,15 +154,27 @@ Task<WsClosed> ReadLoop(Self self, Connection& c, std::string leftover) {
         // Answer with the same code (RFC 6455 §5.5.1), unless this side closed first.
         const uint16_t code = reader.close_code();
         c.QueueClose(code == net_internal::kWsNoStatus ? net_internal::kWsNormalClosure : code, "");
-        co_return WsClosed{code, reader.close_reason()};
+        closed = WsClosed{code, reader.close_reason()};
+        break;
       }
       case WsReader::Event::kError:
         c.Fail(reader.error_code(), reader.error());
-        co_await DrainUntilClosed(c, buffer);
-        co_return WsClosed{reader.error_code(), reader.error()};
+        closed = WsClosed{reader.error_code(), reader.error()};
+        break;
     }
+    if (closed.has_value() && c.failed) co_await DrainUntilClosed(c, buffer);
   }
+  c.finished = true;
+  for (const auto& [rooms, room] : c.rooms) {
+    if (std::shared_ptr<Rooms> alive = rooms.lock()) alive->LeaveLocal(&c, room);
+  }
+  c.rooms.clear();
+  self.Send(c.owner, std::move(*closed));
+  c.work.Notify();
+  co_return absl::OkStatus();
 }
+
+namespace {
 
 // The next write: the only piece, or the pieces waiting joined into one (up to 64 KiB).
 Connection::Piece TakeNext(std::vector<Connection::Piece>& pieces) {
@@ -160,35 +199,26 @@ Connection::Piece TakeNext(std::vector<Connection::Piece>& pieces) {
 
 }  // namespace
 
-Task<absl::Status> Serve(Self self, std::shared_ptr<Connection> connection, std::string leftover) {
-  WsClosed closed = co_await ReadLoop(self, *connection, std::move(leftover));
-  connection->finished = true;
-  for (const auto& [rooms, room] : connection->rooms) {
-    if (std::shared_ptr<Rooms> alive = rooms.lock()) alive->LeaveLocal(connection.get(), room);
-  }
-  connection->rooms.clear();
-  self.Send(connection->owner, std::move(closed));
-  connection->work.Notify();
-  co_return absl::OkStatus();
-}
-
 Task<absl::Status> WriterRun(Self, std::shared_ptr<Connection> connection) {
   Connection& c = *connection;
   // Once this side's close frame is out, the peer has close_timeout to answer it; then the
   // stream is closed, which ends the reader's wait too.
   absl::Time close_deadline = absl::InfiniteFuture();
   bool half_closed = false;
+  bool shut_down = false;  // the close went unanswered: nothing more is written
   for (;;) {
-    if (c.pieces.empty()) {
+    if (c.pieces.empty() || shut_down) {
       if (c.finished) break;
       if (c.closing && close_deadline == absl::InfiniteFuture()) {
         close_deadline = absl::Now() + c.options.close_timeout;
       }
-      const bool woken = co_await c.work.Wait(close_deadline - absl::Now());
-      if (!woken && absl::Now() >= close_deadline) {
+      // One wait in the loop: each co_await site holds its own awaiter in this frame.
+      const absl::Duration wait =
+          shut_down ? absl::InfiniteDuration() : close_deadline - absl::Now();
+      const bool woken = co_await c.work.Wait(wait);
+      if (!woken && !shut_down && absl::Now() >= close_deadline) {
         c.stream.ShutdownNow();  // ends the reader's wait: it reads the end of the stream
-        while (!c.finished) (void)co_await c.work.Wait();
-        break;
+        shut_down = true;
       }
       continue;
     }

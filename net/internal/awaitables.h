@@ -14,13 +14,17 @@
 // another coroutine.
 #pragma once
 
+#include <poll.h>
+
 #include <algorithm>
 #include <coroutine>
 #include <cstddef>
 #include <cstdint>
+#include <optional>
 #include <span>
 #include <utility>
 
+#include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "snow/core/io.h"
@@ -38,6 +42,7 @@ class [[nodiscard]] Immediate {
   auto operator co_await() && noexcept { return std::move(task_).operator co_await(); }
 
  private:
+  friend class StreamReadAwaitable;
   Task<T> task_;
 };
 
@@ -59,6 +64,57 @@ class [[nodiscard]] ReadSomeAwaitable {
  private:
   IoAwaitable io_;
   bool closed_;
+};
+
+// The awaitable of TcpStream::WaitReadable and Stream::WaitReadable: one poll, without a
+// coroutine frame (a server may have thousands of fresh connections waiting in one).
+class [[nodiscard]] WaitReadableAwaitable {
+ public:
+  // `ready`: succeeds at once (a TLS stream's bytes may wait in the TLS layer); a closed `fd`
+  // fails at once.
+  WaitReadableAwaitable(int fd, absl::Duration timeout, bool ready)
+      : io_({.op = IoOp::kPollAdd, .fd = fd, .flags = POLLIN}, timeout),
+        timeout_(timeout),
+        closed_(fd < 0),
+        ready_(ready) {}
+  bool await_ready() const noexcept { return ready_ || closed_; }
+  void await_suspend(std::coroutine_handle<> awaiter) { io_.await_suspend(awaiter); }
+  absl::Status await_resume() const;
+
+ private:
+  IoAwaitable io_;
+  absl::Duration timeout_;
+  bool closed_;
+  bool ready_;
+};
+
+// The awaitable of Stream::ReadSome: over TCP the recv itself, without a coroutine frame (an
+// idle connection waits in one for hours, and a busy one makes one per message); over TLS, the
+// TLS layer's read. Awaited where it is made, as Immediate.
+class [[nodiscard]] StreamReadAwaitable {
+ public:
+  StreamReadAwaitable(int fd, std::span<char> buffer, absl::Duration timeout) {
+    plain_.emplace(fd, buffer, timeout);
+  }
+  explicit StreamReadAwaitable(Immediate<absl::StatusOr<size_t>>&& tls)
+      : tls_(std::move(tls.task_)) {}
+  StreamReadAwaitable(const StreamReadAwaitable&) = delete;
+  StreamReadAwaitable& operator=(const StreamReadAwaitable&) = delete;
+
+  bool await_ready() const noexcept { return plain_.has_value() && plain_->await_ready(); }
+  std::coroutine_handle<> await_suspend(std::coroutine_handle<> awaiter) {
+    if (!plain_.has_value()) return std::move(tls_).operator co_await().await_suspend(awaiter);
+    plain_->await_suspend(awaiter);
+    return std::noop_coroutine();
+  }
+  absl::StatusOr<size_t> await_resume() {
+    if (!plain_.has_value()) return std::move(tls_).operator co_await().await_resume();
+    return plain_->await_resume();
+  }
+
+ private:
+  std::optional<ReadSomeAwaitable> plain_;
+  Task<absl::StatusOr<size_t>> tls_;
 };
 
 // WriteAll(const char (&)[N]): a string literal's array ends with its terminating NUL, which

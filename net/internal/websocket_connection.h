@@ -38,11 +38,14 @@ using net_internal::WsOpcode;
 // handler's actor; on a client, the actor that connected) share; all on one shard.
 class Connection {
  public:
-  Connection(bool client, WebSocketOptions options, HttpRequest request, std::string subprotocol,
-             std::optional<net_internal::WsDeflateParameters> deflate, Stream stream)
+  // `options` are shared by all the connections a server accepts.
+  Connection(bool client, std::shared_ptr<const WebSocketOptions> options, HttpRequest request,
+             std::string subprotocol, std::optional<net_internal::WsDeflateParameters> deflate,
+             Stream stream)
       : client(client),
-        options(std::move(options)),
-        request(std::move(request)),
+        shared_options_(std::move(options)),
+        options(*shared_options_),
+        request(WithoutHandshake(std::move(request))),
         subprotocol(std::move(subprotocol)),
         stream(std::move(stream)) {
     if (deflate) this->deflate = std::make_unique<net_internal::WsDeflate>(*deflate);
@@ -90,7 +93,12 @@ class Connection {
   }
 
   const bool client;  // this side masks what it sends and reads unmasked frames
-  const WebSocketOptions options;
+
+ private:
+  const std::shared_ptr<const WebSocketOptions> shared_options_;
+
+ public:
+  const WebSocketOptions& options;
   const HttpRequest request;
   const std::string subprotocol;
   std::unique_ptr<net_internal::WsDeflate> deflate;  // when permessage-deflate was agreed
@@ -114,6 +122,9 @@ class Connection {
  private:
   // A client's masking key, new for every frame (RFC 6455 §5.3: unpredictable).
   static uint32_t Mask();
+  // `request` as the connection keeps it for as long as it lasts: without the handshake's own
+  // headers (spent) and without room to spare.
+  static HttpRequest WithoutHandshake(HttpRequest request);
 };
 
 // Reads until the connection ends, then tells the owner (WsClosed, last), leaves the rooms, and

@@ -285,7 +285,7 @@ Task<absl::Status> TimesOut(Self) {
   // Nothing was lost: the partial line is still there.
   EXPECT_EQ(reader.buffered(), 3u);
   // Without a timeout of its own, a read has the stream's idle timeout.
-  TcpOptions options = reader.stream().options();
+  TcpOptions options;
   options.idle_timeout = absl::Milliseconds(50);
   SNOW_CO_RETURN_IF_ERROR(reader.stream().SetOptions(options));
   absl::StatusOr<std::string> idle = co_await reader.ReadLine();

@@ -316,6 +316,67 @@ TEST(TcpTest, HalfCloseLetsThePeerAnswerAfterEndOfStream) {
   EXPECT_THAT(RunOnTestRuntime(RealRuntimeOptions(1), HalfCloses), IsOk());
 }
 
+// ---- Reads and writes without waiting ----
+
+Task<absl::Status> AcceptOne(Self self, TcpListener listener, Pid main) {
+  absl::StatusOr<TcpStream> stream = co_await listener.Accept();
+  SNOW_CO_RETURN_IF_ERROR(stream.status());
+  self.Send(main, std::move(*stream));
+  co_return absl::OkStatus();
+}
+
+Task<absl::Status> ReadsAndWritesNow(Self self) {
+  SNOW_CO_ASSIGN_OR_RETURN(TcpListener listener, TcpListener::Bind(SocketAddress::Loopback()));
+  SocketAddress address = listener.local_address();
+  self.Spawn(AcceptOne, std::move(listener), self.pid());
+  absl::StatusOr<TcpStream> client =
+      co_await TcpStream::Connect(address, kTimeout, {.send_buffer_bytes = 4096});
+  SNOW_CO_RETURN_IF_ERROR(client.status());
+  absl::StatusOr<TcpStream> server = co_await self.ReceiveFor<TcpStream>(kTimeout);
+  SNOW_CO_RETURN_IF_ERROR(server.status());
+  std::array<char, 64> buffer;
+  // Nothing has arrived: no wait, kDeadlineExceeded.
+  EXPECT_THAT(server->ReadSomeNow(buffer), StatusIs(absl::StatusCode::kDeadlineExceeded));
+  absl::StatusOr<size_t> taken = client->WriteSomeNow(std::string_view("ping"));
+  EXPECT_EQ(taken.value_or(0), 4u);
+  absl::Status readable = co_await server->WaitReadable(kTimeout);
+  SNOW_CO_RETURN_IF_ERROR(readable);
+  absl::StatusOr<size_t> n = server->ReadSomeNow(buffer);
+  SNOW_CO_RETURN_IF_ERROR(n.status());
+  EXPECT_EQ(std::string_view(buffer.data(), *n), "ping");
+  // A writer nobody reads fills the buffers: then the kernel takes nothing, and says so with 0.
+  const std::string block(64 * 1024, 'x');
+  size_t sent = 0;
+  for (int i = 0; i < 1000; ++i) {
+    absl::StatusOr<size_t> more = client->WriteSomeNow(block);
+    SNOW_CO_RETURN_IF_ERROR(more.status());
+    if (*more == 0) break;
+    sent += *more;
+  }
+  EXPECT_EQ(client->WriteSomeNow(block).value_or(1), 0u);
+  EXPECT_GT(sent, 0u);
+  // The end of the stream reads as 0, and a closed stream fails.
+  absl::Status closed = co_await client->Close();
+  SNOW_CO_RETURN_IF_ERROR(closed);
+  size_t drained = 0;
+  std::vector<char> sink(256 * 1024);
+  for (;;) {
+    absl::Status more = co_await server->WaitReadable(kTimeout);
+    SNOW_CO_RETURN_IF_ERROR(more);
+    absl::StatusOr<size_t> got = server->ReadSomeNow(sink);
+    SNOW_CO_RETURN_IF_ERROR(got.status());
+    if (*got == 0) break;
+    drained += *got;
+  }
+  EXPECT_EQ(drained, sent);
+  EXPECT_THAT(client->ReadSomeNow(buffer), StatusIs(absl::StatusCode::kFailedPrecondition));
+  co_return absl::OkStatus();
+}
+
+TEST(TcpTest, ReadSomeNowAndWriteSomeNowNeverWait) {
+  EXPECT_THAT(RunOnTestRuntime(RealRuntimeOptions(1), ReadsAndWritesNow), IsOk());
+}
+
 // ---- Limits and options ----
 
 Task<absl::Status> RefusesPastTheCap(Self self) {

@@ -58,12 +58,25 @@ Task<HttpResponse> OnlyWithToken(Self, HttpRequest request) {
   co_return go_on;
 }
 
+// Tells the peer what its request() shows: a header the client chose, and whether the
+// handshake's own headers are still there.
+Task<absl::Status> ShowRequest(Self self, WebSocket ws) {
+  const HttpRequest& r = ws.request();
+  auto has = [&r](std::string_view name) { return r.Header(name) ? "yes" : "no"; };
+  (void)ws.Send(absl::StrCat(r.path, " token=", AbslView(r.Header("Authorization").value_or("-")),
+                             " key=", has("Sec-WebSocket-Key"), " upgrade=", has("Upgrade"),
+                             " host=", has("Host")));
+  (void)co_await self.Receive<WsClosed>();
+  co_return absl::OkStatus();
+}
+
 template <typename Test>
 absl::Status WithEchoServer(Test test) {
   HttpRouter router;
   router.Get("/echo", AcceptWebSocket(Echo, {.subprotocols = {"chat.v2", "chat.v1"}}));
   router.Get("/guarded", AcceptWebSocket(Echo, {.accept = OnlyWithToken}));
   router.Get("/plain", AcceptWebSocket(Echo, {.deflate = false}));
+  router.Get("/request", AcceptWebSocket(ShowRequest));
   return WithHttpServer({}, router.handler(), [test](Self self, SocketAddress address) {
     EXPECT_TRUE(self.Register("watcher").ok());
     return test(self, address);
@@ -149,6 +162,23 @@ Task<absl::Status> OwnerEnds(Self self, SocketAddress address) {
   SNOW_CO_RETURN_IF_ERROR(saw.status());
   EXPECT_EQ(saw->code, 1001);
   co_return absl::OkStatus();
+}
+
+Task<absl::Status> KeepsTheRequest(Self self, SocketAddress address) {
+  WebSocketClientOptions options;
+  options.headers = {{"Authorization", "Bearer 7"}};
+  absl::StatusOr<WebSocket> ws = co_await ConnectWebSocket(self, address, "/request", options);
+  SNOW_CO_RETURN_IF_ERROR(ws.status());
+  // Both sides keep the request without the handshake's spent headers, and with the others.
+  WsMessage shown = co_await NextMessage(self);
+  EXPECT_EQ(shown.data, "/request token=Bearer 7 key=no upgrade=no host=yes");
+  EXPECT_EQ(ws->request().Header("Authorization").value_or(""), "Bearer 7");
+  EXPECT_FALSE(ws->request().Header("Sec-WebSocket-Key").has_value());
+  co_return absl::OkStatus();
+}
+
+TEST(WebSocketClientTest, BothSidesKeepTheRequestWithoutTheHandshakesOwnHeaders) {
+  EXPECT_THAT(WithEchoServer(KeepsTheRequest), IsOk());
 }
 
 TEST(WebSocketClientTest, AnOwnerThatEndsClosesItsConnectionWith1001) {

@@ -90,34 +90,55 @@ Task<absl::Status> Serve(Self self, std::shared_ptr<Connection> connection, std:
                    .max_message_bytes = c.options.max_message_bytes,
                    .allow_rsv1 = c.deflate != nullptr});
   std::string buffer = std::move(leftover);
-  constexpr size_t kSmallReadBytes = 256;
+  constexpr size_t kSmallReadBytes = 512;
   constexpr size_t kLargeReadBytes = 16 * 1024;
   size_t read_size = kSmallReadBytes;
   size_t last_read = 0;
   bool filled = false;
   size_t begin = 0;
   bool awaiting_pong = false;
+  // Nothing but pongs since the connection opened or last went silent for ping_after: wait for
+  // bytes without a buffer (most members of a big room only listen), then read what came at
+  // once. Once the peer talks, reads wait with a buffer, which saves a call per message.
+  bool quiet = true;
   std::optional<WsClosed> closed;  // why the connection ended, once it has
   while (!closed.has_value()) {
     if (begin == buffer.size()) {
-      // Small reads keep a small buffer (an idle connection holds little); a read that fills
-      // the buffer grows it for the bulk that follows.
+      // Small reads keep a small buffer; a read that fills the buffer grows it for the bulk
+      // that follows.
       if (filled) {
         read_size = kLargeReadBytes;
       } else if (last_read < kSmallReadBytes) {
         read_size = kSmallReadBytes;
       }
-      if (buffer.capacity() > 2 * read_size) std::string().swap(buffer);
-      buffer.resize(read_size);
       begin = 0;
       const absl::Duration wait = c.closing       ? c.options.close_timeout
                                   : awaiting_pong ? c.options.ping_timeout
                                                   : c.options.ping_after;
-      absl::StatusOr<size_t> n = co_await c.stream.ReadSome(std::span<char>(buffer), wait);
+      absl::StatusOr<size_t> n = size_t{0};
+      bool read = false;
+      if (quiet) {
+        std::string().swap(buffer);
+        absl::Status readable = co_await c.stream.WaitReadable(wait);
+        if (readable.ok()) {
+          buffer.resize(read_size);
+          n = c.stream.ReadSomeNow(std::span<char>(buffer));
+          read = n.ok() || !absl::IsDeadlineExceeded(n.status());  // over TLS: not read yet
+        } else {
+          n = readable;
+          read = true;
+        }
+      }
+      if (!read) {
+        if (buffer.capacity() > 2 * read_size) std::string().swap(buffer);
+        buffer.resize(read_size);
+        n = co_await c.stream.ReadSome(std::span<char>(buffer), wait);
+      }
       if (!n.ok() && absl::IsDeadlineExceeded(n.status()) && !c.closing && !awaiting_pong) {
         buffer.clear();
         c.Queue(WsOpcode::kPing, "");
         awaiting_pong = true;
+        quiet = true;
         continue;
       }
       if (!n.ok()) {
@@ -134,7 +155,8 @@ Task<absl::Status> Serve(Self self, std::shared_ptr<Connection> connection, std:
       filled = *n == buffer.size();
       last_read = *n;
       buffer.resize(*n);
-      awaiting_pong = false;  // any bytes show the peer is alive
+      quiet = quiet && awaiting_pong;  // bytes after a ping are most likely its pong
+      awaiting_pong = false;           // any bytes show the peer is alive
     }
     size_t used = 0;
     const WsReader::Event event = reader.Read(std::string_view(buffer).substr(begin), &used);

@@ -114,7 +114,8 @@ Task<bool> SendStreamed(Self self, Stream& stream, HttpResponse response, bool k
   // A producer that failed, or wrote other than its length, leaves the body wrong: only closing
   // tells the peer.
   const bool whole = status.ok() && (!length || writer.written() == *length);
-  co_return whole&& keep_alive&& delimited;
+  const bool go_on = whole && keep_alive && delimited;
+  co_return go_on;
 }
 
 // Serves requests until the connection is to close, or until one switches protocols. Its frame

@@ -90,7 +90,8 @@ absl::StatusOr<net::SocketAddress> DialAddressOf(const dist::NodeOptions& option
 }  // namespace
 
 Node::Node(Runtime& runtime, dist::NodeOptions options, std::string cookie, uint32_t creation,
-           net::TlsContext server_tls, net::TlsContext client_tls)
+           net::TlsContext server_tls, net::TlsContext client_tls,
+           std::unique_ptr<net::HangupWatch> hangup_watch)
     : runtime_(runtime),
       options_(std::move(options)),
       cookie_(std::move(cookie)),
@@ -98,9 +99,12 @@ Node::Node(Runtime& runtime, dist::NodeOptions options, std::string cookie, uint
       server_tls_(std::move(server_tls)),
       client_tls_(std::move(client_tls)),
       stats_(runtime.shard_count()),
+      watch_(std::move(hangup_watch)),
       lanes_(static_cast<uint16_t>(std::min<uint32_t>(runtime.shard_count(), kMaxLanes))) {}
 
-Node::~Node() = default;
+// Every shard has stopped: the node's own end is on purpose, so its peers wait for their
+// connections to end rather than cut them short.
+Node::~Node() { watch_->RemoveAll(std::string_view(&kWatchFarewell, 1)); }
 
 void Node::Log(const std::string& line) const {
   std::fprintf(stderr, "snow dist %s: %s\n", options_.name.c_str(), line.c_str());
@@ -523,6 +527,7 @@ absl::Status Node::PublishLocked(Session* session) {
   peer->peer_first_lane = session->peer_first_lane();
   peer->joined.assign(size_t{lanes_} * session->peer_lanes(), false);
   peer->lane_actors.clear();
+  peer->watch_taken = false;
   const uint64_t generation = next_generation_++;
   session->set_generation(generation);
   // Route reads creation, then the generation and lane count: those are stored first.
@@ -587,6 +592,9 @@ void Node::PeerDownLocked(Peer* peer, const absl::Status& why, Pid ending) {
     EndSessionActor(peer->session_actor, why);
   }
   ResetLocked(peer);
+  // The peer hears that this end is on purpose, and waits for the connections to end.
+  watch_->Remove(peer->generation.load(std::memory_order_relaxed),
+                 std::string_view(&kWatchFarewell, 1));
   for (auto [waiter, ref] : std::exchange(peer->down_waiters, {})) {
     remote::Deliver(RemoteEnvelope::Message(waiter, ConnectResult{ref, absl::OkStatus()}));
   }
@@ -697,8 +705,9 @@ absl::StatusOr<LaneTicket> Node::LaneTicketFor(std::string_view name, uint32_t c
         absl::StrCat("a lane for a connection that is not up: ", AbslView(name)));
   }
   const uint16_t peer_lanes = peer->lanes.load(std::memory_order_relaxed);
-  if (lane >= lanes_ || peer_lane >= peer_lanes ||
-      (lane == peer->first_lane && peer_lane == peer->peer_first_lane)) {
+  const bool watch = lane == kWatchLane && peer_lane == kWatchLane;
+  if (!watch && (lane >= lanes_ || peer_lane >= peer_lanes ||
+                 (lane == peer->first_lane && peer_lane == peer->peer_first_lane))) {
     return absl::InvalidArgumentError(absl::StrCat("no lane ", peer_lane, "-", lane));
   }
   return LaneTicket{peer,
@@ -718,12 +727,64 @@ absl::Status Node::TakeLane(const LaneTicket& ticket, uint16_t lane, uint16_t pe
       peer->generation.load(std::memory_order_relaxed) != ticket.generation) {
     return absl::AbortedError("the connection the lane belongs to is gone");
   }
+  if (lane == kWatchLane) {
+    if (peer->watch_taken) return absl::AlreadyExistsError("the hangup watch is taken");
+    peer->watch_taken = true;
+    return absl::OkStatus();
+  }
   const size_t index = size_t{lane} * ticket.peer_lanes + peer_lane;
   if (index >= peer->joined.size() || peer->joined[index]) {
     return absl::AlreadyExistsError(absl::StrCat("lane ", peer_lane, "-", lane, " is taken"));
   }
   peer->joined[index] = true;
   return absl::OkStatus();
+}
+
+void Node::DialWatch(Peer* peer, uint64_t generation) {
+  std::optional<LaneTicket> ticket = TicketFor(peer, generation);
+  if (!ticket) return;  // the connection is gone
+  auto watch = std::make_shared<Session>(this, remote::ThisShard(), nullptr);
+  watch->MakeLane(*ticket, kWatchLane, kWatchLane);
+  StartWatch(this, std::move(watch), peer->address);
+}
+
+absl::Status Node::Watch(Peer* peer, uint64_t generation, net::TcpStream socket) {
+  MutexLock lock(&mutex_);
+  absl::Status added = absl::AbortedError("the connection the hangup watch belongs to is gone");
+  if (peer->state == Peer::State::kUp &&
+      peer->generation.load(std::memory_order_relaxed) == generation) {
+    added = watch_->Add(std::move(socket), generation);
+  }
+  // A socket not watched tells the peer that this end is on purpose before it closes.
+  if (!added.ok()) (void)socket.WriteSomeNow(std::span<const char>(&kWatchFarewell, 1));
+  return added;
+}
+
+void Node::PeerProcessEnded(uint64_t generation) {
+  MutexLock lock(&mutex_);
+  for (auto& [name, entry] : peers_) {
+    Peer* peer = entry.get();
+    if (peer->state != Peer::State::kUp ||
+        peer->generation.load(std::memory_order_relaxed) != generation) {
+      continue;
+    }
+    // Shut down, not closed: each reader still takes what the peer sent before it died, then
+    // reads the end, and the first to end takes the peer down as any lost connection does.
+    for (ShardId shard = 0; shard < runtime_.shard_count(); ++shard) {
+      runtime_.SubmitTo(shard, [peer, generation] {
+        PeerShard& part = peer->shards[remote::ThisShard()];
+        if (part.generation != generation) return;
+        auto shut_down = [generation](Session* session) {
+          if (session != nullptr && !session->closed() && session->generation() == generation) {
+            session->ShutDownForDeadPeer();
+          }
+        };
+        shut_down(part.first);
+        for (Session* lane : part.lanes) shut_down(lane);
+      });
+    }
+    return;
+  }
 }
 
 absl::Status Node::AddLaneActor(Session* session, Pid reader) {
@@ -1065,6 +1126,7 @@ dist::DistStats Node::TotalStats() const {
   }
   t.queued_bytes = static_cast<uint64_t>(std::max<int64_t>(queued, 0));
   t.log_lines_held_back = log_lines_held_back();
+  t.watched_peers = watch_->size();
   t.mesh_names_skipped = mesh_names_skipped_.load(std::memory_order_relaxed);
   t.pids_of_unknown_nodes = pids_of_unknown_nodes_.load(std::memory_order_relaxed);
   return t;
@@ -1114,6 +1176,28 @@ Task<absl::Status> Acceptor(Self self, std::reference_wrapper<Node> node_ref,
     session->set_pending_source(std::move(source));
     session->stream() = net::Stream(std::move(*tcp));
     self.Spawn(SessionReader, session, std::optional<net::SocketAddress>());
+  }
+}
+
+// The node outlives its watcher, as its acceptor.
+Task<absl::Status> HangupWatcher(Self self, std::reference_wrapper<Node> node_ref) {
+  Node* node = &node_ref.get();
+  OwnActor own(node, self.pid());
+  for (;;) {
+    absl::StatusOr<std::vector<net::Hangup>> news = co_await node->hangup_watch().Wait();
+    if (!news.ok()) {
+      node->LogAbout("the hangup watch", LogKind::kConnection,
+                     [&] { return absl::StrCat("waiting failed: ", news.status().ToString()); });
+      co_await Sleep(absl::Milliseconds(10));
+      continue;
+    }
+    for (const net::Hangup& hangup : *news) {
+      if (!hangup.received.empty()) {
+        node->WatchEnded(hangup.token);
+      } else if (hangup.ended) {
+        node->PeerProcessEnded(hangup.token);
+      }
+    }
   }
 }
 
@@ -1171,6 +1255,8 @@ void StartAcceptor(Self self, Node* node, net::TcpListener listener) {
   self.Spawn(Acceptor, std::ref(*node), std::make_shared<net::TcpListener>(std::move(listener)));
 }
 
+void StartHangupWatcher(Self self, Node* node) { self.Spawn(HangupWatcher, std::ref(*node)); }
+
 Pid StartOutgoing(Node* node, std::shared_ptr<Session> session) {
   Peer* peer = session->peer();
   const ShardId shard = remote::ThisShard();
@@ -1185,6 +1271,11 @@ void StartLane(Node* node, std::shared_ptr<Session> lane, std::optional<net::Soc
   const ShardId shard = lane->shard_id();
   node->runtime().Spawn(SpawnOptions{.placement = Placement::kShard, .shard = shard}, LaneReader,
                         std::move(lane), std::move(dial));
+}
+
+void StartWatch(Node* node, std::shared_ptr<Session> watch, net::SocketAddress address) {
+  node->runtime().Spawn(SpawnOptions{.placement = Placement::kShard, .shard = remote::ThisShard()},
+                        WatchDialer, std::move(watch), address);
 }
 
 }  // namespace snow::dist_internal
@@ -1286,6 +1377,8 @@ absl::Status Start(Self self, NodeOptions options) {
   net::ListenOptions listen;
   listen.backlog = 1024;
   listen.stream = dist_internal::ConnectionSocketOptions(options);
+  // A killed node refuses dialers at once, so a failover to another node does not wait.
+  listen.closes_with_process = true;
   SNOW_ASSIGN_OR_RETURN(net::TcpListener listener, net::TcpListener::Bind(address, listen));
   if (address.port() == 0) {
     std::string_view name = options.name;
@@ -1336,11 +1429,14 @@ absl::Status Start(Self self, NodeOptions options) {
     SNOW_RETURN_IF_ERROR(
         net::RandomBytes(std::span<uint8_t>(reinterpret_cast<uint8_t*>(&creation), 4)));
   }
-  auto node = std::make_unique<Node>(self.runtime(), std::move(options), std::move(cookie),
-                                     creation, std::move(server_tls), std::move(client_tls));
+  SNOW_ASSIGN_OR_RETURN(std::unique_ptr<net::HangupWatch> hangup_watch, net::HangupWatch::Create());
+  auto node =
+      std::make_unique<Node>(self.runtime(), std::move(options), std::move(cookie), creation,
+                             std::move(server_tls), std::move(client_tls), std::move(hangup_watch));
   Node* raw = node.get();
   SNOW_RETURN_IF_ERROR(self.runtime().SetTransport(std::move(node)));
   dist_internal::StartAcceptor(self, raw, std::move(listener));
+  dist_internal::StartHangupWatcher(self, raw);
   for (const std::string& peer : raw->options().keep_connected) {
     if (peer != raw->name()) self.Spawn(dist_internal::KeepConnected, peer);
   }

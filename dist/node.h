@@ -166,6 +166,9 @@ struct DistStats {
   uint64_t queued_bytes = 0;         // what all connections hold to write now
   uint64_t log_lines_held_back = 0;  // lines a peer caused that were counted, not logged
   uint64_t mesh_names_skipped = 0;   // names of peer lists the mesh did not dial (NodeOptions)
+  // Connected peers whose hangup watch is set up: a kill -9 there is noticed at once
+  // (ARCHITECTURE.md, "Noticing a dead node").
+  uint64_t watched_peers = 0;
   // PIDs of incarnations met in messages that the node table had no room for: they arrived as
   // dead PIDs (ARCHITECTURE.md, "Node table").
   uint64_t pids_of_unknown_nodes = 0;

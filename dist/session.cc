@@ -197,6 +197,15 @@ void Session::Close(const absl::Status& reason) {
   node_->Release(this, reason);
 }
 
+void Session::ShutDownForDeadPeer() {
+  peer_process_ended_ = true;
+  stream_.ShutdownNow();
+}
+
+absl::Status PeerProcessEnded() {
+  return absl::UnavailableError("its process ended (the hangup watch closed without a farewell)");
+}
+
 // --- The actors ---
 
 namespace {
@@ -260,6 +269,7 @@ Task<absl::Status> SessionReader(Self self, std::shared_ptr<Session> session,
   }
   self.Spawn(SessionWriter, session);
   status = co_await session->ReadLoop();
+  if (session->peer_process_ended()) status = PeerProcessEnded();
   guard.reason = status;
   co_return status.ok() ? absl::UnavailableError("session ended") : status;
 }
@@ -287,8 +297,29 @@ Task<absl::Status> LaneReader(Self self, std::shared_ptr<Session> session,
   node->LaneUp(session.get());
   self.Spawn(SessionWriter, session);
   status = co_await session->ReadLoop();
+  if (session->peer_process_ended()) status = PeerProcessEnded();
   guard.reason = status;
   co_return status.ok() ? absl::UnavailableError("session ended") : status;
+}
+
+Task<absl::Status> WatchDialer(Self self, std::shared_ptr<Session> watch,
+                               net::SocketAddress address) {
+  Node* node = watch->node();
+  OwnActor own(node, self.pid());
+  absl::Status status = co_await watch->Dial(address);
+  if (status.ok()) status = co_await watch->JoinAsClient();
+  if (status.ok()) {
+    status = node->Watch(watch->peer(), watch->generation(), watch->stream().TakeSocket());
+  }
+  // Without its watch the connection still works; only a kill -9 of the peer is noticed later,
+  // when the kernel closes its sockets.
+  if (!status.ok() && !absl::IsAborted(status)) {
+    node->LogAbout(watch->Describe(), LogKind::kConnection, [&] {
+      return absl::StrCat("the hangup watch of ", watch->Describe(),
+                          " is not set up: ", status.ToString());
+    });
+  }
+  co_return absl::OkStatus();
 }
 
 // The writer is not linked to its reader. A writer ended by a signal while its send is in the

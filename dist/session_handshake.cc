@@ -145,6 +145,7 @@ Task<absl::Status> Session::HandshakeAsClient() {
   SNOW_CO_RETURN_IF_ERROR(node_->Publish(this));
   BecomeUp();
   node_->SettleHeld(peer());
+  if ((challenge.capabilities & kCapHangupWatch) != 0) node_->DialWatch(peer_, generation_);
   co_return absl::OkStatus();
 }
 
@@ -299,11 +300,15 @@ Task<absl::Status> Session::JoinAsServer(std::string payload) {
   }
   SNOW_CO_RETURN_IF_ERROR(co_await WriteHandshakeFrame(
       EncodeMac(HandshakeKind::kJoined, JoinProof(ticket->lane_key, "server", exporter_, fields))));
+  handed_over_ = true;
+  if (join->to_lane == kWatchLane) {
+    (void)node_->Watch(ticket->peer, ticket->generation, stream_.TakeSocket());
+    co_return absl::OkStatus();
+  }
   auto lane = std::make_shared<Session>(node_, static_cast<ShardId>(join->to_lane), nullptr);
   lane->MakeLane(*ticket, join->to_lane, join->from_lane);
   lane->up_ = true;
   lane->stream_ = std::move(stream_);
-  handed_over_ = true;
   StartLane(node_, std::move(lane), std::nullopt);
   co_return absl::OkStatus();
 }

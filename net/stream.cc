@@ -76,6 +76,13 @@ Task<absl::Status> Stream::Shutdown() {
   co_return co_await tcp_.Shutdown();
 }
 
+TcpStream Stream::TakeSocket() {
+  if (!tls_) return std::move(tcp_);
+  TcpStream socket = tls_->is_open() ? std::move(tls_->tcp()) : TcpStream();
+  tls_.reset();  // its socket is gone, so it sends nothing
+  return socket;
+}
+
 Task<absl::Status> Stream::Close() {
   if (tls_) co_return co_await tls_->Close();
   co_return co_await tcp_.Close();

@@ -72,6 +72,10 @@ class Stream {
   void ShutdownNow();
   // Closes in order (close_notify first over TLS).
   Task<absl::Status> Close();
+  // Lets go of the TLS layer without a word to the peer (no close_notify) and returns the socket,
+  // for a connection on which both sides have agreed to send no more records. The stream is
+  // unconnected afterwards.
+  TcpStream TakeSocket();
 
  private:
   TcpStream tcp_;                 // the socket, until TLS takes it

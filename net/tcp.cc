@@ -1,8 +1,10 @@
 #include "snow/net/tcp.h"
 
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
+#include <sys/epoll.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -263,13 +265,16 @@ absl::StatusOr<SocketAddress> TcpStream::peer_address() const { return SocketNam
 
 TcpListener::TcpListener(TcpListener&& other) noexcept
     : fd_(std::exchange(other.fd_, -1)),
+      epoll_fd_(std::exchange(other.epoll_fd_, -1)),
       local_(other.local_),
       options_(std::move(other.options_)) {}
 
 TcpListener& TcpListener::operator=(TcpListener&& other) noexcept {
   if (this != &other) {
     if (fd_ >= 0) close(fd_);
+    if (epoll_fd_ >= 0) close(epoll_fd_);
     fd_ = std::exchange(other.fd_, -1);
+    epoll_fd_ = std::exchange(other.epoll_fd_, -1);
     local_ = other.local_;
     options_ = std::move(other.options_);
   }
@@ -278,6 +283,7 @@ TcpListener& TcpListener::operator=(TcpListener&& other) noexcept {
 
 TcpListener::~TcpListener() {
   if (fd_ >= 0) close(fd_);
+  if (epoll_fd_ >= 0) close(epoll_fd_);
 }
 
 absl::StatusOr<TcpListener> TcpListener::Bind(SocketAddress address, ListenOptions options) {
@@ -294,6 +300,20 @@ absl::StatusOr<TcpListener> TcpListener::Bind(SocketAddress address, ListenOptio
     return ErrnoToStatus(errno, absl::StrCat("bind to ", address.ToString()));
   }
   if (listen(fd, listener.options_.backlog) != 0) return ErrnoToStatus(errno, "listen");
+  if (listener.options_.closes_with_process) {
+    // Non-blocking, so that accept4 says when the backlog is empty (accepted sockets do not
+    // inherit the flag).
+    if (fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK) != 0) {
+      return ErrnoToStatus(errno, "fcntl O_NONBLOCK");
+    }
+    listener.epoll_fd_ = epoll_create1(EPOLL_CLOEXEC);
+    if (listener.epoll_fd_ < 0) return ErrnoToStatus(errno, "epoll_create1");
+    epoll_event event{};
+    event.events = EPOLLIN;
+    if (epoll_ctl(listener.epoll_fd_, EPOLL_CTL_ADD, fd, &event) != 0) {
+      return ErrnoToStatus(errno, "epoll_ctl");
+    }
+  }
   SNOW_ASSIGN_OR_RETURN(listener.local_, SocketName(fd, /*peer=*/false));
   return listener;
 }
@@ -301,7 +321,20 @@ absl::StatusOr<TcpListener> TcpListener::Bind(SocketAddress address, ListenOptio
 Task<absl::StatusOr<TcpStream>> TcpListener::Accept(absl::Duration timeout) {
   if (fd_ < 0) co_return absl::FailedPreconditionError("accept on a closed listener");
   for (;;) {
-    int fd = co_await Io({.op = IoOp::kAccept, .fd = fd_, .flags = SOCK_CLOEXEC}, timeout);
+    int fd;
+    if (epoll_fd_ >= 0) {
+      fd = accept4(fd_, nullptr, nullptr, SOCK_CLOEXEC);
+      if (fd < 0) fd = -errno;
+      if (fd == -EAGAIN || fd == -EWOULDBLOCK) {
+        const int ready =
+            co_await Io({.op = IoOp::kPollAdd, .fd = epoll_fd_, .flags = POLLIN}, timeout);
+        if (ready < 0) co_return ErrnoToStatus(ready, "accept");
+        continue;
+      }
+      if (fd == -EINTR || fd == -ECONNABORTED) continue;
+    } else {
+      fd = co_await Io({.op = IoOp::kAccept, .fd = fd_, .flags = SOCK_CLOEXEC}, timeout);
+    }
     if (fd < 0) co_return ErrnoToStatus(fd, "accept");
     const std::shared_ptr<ConnectionLimit>& limit = options_.limit;
     if (limit != nullptr && !limit->TryAcquire()) {
@@ -318,6 +351,7 @@ void TcpListener::StopAccepting(int listener_fd) { shutdown(listener_fd, SHUT_RD
 Task<absl::Status> TcpListener::Close() {
   if (fd_ < 0) co_return absl::OkStatus();
   int fd = std::exchange(fd_, -1);
+  if (epoll_fd_ >= 0) close(std::exchange(epoll_fd_, -1));
   int rc = co_await Io({.op = IoOp::kClose, .fd = fd});
   co_return ErrnoToStatus(rc, "close");
 }

@@ -108,6 +108,13 @@ struct ListenOptions {
   bool reuse_port = false;
   // Null: no cap on open connections.
   std::shared_ptr<ConnectionLimit> limit = nullptr;
+  // Wait for connections through epoll rather than with an io_uring accept pending. A listening
+  // socket with an io_uring request pending outlives a kill -9 of its process by milliseconds
+  // (the kernel tears the ring down before it lets go of the files its requests hold), and
+  // meanwhile dialers connect into its backlog and hang until it goes; one waited for through
+  // epoll closes with the process, so they are refused at once. For servers whose clients fail
+  // over (dist/ nodes).
+  bool closes_with_process = false;
   TcpOptions stream = {};  // for accepted streams
 };
 
@@ -247,6 +254,7 @@ class TcpListener {
       : fd_(fd), local_(local), options_(std::move(options)) {}
 
   int fd_ = -1;
+  int epoll_fd_ = -1;  // with closes_with_process: the set `fd_` is waited for in
   SocketAddress local_;
   ListenOptions options_;
 };

@@ -34,6 +34,7 @@
 #include "snow/dist/message.h"
 #include "snow/dist/node.h"
 #include "snow/dist/spawn.h"
+#include "snow/net/hangup_watch.h"
 #include "snow/net/socket_address.h"
 #include "snow/net/tcp.h"
 #include "snow/net/tls.h"
@@ -101,6 +102,7 @@ struct Peer {
   uint16_t peer_first_lane = kNoLane;  // the peer's end
   std::vector<bool> joined;            // by (this node's lane) * peer lanes + (peer's lane)
   std::vector<Pid> lane_actors;
+  bool watch_taken = false;  // the live connection's hangup watch has joined (or is joining)
 };
 
 // What a lane needs of the connection it joins, read under the lock.
@@ -143,7 +145,8 @@ struct ConnectResult {
 class Node final : public Transport {
  public:
   Node(Runtime& runtime, dist::NodeOptions options, std::string cookie, uint32_t creation,
-       net::TlsContext server_tls, net::TlsContext client_tls);
+       net::TlsContext server_tls, net::TlsContext client_tls,
+       std::unique_ptr<net::HangupWatch> hangup_watch);
   ~Node() override;
 
   // --- Transport: core hands over every envelope addressed to another node ---
@@ -225,6 +228,20 @@ class Node final : public Transport {
   // The JOIN proved the lane key: marks the pair taken (kAlreadyExists if it was, kAborted if
   // the connection is gone).
   absl::Status TakeLane(const LaneTicket& ticket, uint16_t lane, uint16_t peer_lane);
+  // --- Hangup watch (PROTOCOL.md §7) ---
+  // On the dialing side, once the first connection is up: dials its hangup watch.
+  void DialWatch(Peer* peer, uint64_t generation);
+  // A watch of connection `generation` to `peer` joined: its socket is watched from now on
+  // (kAborted, and the socket closed with a farewell, if that connection is gone).
+  absl::Status Watch(Peer* peer, uint64_t generation, net::TcpStream socket);
+  net::HangupWatch& hangup_watch() { return *watch_; }
+  // The watch of connection `generation` ended without a farewell: the peer's process is gone.
+  // Every connection to it is shut down, so each reader takes what has arrived and then ends.
+  void PeerProcessEnded(uint64_t generation);
+  // The peer said farewell on the watch of connection `generation`: it ends on purpose, and the
+  // connections themselves say when.
+  void WatchEnded(uint64_t generation) { watch_->Remove(generation); }
+
   // A lane's reader is running: it ends with the peer. kAborted if the connection is gone.
   absl::Status AddLaneActor(Session* session, Pid reader);
   // On the lane's shard: the lane carries traffic now; when this shard has every lane, its
@@ -350,6 +367,7 @@ class Node final : public Transport {
   net::TlsContext server_tls_;
   net::TlsContext client_tls_;
   std::vector<ShardStats> stats_;
+  std::unique_ptr<net::HangupWatch> watch_;
   mutable LogLimiter log_limiter_;
   const uint16_t lanes_;
   Mutex pending_mutex_;
@@ -405,11 +423,16 @@ Node* NodeOf(Runtime& runtime);
 
 // Starts the actor that accepts connections on `listener`.
 void StartAcceptor(Self self, Node* node, net::TcpListener listener);
+// Starts the actor that waits on the node's hangup watch.
+void StartHangupWatcher(Self self, Node* node);
 // Starts the reader of outgoing `session` on this shard (returns its actor). The reader runs at
 // once: call without Node's mutex.
 Pid StartOutgoing(Node* node, std::shared_ptr<Session> session);
 // Starts a lane's reader on the lane's shard: dialing `dial` first, or on a JOIN just accepted.
 void StartLane(Node* node, std::shared_ptr<Session> lane, std::optional<net::SocketAddress> dial);
+// Starts the dial of a hangup watch (a session made with MakeLane(ticket, kWatchLane,
+// kWatchLane)) on this shard.
+void StartWatch(Node* node, std::shared_ptr<Session> watch, net::SocketAddress address);
 // Ends a session's reader (and, through their link, its writer) with `reason`.
 void EndSessionActor(Pid actor, absl::Status reason);
 

@@ -31,9 +31,12 @@ inline constexpr size_t kMacBytes = 32;
 inline constexpr size_t kMaxHandshakeFrame = 1024;
 inline constexpr size_t kMaxRejectReason = 512;
 inline constexpr std::string_view kExporterLabel = "EXPORTER-snow-dist-2";
-// Capability bits (none are optional yet; the field lets later versions negotiate).
+// Capability bits: what a node speaks beyond version 2's core (the field lets later versions
+// negotiate).
 inline constexpr uint64_t kCapFragments = 1;
-inline constexpr uint64_t kCapabilities = kCapFragments;
+// The node takes a hangup watch (§7): a JOIN for the pair (kWatchLane, kWatchLane).
+inline constexpr uint64_t kCapHangupWatch = 2;
+inline constexpr uint64_t kCapabilities = kCapFragments | kCapHangupWatch;
 
 enum class HandshakeKind : uint8_t {
   kHello = 1,      // client -> server
@@ -60,6 +63,14 @@ enum class RejectCode : uint8_t {
 // every pair of them. kNoLane: the first connection's end is on no lane (a shard past the cap).
 inline constexpr uint16_t kMaxLanes = 4;
 inline constexpr uint16_t kNoLane = 0xFFFF;
+
+// --- Hangup watch (PROTOCOL.md §7) ---
+// The JOIN pair that makes a connection a peer's hangup watch: it carries nothing after JOINED,
+// and each side only watches it for the other's end.
+inline constexpr uint16_t kWatchLane = 0xFFFE;
+// What a node writes on a watch before it closes it on purpose. A watch that ends without it
+// means the peer's process ended.
+inline constexpr char kWatchFarewell = 'F';
 
 // --- Frames after the handshake (PROTOCOL.md §4) ---
 enum class FrameKind : uint8_t {

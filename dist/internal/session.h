@@ -112,6 +112,10 @@ class Session final : public PidContext {
 
   // Ends the session once and tells the node (which takes the peer down if it was part of it).
   void Close(const absl::Status& reason);
+  // The peer's process ended (its hangup watch closed without a farewell): the stream is shut
+  // down, so the reader takes what has arrived, then ends with PeerProcessEnded().
+  void ShutDownForDeadPeer();
+  bool peer_process_ended() const { return peer_process_ended_; }
 
   // PidContext: PIDs inside messages.
   void WritePid(wire::Writer& w, Pid pid) override;
@@ -143,6 +147,7 @@ class Session final : public PidContext {
   bool is_lane_ = false;
   bool dialed_ = false;
   bool handed_over_ = false;
+  bool peer_process_ended_ = false;
   bool readable_ = true;  // false for a lane until the peer's lane said LANES_UP
   uint64_t generation_ = 0;
   uint16_t lane_ = kNoLane;
@@ -163,12 +168,18 @@ class Session final : public PidContext {
   std::string exporter_;          // the TLS exporter value the proofs are bound to
 };
 
+// Why a session whose peer's process ended ends.
+absl::Status PeerProcessEnded();
+
 // The actors of a session.
 Task<absl::Status> SessionReader(Self self, std::shared_ptr<Session> session,
                                  std::optional<net::SocketAddress> dial);
 Task<absl::Status> LaneReader(Self self, std::shared_ptr<Session> session,
                               std::optional<net::SocketAddress> dial);
 Task<absl::Status> SessionWriter(Self self, std::shared_ptr<Session> session);
+// Dials a hangup watch, JOINs, and hands its socket to the node's watch.
+Task<absl::Status> WatchDialer(Self self, std::shared_ptr<Session> watch,
+                               net::SocketAddress address);
 
 // Marks an actor of the node's own for as long as it lives (Node::AddOwnActor).
 struct OwnActor {

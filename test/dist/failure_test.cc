@@ -34,6 +34,12 @@ Task<absl::Status> KillNine(Self self, std::reference_wrapper<NodeProcess> a_ref
   SNOW_CO_RETURN_IF_ERROR(dist::Start(self, TestNodeOptions()));
   dist::MonitorNodes(self);
   SNOW_CO_RETURN_IF_ERROR(co_await dist::Connect(self, a->name()));
+  // The dialing side sets up the hangup watch right after the connection is up.
+  const absl::Time deadline = absl::Now() + kReplyTimeout;
+  while (dist::Stats(self).watched_peers == 0 && absl::Now() < deadline) {
+    co_await Sleep(absl::Milliseconds(1));
+  }
+  EXPECT_EQ(dist::Stats(self).watched_peers, 1u);
   absl::Time killed = absl::Now();
   a->Signal(SIGKILL);
   // The kernel closes the dead node's sockets: no heartbeat (60 s here) is needed.
@@ -41,6 +47,7 @@ Task<absl::Status> KillNine(Self self, std::reference_wrapper<NodeProcess> a_ref
       co_await NodeDownAfter(self, a->name(), killed, absl::Seconds(2));
   EXPECT_THAT(after, IsOk());
   EXPECT_TRUE(dist::Nodes(self).empty());
+  EXPECT_EQ(dist::Stats(self).watched_peers, 0u);
   co_return absl::OkStatus();
 }
 

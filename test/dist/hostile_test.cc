@@ -171,9 +171,16 @@ TEST_P(DistHostileTest, HostileClientsAreDroppedAndOthersServed) {
   EXPECT_THAT(RunAsNode(GoodNodeIsServed, std::ref(a), tls), IsOk());
 }
 
+// What a hand-made handshake learned, for JOINs.
+struct ForgedConnection {
+  dist_internal::Challenge challenge;
+  std::string lane_key;
+};
+
 // A client that knows the cookie: the handshake by hand (no TLS, so the exporter is empty), as
 // `name` with `creation`. Returns the connected socket, or -1 if the node did not accept it.
-int HandshakeByHand(uint16_t port, const std::string& name, uint32_t creation) {
+int HandshakeByHand(uint16_t port, const std::string& name, uint32_t creation,
+                    ForgedConnection* learned = nullptr) {
   int fd = ConnectRaw(port);
   if (fd < 0) return -1;
   dist_internal::Hello hello;
@@ -197,7 +204,55 @@ int HandshakeByHand(uint16_t port, const std::string& name, uint32_t creation) {
     close(fd);
     return -1;
   }
+  if (learned != nullptr) {
+    learned->challenge = *dist_internal::ParseChallenge(challenge_payload);
+    learned->lane_key = dist_internal::LaneKey(kCookie, "", hello_payload, challenge_payload);
+  }
   return fd;
+}
+
+// The hangup watch of a connection made by hand: a JOIN for the watch pair, proving `key`. The
+// node's answer: JOINED (with the MAC checked), or the REJECT code.
+struct WatchJoin {
+  int fd = -1;
+  bool joined = false;
+  int reject_code = 0;
+};
+WatchJoin JoinWatchByHand(uint16_t port, const std::string& name, uint32_t creation,
+                          const ForgedConnection& connection) {
+  WatchJoin result;
+  result.fd = ConnectRaw(port);
+  if (result.fd < 0) return result;
+  dist_internal::Join join;
+  join.creation = creation;
+  join.peer_creation = connection.challenge.creation;
+  join.from_lane = dist_internal::kWatchLane;
+  join.to_lane = dist_internal::kWatchLane;
+  join.nonce.fill(3);
+  join.name = name;
+  std::string fields = dist_internal::EncodeJoin(join, {});
+  fields.resize(fields.size() - dist_internal::kMacBytes);
+  const std::string payload = dist_internal::EncodeJoin(
+      join, dist_internal::JoinProof(connection.lane_key, "client", "", fields));
+  if (!SendRaw(result.fd, Frame(payload))) return result;
+  const std::string answer = ReadFrame(result.fd);
+  absl::StatusOr<net::Sha256Digest> mac =
+      dist_internal::ParseMac(answer, dist_internal::HandshakeKind::kJoined);
+  if (mac.ok()) {
+    result.joined = *mac == dist_internal::JoinProof(connection.lane_key, "server", "", fields);
+  } else if (absl::StatusOr<dist_internal::Reject> reject = dist_internal::ParseReject(answer);
+             reject.ok()) {
+    result.reject_code = static_cast<int>(reject->code);
+  }
+  return result;
+}
+
+// The next log line of `node` that contains `text`.
+absl::StatusOr<std::string> LogLineWith(NodeProcess& node, std::string_view text) {
+  for (;;) {
+    absl::StatusOr<std::string> line = node.ReadLine(kReplyTimeout);
+    if (!line.ok() || line->find(text) != std::string::npos) return line;
+  }
 }
 
 // A client that knows the cookie completes the handshake by hand and then announces a 4 GiB
@@ -407,14 +462,6 @@ TEST(DistHostilePeerTest, APeerCannotFloodTheNodesLog) {
   EXPECT_THAT(RunAsNode(GoodNodeIsServed, std::ref(a), false), IsOk());
 }
 
-// The next log line of `node` that contains `text`.
-absl::StatusOr<std::string> LogLineWith(NodeProcess& node, std::string_view text) {
-  for (;;) {
-    absl::StatusOr<std::string> line = node.ReadLine(kReplyTimeout);
-    if (!line.ok() || line->find(text) != std::string::npos) return line;
-  }
-}
-
 // A peer with the cookie sends messages carrying PIDs of 5,000 made-up nodes (more than the
 // node table's 4,096 slots) to an actor that does not exist. The table stays bounded (past its
 // limit such PIDs arrive dead) and real peers still connect: before, the table filled and every
@@ -598,4 +645,75 @@ INSTANTIATE_TEST_SUITE_P(Tls, DistHostileTest, ::testing::Values(true, false),
                          });
 
 }  // namespace
+// A peer's hangup watch (the connection a node watches only for the peer's end, so that a kill
+// -9 is noticed at once): the node offers it, takes one per connection, and when it ends
+// without a farewell takes the peer down as a dead process, closing its connection.
+TEST(DistHostilePeerTest, AHangupWatchThatEndsWithoutFarewellTakesThePeerDown) {
+  NodeProcess a = StartChild({.name = "a@127.0.0.1:0", .tls = false, .read_logs = true});
+  const uint16_t port = PortOf(a.name());
+  const std::string forger = "forger@127.0.0.1:1";
+  ForgedConnection connection;
+  int first = HandshakeByHand(port, forger, 77, &connection);
+  ASSERT_GE(first, 0);
+  EXPECT_NE(connection.challenge.capabilities & dist_internal::kCapHangupWatch, 0u);
+
+  WatchJoin watch = JoinWatchByHand(port, forger, 77, connection);
+  ASSERT_TRUE(watch.joined) << "REJECT " << watch.reject_code;
+  WatchJoin again = JoinWatchByHand(port, forger, 77, connection);
+  EXPECT_EQ(again.reject_code, static_cast<int>(dist_internal::RejectCode::kNoSession));
+  close(again.fd);
+
+  close(watch.fd);
+  absl::StatusOr<std::string> down = LogLineWith(a, "nodedown " + forger);
+  ASSERT_THAT(down, IsOk());
+  EXPECT_THAT(*down, ::testing::HasSubstr("its process ended"));
+  EXPECT_TRUE(WaitForClose(first, absl::Now() + kSlack).has_value())
+      << "the node kept the connection of a peer it declared dead";
+  close(first);
+  EXPECT_TRUE(Alive(a));
+  EXPECT_THAT(RunAsNode(GoodNodeIsServed, std::ref(a), false), IsOk());
+}
+
+// A watch that ends after a farewell is an orderly end, left to the connection: the peer is
+// down only when the connection ends, for the connection's reason. And the node says farewell
+// on the watch when it is the one that ends.
+TEST(DistHostilePeerTest, AHangupWatchThatSaysFarewellLeavesTheEndToTheConnection) {
+  NodeProcess a = StartChild({.name = "a@127.0.0.1:0", .tls = false, .read_logs = true});
+  const uint16_t port = PortOf(a.name());
+  const std::string forger = "forger@127.0.0.1:1";
+  ForgedConnection connection;
+  int first = HandshakeByHand(port, forger, 78, &connection);
+  ASSERT_GE(first, 0);
+  WatchJoin watch = JoinWatchByHand(port, forger, 78, connection);
+  ASSERT_TRUE(watch.joined) << "REJECT " << watch.reject_code;
+  ASSERT_TRUE(SendRaw(watch.fd, std::string(1, dist_internal::kWatchFarewell)));
+  close(watch.fd);
+  // Still up: a message to a name nobody holds is read and logged.
+  ASSERT_TRUE(SendRaw(first, SendNamed("still-up", "snow.node.Halt")));
+  ASSERT_THAT(LogLineWith(a, "still-up"), IsOk());
+  close(first);
+  absl::StatusOr<std::string> down = LogLineWith(a, "nodedown " + forger);
+  ASSERT_THAT(down, IsOk());
+  EXPECT_THAT(*down, ::testing::Not(::testing::HasSubstr("its process ended")));
+
+  // The other way round: the node ends the connection (here because the peer broke the
+  // protocol) and says farewell on the watch before closing it.
+  const std::string other = "other@127.0.0.1:1";
+  ForgedConnection second_connection;
+  int second = HandshakeByHand(port, other, 79, &second_connection);
+  ASSERT_GE(second, 0);
+  WatchJoin second_watch = JoinWatchByHand(port, other, 79, second_connection);
+  ASSERT_TRUE(second_watch.joined) << "REJECT " << second_watch.reject_code;
+  ASSERT_TRUE(SendRaw(second, Frame(std::string(1, '\x7f'))));  // an unknown frame kind
+  char byte = 0;
+  timeval tv = absl::ToTimeval(kReplyTimeout);
+  setsockopt(second_watch.fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+  EXPECT_EQ(recv(second_watch.fd, &byte, 1, 0), 1);
+  EXPECT_EQ(byte, dist_internal::kWatchFarewell);
+  EXPECT_EQ(recv(second_watch.fd, &byte, 1, 0), 0) << "the watch did not end after the farewell";
+  close(second_watch.fd);
+  close(second);
+  EXPECT_TRUE(Alive(a));
+}
+
 }  // namespace snow::dist_testing

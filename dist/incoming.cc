@@ -110,6 +110,7 @@ absl::Status Incoming::HandleFragment(wire::ByteSpan body) {
   }
   wire::ByteSpan bytes = f.rest();
   if (bytes.size() > expected_ - received_) return ProtocolError("fragments longer than announced");
+  session_->ReadBulk(static_cast<uint32_t>(bytes.size()));
   // The announced binary goes to its own string; the rest, around it, to the reassembly buffer.
   while (!bytes.empty()) {
     size_t n = bytes.size();
@@ -232,6 +233,12 @@ absl::Status Incoming::HandlePayload(wire::ByteSpan payload) {
       }
       if (lane >= session_->peer_lanes()) return ProtocolError("LANES_WANTED for no lane");
       node->PeerWantsLanes(session_, lane);
+      return absl::OkStatus();
+    }
+    case FrameKind::kBulkRead: {
+      uint32_t bytes = 0;
+      if (!f.Int(&bytes) || !f.done()) return ProtocolError("short BULK_READ");
+      session_->PeerReadBulk(bytes);
       return absl::OkStatus();
     }
     case FrameKind::kFragment:

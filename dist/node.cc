@@ -525,6 +525,7 @@ absl::Status Node::PublishLocked(Session* session) {
   peer->lane_key = session->lane_key();
   peer->first_lane = session->first_lane();
   peer->peer_first_lane = session->peer_first_lane();
+  peer->capabilities = session->peer_capabilities();
   peer->joined.assign(size_t{lanes_} * session->peer_lanes(), false);
   peer->lane_actors.clear();
   peer->watch_taken = false;
@@ -645,7 +646,8 @@ std::optional<LaneTicket> Node::TicketFor(Peer* peer, uint64_t generation) {
                     peer->lanes.load(std::memory_order_relaxed),
                     peer->first_lane,
                     peer->peer_first_lane,
-                    peer->lane_key};
+                    peer->lane_key,
+                    peer->capabilities};
 }
 
 void Node::WantLanes(Peer* peer, PeerShard& here, ShardId lane) {
@@ -717,7 +719,8 @@ absl::StatusOr<LaneTicket> Node::LaneTicketFor(std::string_view name, uint32_t c
                     peer_lanes,
                     peer->first_lane,
                     peer->peer_first_lane,
-                    peer->lane_key};
+                    peer->lane_key,
+                    peer->capabilities};
 }
 
 absl::Status Node::TakeLane(const LaneTicket& ticket, uint16_t lane, uint16_t peer_lane) {

@@ -81,6 +81,8 @@ void Outgoing::EndFrame(wire::ByteBuffer& out, size_t start, uint64_t to) {
   if (payload <= kBulkThreshold && &out == &urgent_) [[likely]] {
     NoteQueued(payload + wire::kFrameHeaderBytes);
     EndSmallFrame(out, start);
+    if (!bulk_.empty()) [[unlikely]]
+      NoteCompetition();
     return;
   }
   // A bulk item counts its payload only: WriteLoop takes back what its pieces carry, and the
@@ -240,9 +242,25 @@ void Outgoing::AddLanesWanted(uint16_t lane) {
   work_.Notify();
 }
 
+void Outgoing::AddBulkRead(uint32_t bytes) {
+  const size_t start = wire::BeginFrame(urgent_);
+  FieldWriter w(urgent_);
+  w.U8(static_cast<uint8_t>(FrameKind::kBulkRead));
+  w.Int(bytes);
+  EndSmallFrame(urgent_, start);
+  NoteQueued(urgent_.size() - start);
+  work_.Notify();
+}
+
+void Outgoing::BulkRead(uint32_t bytes) {
+  const bool was_closed = !BulkReady();
+  bulk_unread_ -= std::min<size_t>(bulk_unread_, bytes);
+  if (was_closed && BulkReady()) work_.Notify();
+}
+
 std::span<const char> Outgoing::NextWrite(wire::ByteBuffer& writing) {
   std::swap(writing, urgent_);
-  if (bulk_.empty()) return {};
+  if (!BulkReady()) return {};
   BulkItem& item = bulk_.front();
   if (item.pieces.empty()) item.Seal();
   while (item.piece_offset == item.pieces[item.piece].size()) {
@@ -251,7 +269,7 @@ std::span<const char> Outgoing::NextWrite(wire::ByteBuffer& writing) {
   }
   const std::span<const char> rest = item.pieces[item.piece].subspan(item.piece_offset);
   const size_t left = item.total - item.sent;
-  const size_t chunk = std::min(rest.size(), kFragmentBytes);
+  const size_t chunk = std::min(rest.size(), latency_minded_ ? pacing_.fragment : kFragmentBytes);
   const bool first = item.sent == 0;
   const size_t start = wire::BeginFrame(writing);
   FieldWriter w(writing);
@@ -286,10 +304,11 @@ Task<absl::Status> Outgoing::WriteLoop(net::Stream& stream, absl::Duration tick)
   wire::ByteBuffer writing;
   for (;;) {
     if (stopping_) co_return absl::CancelledError("the session is closing");
-    if (urgent_.empty() && bulk_.empty()) {
+    latency_minded_ = latency_until_ > remote::NowNanos();
+    if (urgent_.empty() && !BulkReady()) {
       bool notified = co_await work_.Wait(tick / 4);
       // Quiet for a quarter of the tick: an empty frame tells the peer we are alive.
-      if (!notified && urgent_.empty() && bulk_.empty()) {
+      if (!notified && urgent_.empty() && !BulkReady()) {
         const size_t start = wire::BeginFrame(urgent_);
         EndSmallFrame(urgent_, start);
       }
@@ -307,6 +326,7 @@ Task<absl::Status> Outgoing::WriteLoop(net::Stream& stream, absl::Duration tick)
       co_return s;
     }
     if (!piece.empty()) {
+      bulk_unread_ += piece.size();
       BulkItem& item = bulk_.front();
       item.piece_offset += piece.size();
       item.sent += piece.size();

@@ -41,9 +41,15 @@ void Session::MakeLane(const LaneTicket& ticket, uint16_t lane, uint16_t peer_la
   peer_slot_ = ticket.slot;
   peer_lanes_ = ticket.peer_lanes;
   lane_key_ = ticket.lane_key;
+  LearnCapabilities(ticket.peer_capabilities);
   readable_ = false;
   lane_ = lane;
   peer_lane_ = peer_lane;
+}
+
+void Session::LearnCapabilities(uint64_t capabilities) {
+  peer_capabilities_ = capabilities;
+  if (bulk_window()) out_.UseBulkWindow(node_->options().tls ? kTlsPacing : kPlainPacing);
 }
 
 absl::Status Session::LearnLanes(uint16_t peer_lanes, uint16_t peer_first_lane) {

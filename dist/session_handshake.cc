@@ -142,6 +142,7 @@ Task<absl::Status> Session::HandshakeAsClient() {
   SNOW_CO_RETURN_IF_ERROR(LearnLanes(challenge.lanes, challenge.lane));
   lane_key_ = LaneKey(node_->cookie(), exporter_, hello_payload, *challenge_payload);
   peer_creation_ = challenge.creation;
+  LearnCapabilities(challenge.capabilities);
   SNOW_CO_RETURN_IF_ERROR(node_->Publish(this));
   BecomeUp();
   node_->SettleHeld(peer());
@@ -218,6 +219,7 @@ Task<absl::Status> Session::HandshakeAsServer(Self self) {
         "wrong cookie");
   }
   peer_creation_ = hello->creation;
+  LearnCapabilities(hello->capabilities);
   absl::Status claimed = node_->Claim(this);
   if (absl::IsAlreadyExists(claimed)) {
     // The incarnation that dials us is connected here already: it dials because it has dropped

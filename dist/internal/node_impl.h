@@ -102,7 +102,8 @@ struct Peer {
   uint16_t peer_first_lane = kNoLane;  // the peer's end
   std::vector<bool> joined;            // by (this node's lane) * peer lanes + (peer's lane)
   std::vector<Pid> lane_actors;
-  bool watch_taken = false;  // the live connection's hangup watch has joined (or is joining)
+  bool watch_taken = false;   // the live connection's hangup watch has joined (or is joining)
+  uint64_t capabilities = 0;  // what the live incarnation announced in its handshake
 };
 
 // What a lane needs of the connection it joins, read under the lock.
@@ -115,6 +116,7 @@ struct LaneTicket {
   uint16_t first_lane = kNoLane;  // the first connection's pair
   uint16_t peer_first_lane = kNoLane;
   std::string lane_key;
+  uint64_t peer_capabilities = 0;
 };
 
 // One node incarnation that PIDs name: slot K of core's PID layout.

@@ -36,7 +36,9 @@ inline constexpr std::string_view kExporterLabel = "EXPORTER-snow-dist-2";
 inline constexpr uint64_t kCapFragments = 1;
 // The node takes a hangup watch (§7): a JOIN for the pair (kWatchLane, kWatchLane).
 inline constexpr uint64_t kCapHangupWatch = 2;
-inline constexpr uint64_t kCapabilities = kCapFragments | kCapHangupWatch;
+// The node acknowledges the fragments it reads (BULK_READ) and paces its own by the peer's (§5).
+inline constexpr uint64_t kCapBulkWindow = 4;
+inline constexpr uint64_t kCapabilities = kCapFragments | kCapHangupWatch | kCapBulkWindow;
 
 enum class HandshakeKind : uint8_t {
   kHello = 1,      // client -> server
@@ -82,6 +84,7 @@ enum class FrameKind : uint8_t {
   kFragment = 6,     // a piece of one large frame
   kLanesUp = 7,      // lane u16: the sender's lane now carries that lane's traffic
   kLanesWanted = 8,  // lane u16, server -> client: dial every lane pair with that server lane
+  kBulkRead = 9,     // bytes u32: fragment bytes the sender of this frame has read (§5)
 };
 
 // FRAGMENT flags.

@@ -47,6 +47,16 @@ class Session final : public PidContext {
   bool up() const { return up_; }
   bool closed() const { return closed_; }
   uint32_t peer_creation() const { return peer_creation_; }
+  // What the peer announced in its handshake (PROTOCOL.md §3), kCap* bits.
+  uint64_t peer_capabilities() const { return peer_capabilities_; }
+  // The peer acknowledges fragments and paces its own by ours (kCapBulkWindow).
+  bool bulk_window() const { return (peer_capabilities_ & kCapBulkWindow) != 0; }
+  // BULK_READ from the peer: it read `bytes` of this connection's fragments.
+  void PeerReadBulk(uint32_t bytes) { out_.BulkRead(bytes); }
+  // This side read `bytes` of the peer's fragments: tell it, if it paces by that.
+  void ReadBulk(uint32_t bytes) {
+    if (bulk_window()) out_.AddBulkRead(bytes);
+  }
   // The node-table slot of the peer's incarnation (PIDs from it carry this slot here).
   uint32_t peer_slot() const { return peer_slot_; }
   Pid reader() const { return reader_; }
@@ -134,6 +144,7 @@ class Session final : public PidContext {
   // The server's side of a JOIN (`payload`): checks it, answers, and hands the stream to a new
   // session on the lane's shard.
   Task<absl::Status> JoinAsServer(std::string payload);
+  void LearnCapabilities(uint64_t capabilities);
   // What HELLO or CHALLENGE says of the lanes, checked.
   absl::Status LearnLanes(uint16_t peer_lanes, uint16_t peer_first_lane);
   void BecomeUp();
@@ -159,6 +170,7 @@ class Session final : public PidContext {
   std::string pending_source_;
   Event readable_event_;
   uint32_t peer_creation_ = 0;
+  uint64_t peer_capabilities_ = 0;
   uint32_t peer_slot_ = 0;
   Pid reader_;
   net::Stream stream_;

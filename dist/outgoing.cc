@@ -232,25 +232,20 @@ void Outgoing::AddLanesUp(uint16_t lane) {
   EndFrame(*out, start, kNoDestination);
 }
 
-void Outgoing::AddLanesWanted(uint16_t lane) {
+template <typename Int>
+void Outgoing::AddControl(FrameKind kind, Int value) {
   const size_t start = wire::BeginFrame(urgent_);
   FieldWriter w(urgent_);
-  w.U8(static_cast<uint8_t>(FrameKind::kLanesWanted));
-  w.Int(lane);
+  w.U8(static_cast<uint8_t>(kind));
+  w.Int(value);
   EndSmallFrame(urgent_, start);
   NoteQueued(urgent_.size() - start);
   work_.Notify();
 }
 
-void Outgoing::AddBulkRead(uint32_t bytes) {
-  const size_t start = wire::BeginFrame(urgent_);
-  FieldWriter w(urgent_);
-  w.U8(static_cast<uint8_t>(FrameKind::kBulkRead));
-  w.Int(bytes);
-  EndSmallFrame(urgent_, start);
-  NoteQueued(urgent_.size() - start);
-  work_.Notify();
-}
+void Outgoing::AddLanesWanted(uint16_t lane) { AddControl(FrameKind::kLanesWanted, lane); }
+
+void Outgoing::AddBulkRead(uint32_t bytes) { AddControl(FrameKind::kBulkRead, bytes); }
 
 void Outgoing::BulkRead(uint32_t bytes) {
   const bool was_closed = !BulkReady();

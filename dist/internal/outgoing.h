@@ -138,6 +138,9 @@ class Outgoing {
   };
 
   uint16_t TypeId(const RemoteType* type);
+  // Queues a small frame of `kind` whose one field is `value`.
+  template <typename Int>
+  void AddControl(FrameKind kind, Int value);
   // Starts a frame in the right lane for `to`; returns the buffer and where the frame starts.
   wire::ByteBuffer& BeginFrame(uint64_t to, size_t* start);
   // Ends it: a small frame gets its header, a large payload moves to the bulk lane.

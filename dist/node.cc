@@ -1124,6 +1124,7 @@ dist::DistStats Node::TotalStats() const {
     t.handshakes_failed += get(s.handshakes_failed);
     t.connections_up += get(s.connections_up);
     t.lanes_up += get(s.lanes_up);
+    t.bulk_paused += get(s.bulk_paused);
     t.queued_bytes_peak = std::max(t.queued_bytes_peak, get(s.queued_bytes_peak));
     queued += s.queued_bytes.load(std::memory_order_relaxed);
   }

@@ -164,6 +164,9 @@ struct DistStats {
   uint64_t lanes_up = 0;             // lane connections that joined one (ARCHITECTURE.md, "Lanes")
   uint64_t queued_bytes_peak = 0;    // the most any one connection has held to write, so far
   uint64_t queued_bytes = 0;         // what all connections hold to write now
+  // Times a large message waited for the peer to read its fragments because small frames were
+  // going out beside it (PROTOCOL.md §5: fragments are paced while small frames compete).
+  uint64_t bulk_paused = 0;
   uint64_t log_lines_held_back = 0;  // lines a peer caused that were counted, not logged
   uint64_t mesh_names_skipped = 0;   // names of peer lists the mesh did not dial (NodeOptions)
   // Connected peers whose hangup watch is set up: a kill -9 there is noticed at once

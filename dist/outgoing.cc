@@ -301,6 +301,7 @@ Task<absl::Status> Outgoing::WriteLoop(net::Stream& stream, absl::Duration tick)
     if (stopping_) co_return absl::CancelledError("the session is closing");
     latency_minded_ = latency_until_ > remote::NowNanos();
     if (urgent_.empty() && !BulkReady()) {
+      if (!bulk_.empty()) ShardStats::Add(stats_->bulk_paused, 1);
       bool notified = co_await work_.Wait(tick / 4);
       // Quiet for a quarter of the tick: an empty frame tells the peer we are alive.
       if (!notified && urgent_.empty() && !BulkReady()) {

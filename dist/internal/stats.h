@@ -13,7 +13,7 @@ struct alignas(64) ShardStats {
   std::atomic<uint64_t> messages_sent{0}, messages_received{0}, bytes_sent{0}, bytes_received{0},
       dropped_not_registered{0}, dropped_encode_failed{0}, dropped_decode_failed{0},
       dropped_queue_full{0}, dropped_no_connection{0}, handshakes_failed{0}, connections_up{0},
-      lanes_up{0}, queued_bytes_peak{0};
+      lanes_up{0}, queued_bytes_peak{0}, bulk_paused{0};
   // A gauge: bytes the shard's connections hold to write, as each writer last reported.
   std::atomic<int64_t> queued_bytes{0};
   static void Add(std::atomic<uint64_t>& c, uint64_t n) {

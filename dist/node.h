@@ -160,10 +160,10 @@ struct DistStats {
   uint64_t dropped_queue_full = 0;      // NodeOptions::max_queue_bytes reached
   uint64_t dropped_no_connection = 0;   // sent to a node that is not connected
   uint64_t handshakes_failed = 0;
-  uint64_t connections_up = 0;       // sessions that completed a handshake
-  uint64_t lanes_up = 0;             // lane connections that joined one (ARCHITECTURE.md, "Lanes")
-  uint64_t queued_bytes_peak = 0;    // the most any one connection has held to write, so far
-  uint64_t queued_bytes = 0;         // what all connections hold to write now
+  uint64_t connections_up = 0;     // sessions that completed a handshake
+  uint64_t lanes_up = 0;           // lane connections that joined one (ARCHITECTURE.md, "Lanes")
+  uint64_t queued_bytes_peak = 0;  // the most any one connection has held to write, so far
+  uint64_t queued_bytes = 0;       // what all connections hold to write now
   // Times a large message waited for the peer to read its fragments because small frames were
   // going out beside it (PROTOCOL.md §5: fragments are paced while small frames compete).
   uint64_t bulk_paused = 0;

@@ -299,7 +299,8 @@ Task<absl::Status> Outgoing::WriteLoop(net::Stream& stream, absl::Duration tick)
   wire::ByteBuffer writing;
   for (;;) {
     if (stopping_) co_return absl::CancelledError("the session is closing");
-    latency_minded_ = latency_until_ > remote::NowNanos();
+    // The clock is read only while a large message is queued: small traffic alone never pays.
+    latency_minded_ = !bulk_.empty() && latency_until_ > remote::NowNanos();
     if (urgent_.empty() && !BulkReady()) {
       if (!bulk_.empty()) ShardStats::Add(stats_->bulk_paused, 1);
       bool notified = co_await work_.Wait(tick / 4);

@@ -37,22 +37,28 @@ absl::Status HangupWatch::Add(TcpStream socket, uint64_t token) {
   return absl::OkStatus();
 }
 
+namespace {
+
+// Without waiting: what the kernel does not take at once is not sent.
+void SayFarewell(const TcpStream& socket, std::string_view farewell) {
+  if (farewell.empty()) return;
+  (void)::send(socket.fd(), farewell.data(), farewell.size(), MSG_DONTWAIT | MSG_NOSIGNAL);
+}
+
+}  // namespace
+
 void HangupWatch::Remove(uint64_t token, std::string_view farewell) {
   MutexLock lock(&mutex_);
   auto it = sockets_.find(token);
   if (it == sockets_.end()) return;
-  if (!farewell.empty()) {
-    (void)::send(it->second.fd(), farewell.data(), farewell.size(), MSG_DONTWAIT | MSG_NOSIGNAL);
-  }
+  SayFarewell(it->second, farewell);
   // Closing the socket takes it out of the epoll set.
   sockets_.erase(it);
 }
 
 void HangupWatch::RemoveAll(std::string_view farewell) {
   MutexLock lock(&mutex_);
-  for (auto& [token, socket] : sockets_) {
-    (void)::send(socket.fd(), farewell.data(), farewell.size(), MSG_DONTWAIT | MSG_NOSIGNAL);
-  }
+  for (const auto& [token, socket] : sockets_) SayFarewell(socket, farewell);
   sockets_.clear();
 }
 

@@ -8,9 +8,9 @@
 // fragments, one per write, between the small frames, so a 64 MiB message holds the others back
 // by one fragment at most in this queue. In the kernels' socket buffers they would still wait
 // behind megabytes of fragments; so while small frames compete with a large message, fragments
-// get smaller and the writer keeps at most kLatencyWindowBytes of them unread by the peer (it
-// says what it read: BULK_READ), and a small frame finds little ahead of it. A large message
-// alone goes in full-size fragments, unpaced, for throughput. A message's binaries of
+// get smaller and the writer keeps at most a small window of them unread by the peer (it says
+// what it read: BULK_READ; LatencyPacing below), and a small frame finds little ahead of it. A
+// large message alone goes in full-size fragments, unpaced, for throughput. A message's binaries of
 // kBulkThreshold or more are not copied into the frame: the bulk item keeps the message and writes
 // them from it. Per-pair order holds because a frame for a PID that has a bulk payload queued
 // follows it through the bulk lane. Messages past `max_queue_bytes` are refused (the caller drops

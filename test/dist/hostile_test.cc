@@ -644,7 +644,6 @@ INSTANTIATE_TEST_SUITE_P(Tls, DistHostileTest, ::testing::Values(true, false),
                            return info.param ? "Tls" : "PlainTcp";
                          });
 
-}  // namespace
 // A peer's hangup watch (the connection a node watches only for the peer's end, so that a kill
 // -9 is noticed at once): the node offers it, takes one per connection, and when it ends
 // without a farewell takes the peer down as a dead process, closing its connection.
@@ -715,5 +714,7 @@ TEST(DistHostilePeerTest, AHangupWatchThatSaysFarewellLeavesTheEndToTheConnectio
   close(second);
   EXPECT_TRUE(Alive(a));
 }
+
+}  // namespace
 
 }  // namespace snow::dist_testing

@@ -103,6 +103,9 @@ Task<absl::StatusOr<StreamResult>> SinkStream(Self self, Pid sink, StreamPlan pl
     // The session's writer runs on this shard: let it, or the queue only grows.
     co_await MaybeYield();
   }
+  // A stream faster than the peer reads fills the session's queue to its bound, and a send
+  // beyond it is dropped: the query must wait for room, or a long run can lose it.
+  co_await dist::WaitForRoom(self, sink);
   SinkQuery query{self.pid(), plan.stream, plan.messages};
   self.Send(sink, query);
   absl::StatusOr<SinkReport> report = co_await AwaitReport(self, plan.stream);

@@ -13,10 +13,14 @@
 
 namespace snow::net {
 
-absl::StatusOr<double> MeasureAeadBytesPerSecond(TlsAead aead, size_t total_bytes) {
-  constexpr size_t kRecord = 16384;
-  std::vector<uint8_t> in(kRecord, 0x5a);
-  std::vector<uint8_t> out(kRecord);
+absl::StatusOr<double> MeasureAeadBytesPerSecond(TlsAead aead, size_t total_bytes,
+                                                 size_t record_bytes) {
+  if (record_bytes == 0 || record_bytes > 16384) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("a TLS record holds 1 to 16384 bytes, not ", record_bytes));
+  }
+  std::vector<uint8_t> in(record_bytes, 0x5a);
+  std::vector<uint8_t> out(record_bytes);
   uint8_t key[32] = {1, 2, 3};
   uint8_t nonce[12] = {};
   uint8_t tag[16];
@@ -30,16 +34,16 @@ absl::StatusOr<double> MeasureAeadBytesPerSecond(TlsAead aead, size_t total_byte
     }
     aes_ready = true;
   }
-  size_t records = std::max<size_t>(1, total_bytes / kRecord);
+  size_t records = std::max<size_t>(1, total_bytes / record_bytes);
   auto start = std::chrono::steady_clock::now();
   int rc = 0;
   for (size_t i = 0; i < records && rc == 0; ++i) {
     std::memcpy(nonce + 4, &i, sizeof(i));
     if (aead == TlsAead::kChaCha20Poly1305) {
-      rc = wc_ChaCha20Poly1305_Encrypt(key, nonce, header, sizeof(header), in.data(), kRecord,
+      rc = wc_ChaCha20Poly1305_Encrypt(key, nonce, header, sizeof(header), in.data(), record_bytes,
                                        out.data(), tag);
     } else {
-      rc = wc_AesGcmEncrypt(&aes, out.data(), in.data(), kRecord, nonce, sizeof(nonce), tag,
+      rc = wc_AesGcmEncrypt(&aes, out.data(), in.data(), record_bytes, nonce, sizeof(nonce), tag,
                             sizeof(tag), header, sizeof(header));
     }
   }
@@ -47,7 +51,7 @@ absl::StatusOr<double> MeasureAeadBytesPerSecond(TlsAead aead, size_t total_byte
   if (aes_ready) wc_AesFree(&aes);
   if (rc != 0) return absl::InternalError(absl::StrCat("AEAD seal failed: ", rc));
   double seconds = std::chrono::duration<double>(elapsed).count();
-  return static_cast<double>(records * kRecord) / seconds;
+  return static_cast<double>(records * record_bytes) / seconds;
 }
 
 }  // namespace snow::net

@@ -14,6 +14,7 @@
 #include "gtest/gtest.h"
 #include "snow/core/snow.h"
 #include "snow/net/tcp.h"
+#include "snow/net/tls_aead_speed.h"
 #include "snow/test/testing/co_test.h"
 
 namespace snow::net {
@@ -772,6 +773,20 @@ Task<absl::Status> EndsWhileTlsReadersBlock(Self self, Pki pki) {
 
 TEST(TlsTest, ShutdownDestroysBlockedTlsReaders) {
   EXPECT_THAT(RunOnTestRuntime(RealRuntimeOptions(2), EndsWhileTlsReadersBlock, MakePki()), IsOk());
+}
+
+TEST(TlsAeadSpeedTest, SealsRecordsOfAnyTlsSizeAndRefusesOthers) {
+  for (TlsAead aead : {TlsAead::kChaCha20Poly1305, TlsAead::kAes128Gcm}) {
+    for (size_t record : {size_t{1}, size_t{148}, size_t{16384}}) {
+      absl::StatusOr<double> bps = MeasureAeadBytesPerSecond(aead, 64 << 10, record);
+      ASSERT_THAT(bps, IsOk()) << record;
+      EXPECT_GT(*bps, 0) << record;
+    }
+  }
+  EXPECT_EQ(MeasureAeadBytesPerSecond(TlsAead::kChaCha20Poly1305, 1 << 20, 0).status().code(),
+            absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(MeasureAeadBytesPerSecond(TlsAead::kChaCha20Poly1305, 1 << 20, 16385).status().code(),
+            absl::StatusCode::kInvalidArgument);
 }
 
 }  // namespace

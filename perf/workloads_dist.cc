@@ -200,8 +200,8 @@ int W8() {
   }
   // A record's plaintext is the message's frame and TLS 1.3's one content-type byte.
   const size_t record = static_cast<size_t>(f.rt_bytes_per_msg + 0.5) + 1;
-  const double small = *net::MeasureAeadBytesPerSecond(net::TlsAead::kChaCha20Poly1305,
-                                                       size_t{32} << 20, record);
+  const double small =
+      *net::MeasureAeadBytesPerSecond(net::TlsAead::kChaCha20Poly1305, size_t{32} << 20, record);
   const double seal_us = static_cast<double>(record) / small * 1e6;
   std::printf(
       "W8 snow us_per_roundtrip=%.1f p99_us=%.1f msgs_per_s=%.0f mb_per_s=%.0f "

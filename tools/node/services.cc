@@ -42,10 +42,18 @@ struct StreamState {
 
 Task<absl::Status> SinkService(Self self) {
   absl::flat_hash_map<uint64_t, StreamState> streams;
+  // The stream of the last item: a run of items from one stream skips the lookup. Reset when the
+  // table changes, which may move its entries.
+  StreamState* current = nullptr;
+  uint64_t current_stream = 0;
   for (;;) {
     auto m = co_await self.Receive<SinkItem, SinkQuery>();
     if (auto* item = std::get_if<SinkItem>(&m)) {
-      StreamState& s = streams[item->stream];
+      if (current == nullptr || item->stream != current_stream) {
+        current = &streams[item->stream];
+        current_stream = item->stream;
+      }
+      StreamState& s = *current;
       if (item->seq != s.next) ++s.reordered;
       s.next = item->seq + 1;
       ++s.received;
@@ -54,6 +62,7 @@ Task<absl::Status> SinkService(Self self) {
       auto& q = std::get<SinkQuery>(m);
       StreamState s = streams[q.stream];
       streams.erase(q.stream);
+      current = nullptr;
       SinkReport report{
           q.stream,    s.received, q.expected > s.received ? q.expected - s.received : 0,
           s.reordered, s.bytes,    self.pid()};

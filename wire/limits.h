@@ -69,6 +69,11 @@ struct EncodeOptions {
   // that owns the value until the bytes are out (dist/ sends large messages this way).
   std::vector<BorrowedBytes>* borrowed = nullptr;
   size_t borrow_from_bytes = 64 * 1024;
+  // The shape key (Writer::WriteStructHeader) of a shape both ends agreed on before the term
+  // (DefinedShape, reader.h): it is shape 0, so a struct or variant of that key is written as a
+  // reference to it, and the term's own definitions are numbered from 1. The term must be read
+  // with the same shape (Reader::UseDefinedShape).
+  const void* defined_shape = nullptr;
 };
 
 }  // namespace snow::wire

@@ -800,8 +800,41 @@ void Reader::MemoizeStructBody(uint8_t tag, const uint8_t* start, const StructHe
 }
 
 void Reader::RememberMatch(const Shape& shape, const void* key) {
+  if (shape.defined != nullptr) {
+    shape.defined->matched_ = key;
+    return;
+  }
   // Only if the entry still holds these bytes (it may have been replaced since).
   if (shape.memo->generation == shape.memo_generation) shape.memo->matched = key;
+}
+
+void Reader::UseDefinedShape(DefinedShape* shape) {
+  StructHeader header = shape->header_;
+  header.shape = 0;
+  shapes_.push_back(Shape{header, shape->matched_, nullptr, 0, shape});
+}
+
+absl::StatusOr<std::unique_ptr<DefinedShape>> DefinedShape::Parse(ByteSpan header) {
+  std::unique_ptr<DefinedShape> shape(new DefinedShape());
+  // A header announces values that follow it in each term, and the reader checks that they could
+  // fit in its input: room for them, never read, lets it check the header alone.
+  shape->bytes_.assign(reinterpret_cast<const char*>(header.data()), header.size());
+  shape->bytes_.append(2 * header.size(), '\0');
+  Reader r(ByteSpan(reinterpret_cast<const uint8_t*>(shape->bytes_.data()), shape->bytes_.size()));
+  uint8_t tag = header.empty() ? 0 : header[0];
+  const bool definition = (tag >= kFixStructBase && tag < kFixShapeRefBase) ||
+                          tag == kTagStruct || tag == kTagVariant;
+  if (!definition) {
+    return absl::DataLossError("stf: a defined shape must be a struct or variant definition");
+  }
+  if (!r.ReadStructHeader(&shape->header_)) return r.status();
+  if (r.offset() != header.size()) {
+    return absl::DataLossError(absl::StrFormat(
+        "stf: a defined shape of %d bytes has %d bytes after its header", header.size(),
+        header.size() - std::min(header.size(), r.offset())));
+  }
+  shape->bytes_.resize(header.size());  // within capacity: the views stay where they are
+  return shape;
 }
 
 bool Reader::ReadStructBody(uint8_t tag, size_t at, StructHeader* header) {

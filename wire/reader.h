@@ -23,6 +23,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -30,6 +31,7 @@
 #include "absl/base/optimization.h"
 #include "absl/container/inlined_vector.h"
 #include "absl/status/status.h"
+#include "absl/status/statusor.h"
 #include "snow/wire/byte_buffer.h"
 #include "snow/wire/internal/tags.h"
 #include "snow/wire/internal/varint.h"
@@ -68,6 +70,33 @@ class NameCursor {
   const uint8_t* p_;
 };
 
+// A struct or variant header that two ends agreed on outside the terms that use it (dist/ defines
+// one per message type and connection, so that a stream of one type does not repeat its names):
+// read and checked once, then shape 0 of every term decoded with it (Reader::UseDefinedShape),
+// as EncodeOptions::defined_shape makes it on the writing side.
+//
+//   absl::StatusOr<std::unique_ptr<DefinedShape>> shape = DefinedShape::Parse(header_bytes);
+//   Reader r(term);
+//   r.UseDefinedShape(shape->get());
+class DefinedShape {
+ public:
+  // `header`: exactly one definition's header, from its tag through its last field name, as a
+  // Writer wrote it (Writer::TopLevelDefinition). Errors: kDataLoss for anything else.
+  static absl::StatusOr<std::unique_ptr<DefinedShape>> Parse(ByteSpan header);
+
+  Kind kind() const { return header_.kind; }
+  std::string_view type_name() const { return header_.type_name; }
+  uint32_t field_count() const { return header_.count; }
+
+ private:
+  friend class Reader;
+  DefinedShape() = default;
+
+  std::string bytes_;
+  StructHeader header_;            // its views point into bytes_
+  const void* matched_ = nullptr;  // the C++ type its names last matched, in order
+};
+
 class Reader {
  public:
   explicit Reader(ByteSpan input, const DecodeLimits& limits = {}, CodecContext* context = nullptr);
@@ -90,6 +119,10 @@ class Reader {
   CodecContext* context() const { return context_; }
 
   // --- Framing of a whole term ---------------------------------------------------------------
+  // Makes `shape` (which outlives the reader) shape 0 of the term, before anything is read: the
+  // term's own definitions are numbered from 1. A term written with EncodeOptions::defined_shape
+  // must be read so, and only such a term.
+  void UseDefinedShape(DefinedShape* shape);
   bool ReadVersion();
   // Fails with kDataLoss unless all input was consumed.
   bool ExpectEnd();
@@ -212,7 +245,9 @@ class Reader {
   void MarkShapeMatches(uint32_t index, const void* key) {
     if (index >= shapes_.size() || shapes_[index].matched == key) return;
     shapes_[index].matched = key;
-    if (shapes_[index].memo != nullptr) RememberMatch(shapes_[index], key);
+    if (shapes_[index].memo != nullptr || shapes_[index].defined != nullptr) {
+      RememberMatch(shapes_[index], key);
+    }
   }
 
  private:
@@ -227,6 +262,7 @@ class Reader {
     // The memo entry this header was read from or recorded in, and its generation then.
     HeaderMemo* memo = nullptr;
     uint64_t memo_generation = 0;
+    DefinedShape* defined = nullptr;  // shape 0 of a term read with UseDefinedShape
   };
   void RememberMatch(const Shape& shape, const void* key);
   // ReadStructBody's fast path: a header byte for byte like one this thread read and checked.

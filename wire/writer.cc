@@ -213,6 +213,7 @@ bool Writer::WriteStructHeader(const void* shape_key, std::string_view type_name
     WriteShapeRefBytes(index);
     return true;
   }
+  const size_t begin = size();
   if (names.size() <= kMaxFixCount) {
     PutByte(static_cast<uint8_t>(kFixStructBase + names.size()));
     PutName(type_name);
@@ -222,6 +223,7 @@ bool Writer::WriteStructHeader(const void* shape_key, std::string_view type_name
     PutRawVarint(names.size());
   }
   PutNames(names, check);
+  NoteDefinition(shape_key, begin);
   RememberShape(shape_key);
   return true;
 }
@@ -235,11 +237,13 @@ bool Writer::WriteVariantHeader(const void* shape_key, std::string_view type_nam
     WriteShapeRefBytes(index);
     return true;
   }
+  const size_t begin = size();
   PutByte(kTagVariant);
   PutName(type_name);
   PutName(alternative);
   PutRawVarint(names.size());
   PutNames(names, check);
+  NoteDefinition(shape_key, begin);
   RememberShape(shape_key);
   return true;
 }

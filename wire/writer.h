@@ -47,7 +47,9 @@ class Writer {
         max_depth_(options.max_depth > kHardMaxDepth ? kHardMaxDepth : options.max_depth),
         context_(options.context),
         borrowed_(options.borrowed),
-        borrow_from_bytes_(options.borrow_from_bytes) {}
+        borrow_from_bytes_(options.borrow_from_bytes) {
+    if (options.defined_shape != nullptr) RememberShape(options.defined_shape);
+  }
   Writer(const Writer&) = delete;
   Writer& operator=(const Writer&) = delete;
   // Commits what was written to the buffer's size (Finish does too).
@@ -218,6 +220,18 @@ class Writer {
   uint32_t next_shape_index() const { return shapes_defined_; }
   bool WriteShapeRef(uint32_t index);
 
+  // Where this term's value was written as a struct or variant definition: its shape key and the
+  // header's bytes in the buffer, [begin, end), from its tag through its last field name. What a
+  // connection may agree on as a DefinedShape for the terms that follow. False when the value is
+  // not a definition (another kind, or a reference to EncodeOptions::defined_shape).
+  bool TopLevelDefinition(const void** shape_key, size_t* begin, size_t* end) const {
+    if (top_header_end_ == 0) return false;
+    *shape_key = top_shape_key_;
+    *begin = top_header_begin_;
+    *end = top_header_end_;
+    return true;
+  }
+
   // Closes the level the last container header opened.
   void Leave() { --depth_; }
 
@@ -321,6 +335,14 @@ class Writer {
     return false;
   }
   void RememberShape(const void* key);
+  // After a definition's header written from `begin`: remembers it if it is the term's value.
+  void NoteDefinition(const void* key, size_t begin) {
+    if (depth_ == 1 && top_header_end_ == 0) {
+      top_shape_key_ = key;
+      top_header_begin_ = begin;
+      top_header_end_ = size();
+    }
+  }
   void PutNames(absl::Span<const std::string_view> names, NameCheck check);
   bool FailDepth();
 
@@ -331,6 +353,10 @@ class Writer {
   uint32_t max_depth_;
   uint32_t shapes_defined_ = 0;
   uint32_t shape_cache_used_ = 0;
+  // TopLevelDefinition; end 0: none.
+  const void* top_shape_key_ = nullptr;
+  size_t top_header_begin_ = 0;
+  size_t top_header_end_ = 0;
   CodecContext* context_;
   std::vector<BorrowedBytes>* borrowed_;
   size_t borrow_from_bytes_;

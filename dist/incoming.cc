@@ -151,20 +151,12 @@ absl::Status Incoming::HandlePayload(wire::ByteSpan payload) {
   Node* node = session_->node();
   ShardStats* stats = session_->stats();
   switch (static_cast<FrameKind>(payload[0])) {
-    case FrameKind::kSend: {
-      uint16_t id = 0;
-      uint64_t to_bits = 0;
-      if (!f.Int(&id) || !f.Int(&to_bits)) return ProtocolError("short send");
-      Pid to = Pid::FromBits(to_bits);
-      if (!to.is_local() || to.is_null()) return ProtocolError("send to a PID that is not ours");
-      if (id >= types_.size()) return ProtocolError("send of an undefined type id");
-      const RemoteType* type = types_[id];
-      if (type == nullptr) {
-        ShardStats::Add(stats->dropped_not_registered, 1);
-        return absl::OkStatus();
-      }
-      return DeliverMessage(*type, f.rest(), to, payload.size() - f.rest().size());
-    }
+    case FrameKind::kSend:
+      return HandleSend(f, payload.size(), false);
+    case FrameKind::kSendShaped:
+      return HandleSend(f, payload.size(), true);
+    case FrameKind::kDefineShape:
+      return DefineShape(f);
     case FrameKind::kSendNamed: {
       std::string_view name, type_name;
       if (!f.Name(&name) || !f.Name(&type_name)) return ProtocolError("short named send");
@@ -201,6 +193,7 @@ absl::Status Incoming::HandlePayload(wire::ByteSpan payload) {
         });
       }
       types_.push_back(type);
+      shapes_.emplace_back();
       return absl::OkStatus();
     }
     case FrameKind::kSignal:
@@ -247,8 +240,42 @@ absl::Status Incoming::HandlePayload(wire::ByteSpan payload) {
   return ProtocolError(absl::StrCat("unknown frame kind ", payload[0]));
 }
 
+absl::Status Incoming::HandleSend(FieldReader& f, size_t payload_size, bool shaped) {
+  uint16_t id = 0;
+  uint64_t to_bits = 0;
+  if (!f.Int(&id) || !f.Int(&to_bits)) return ProtocolError("short send");
+  Pid to = Pid::FromBits(to_bits);
+  if (!to.is_local() || to.is_null()) return ProtocolError("send to a PID that is not ours");
+  if (id >= types_.size()) return ProtocolError("send of an undefined type id");
+  wire::DefinedShape* shape = nullptr;
+  if (shaped) {
+    shape = shapes_[id].get();
+    if (shape == nullptr) return ProtocolError("SEND_SHAPED of a type with no shape defined");
+  }
+  const RemoteType* type = types_[id];
+  if (type == nullptr) {
+    ShardStats::Add(session_->stats()->dropped_not_registered, 1);
+    return absl::OkStatus();
+  }
+  return DeliverMessage(*type, f.rest(), to, payload_size - f.rest().size(), shape);
+}
+
+absl::Status Incoming::DefineShape(FieldReader& f) {
+  uint16_t id = 0;
+  if (!f.Int(&id)) return ProtocolError("short DEFINE_SHAPE");
+  if (id >= types_.size()) return ProtocolError("DEFINE_SHAPE of an undefined type id");
+  if (shapes_[id] != nullptr) return ProtocolError("DEFINE_SHAPE twice for one type");
+  absl::StatusOr<std::unique_ptr<wire::DefinedShape>> shape = wire::DefinedShape::Parse(f.rest());
+  if (!shape.ok()) {
+    return ProtocolError(absl::StrCat("DEFINE_SHAPE that is not one struct header (",
+                                      shape.status().message(), ")"));
+  }
+  shapes_[id] = std::move(*shape);
+  return absl::OkStatus();
+}
+
 absl::Status Incoming::DeliverMessage(const RemoteType& type, wire::ByteSpan term, Pid to,
-                                      size_t term_at) {
+                                      size_t term_at, wire::DefinedShape* shape) {
   const NodeOptions& options = session_->node()->options();
   wire::DecodeLimits limits;
   limits.max_input_bytes = options.max_message_bytes;
@@ -262,7 +289,7 @@ absl::Status Incoming::DeliverMessage(const RemoteType& type, wire::ByteSpan ter
     supplied = &binary_;
     supplied_at = binary_at_ - term_at;
   }
-  RemoteEnvelope e = type.decode(term, to, session_, limits, supplied_at, supplied, &error);
+  RemoteEnvelope e = type.decode(term, to, session_, limits, supplied_at, supplied, shape, &error);
   if (!e) {
     // The framing is intact, so only this message is lost, not the connection.
     ShardStats::Add(session_->stats()->dropped_decode_failed, 1);
@@ -332,7 +359,7 @@ absl::Status Incoming::DeliverNamedCall(RemoteEnvelope e) {
   const std::string& bytes = call.request.bytes;
   RemoteEnvelope request =
       type->decode(wire::ByteSpan(reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size()),
-                   *server, session_, limits, 0, nullptr, &error);
+                   *server, session_, limits, 0, nullptr, nullptr, &error);
   if (!request) {
     ShardStats::Add(session_->stats()->dropped_decode_failed, 1);
     node->LogAbout(session_->Describe(), LogKind::kUndeliverable, [&] {

@@ -71,9 +71,11 @@ struct RemoteType {
   // Decodes `bytes` (version byte + term) straight into a new message addressed to `to`, or
   // returns an empty envelope with the reason in *error. With `supplied`, the binary whose
   // bytes would start at `supplied_at` of `bytes` is that string (wire::Reader::SupplyBinary).
+  // With `shape`, the term was written with that shape agreed (wire::Reader::UseDefinedShape).
   RemoteEnvelope (*decode)(wire::ByteSpan bytes, Pid to, wire::CodecContext* context,
                            const wire::DecodeLimits& limits, size_t supplied_at,
-                           std::string* supplied, absl::Status* error) = nullptr;
+                           std::string* supplied, wire::DefinedShape* shape,
+                           absl::Status* error) = nullptr;
 };
 
 }  // namespace snow::dist
@@ -217,10 +219,12 @@ const void* ValueOf(const RemoteEnvelope& e) {
 template <class T>
 RemoteEnvelope DecodeMessage(wire::ByteSpan bytes, Pid to, wire::CodecContext* context,
                              const wire::DecodeLimits& limits, size_t supplied_at,
-                             std::string* supplied, absl::Status* error) {
+                             std::string* supplied, wire::DefinedShape* shape,
+                             absl::Status* error) {
   RemoteEnvelope e = RemoteEnvelope::Emplace<T>(to);
   wire::Reader r(bytes, limits, context);
   if (supplied != nullptr) r.SupplyBinary(supplied_at, supplied);
+  if (shape != nullptr) r.UseDefinedShape(shape);
   if (r.ReadVersion() && wire::DecodeValue(r, e.mutable_value<T>())) r.ExpectEnd();
   if (!r.ok()) {
     *error = r.status();

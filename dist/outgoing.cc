@@ -25,42 +25,64 @@ void EndSmallFrame(wire::ByteBuffer& out, size_t start, size_t trailing_bytes = 
 }  // namespace
 
 absl::Status EncodeMessage(const RemoteType& type, const void* value, PidContext& pids,
-                           wire::ByteBuffer& out, std::vector<wire::BorrowedBytes>* borrowed) {
+                           wire::ByteBuffer& out, std::vector<wire::BorrowedBytes>* borrowed,
+                           const void* defined_shape, TopLevelHeader* header) {
   const size_t start = out.size();
   wire::EncodeOptions options;
   options.context = &pids;
   options.borrowed = borrowed;
   options.borrow_from_bytes = kBulkThreshold;
+  options.defined_shape = defined_shape;
   absl::Status status;
   {
     wire::Writer w(out, options);
     w.WriteVersion();
     type.codec.encode(w, value);
+    if (header != nullptr && !w.TopLevelDefinition(&header->key, &header->begin, &header->end)) {
+      header->key = nullptr;
+    }
     status = w.Finish();
   }
   if (!status.ok()) out.Truncate(start);
   return status;
 }
 
-uint16_t Outgoing::TypeId(const RemoteType* type) {
-  if (type == last_type_) return last_type_id_;
-  auto [it, inserted] = type_ids_.try_emplace(type, static_cast<uint16_t>(type_ids_.size()));
+Outgoing::TypeEntry& Outgoing::TypeOf(const RemoteType* type) {
+  if (type == last_type_) return *last_entry_;
+  auto [it, inserted] = types_.try_emplace(type);
   if (inserted) {
-    SNOW_CHECK(type_ids_.size() < kMaxTypesPerConnection,
+    SNOW_CHECK(types_.size() < kMaxTypesPerConnection,
                "more than 65534 message types on one connection");
+    it->second.id = static_cast<uint16_t>(types_.size() - 1);
     // Defined before first use: DEFINE_TYPE goes ahead of the frame that needs it, in the
     // urgent lane, which every lane's frames follow.
     const size_t start = wire::BeginFrame(urgent_);
     FieldWriter w(urgent_);
     w.U8(static_cast<uint8_t>(FrameKind::kDefineType));
-    w.Int(it->second);
+    w.Int(it->second.id);
     w.Name(type->wire_name);
     EndSmallFrame(urgent_, start);
     NoteQueued(urgent_.size() - start);
   }
   last_type_ = type;
-  last_type_id_ = it->second;
+  last_entry_ = &it->second;
   return it->second;
+}
+
+void Outgoing::DefineShape(TypeEntry& entry, std::string_view header, const void* key) {
+  entry.shape_considered = true;
+  if (key == nullptr) return;  // not a struct: nothing to spare
+  // In the urgent lane: every later message of the type, small or large, is queued after it, so
+  // the peer reads it before them. (The message it came from is a plain SEND, whichever lane it
+  // went to.)
+  const size_t start = wire::BeginFrame(urgent_);
+  FieldWriter w(urgent_);
+  w.U8(static_cast<uint8_t>(FrameKind::kDefineShape));
+  w.Int(entry.id);
+  w.Bytes(header);
+  EndSmallFrame(urgent_, start);
+  NoteQueued(urgent_.size() - start);
+  entry.shape = key;
 }
 
 wire::ByteBuffer& Outgoing::BeginFrame(uint64_t to, size_t* start) {
@@ -120,25 +142,45 @@ void Outgoing::BulkDone(uint64_t to) {
 
 absl::Status Outgoing::AddMessage(uint64_t to, const RemoteType& type, RemoteEnvelope& e,
                                   PidContext& pids) {
-  const uint16_t id = TypeId(&type);
+  TypeEntry& entry = TypeOf(&type);
   size_t start;
   wire::ByteBuffer& out = BeginFrame(to, &start);
   FieldWriter w(out);
-  w.U8(static_cast<uint8_t>(FrameKind::kSend));
-  w.Int(id);
+  w.U8(static_cast<uint8_t>(entry.shape != nullptr ? FrameKind::kSendShaped : FrameKind::kSend));
+  w.Int(entry.id);
   w.Int(to);
-  absl::Status status = EncodeMessage(type, type.value_of(e), pids, out, &borrowed_);
+  // The type's first message here also tells where its header is, to define its shape.
+  TopLevelHeader header;
+  const bool define = defined_shapes_ && !entry.shape_considered;
+  absl::Status status = EncodeMessage(type, type.value_of(e), pids, out, &borrowed_, entry.shape,
+                                      define ? &header : nullptr);
   if (!status.ok()) [[unlikely]] {
     borrowed_.clear();
     AbandonFrame(out, start, to);
     return status;
   }
-  if (!borrowed_.empty()) [[unlikely]] {
-    EndBorrowingFrame(out, start, to, std::move(e));
+  // The header is copied out before the frame may move to the bulk lane.
+  if (define) [[unlikely]] {
+    std::string bytes;
+    if (header.key != nullptr) {
+      bytes.assign(reinterpret_cast<const char*>(out.data()) + header.begin,
+                   header.end - header.begin);
+    }
+    EndMessageFrame(out, start, to, e);
+    DefineShape(entry, bytes, header.key);
     return absl::OkStatus();
   }
-  EndFrame(out, start, to);
+  EndMessageFrame(out, start, to, e);
   return absl::OkStatus();
+}
+
+void Outgoing::EndMessageFrame(wire::ByteBuffer& out, size_t start, uint64_t to,
+                               RemoteEnvelope& e) {
+  if (!borrowed_.empty()) [[unlikely]] {
+    EndBorrowingFrame(out, start, to, std::move(e));
+    return;
+  }
+  EndFrame(out, start, to);
 }
 
 void Outgoing::BulkItem::Seal() {

@@ -50,6 +50,7 @@ void Session::MakeLane(const LaneTicket& ticket, uint16_t lane, uint16_t peer_la
 void Session::LearnCapabilities(uint64_t capabilities) {
   peer_capabilities_ = capabilities;
   if (bulk_window()) out_.UseBulkWindow(node_->options().tls ? kTlsPacing : kPlainPacing);
+  if ((capabilities & kCapDefinedShapes) != 0) out_.UseDefinedShapes();
 }
 
 absl::Status Session::LearnLanes(uint16_t peer_lanes, uint16_t peer_first_lane) {

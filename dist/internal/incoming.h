@@ -9,6 +9,7 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <vector>
 
 #include "absl/status/status.h"
@@ -22,6 +23,7 @@
 
 namespace snow::dist_internal {
 
+class FieldReader;
 class Session;
 
 class Incoming {
@@ -47,7 +49,11 @@ class Incoming {
   // Decodes a message for local actor `to` and delivers it; one that does not decode is dropped
   // and counted.
   // `term_at`: where the term starts in the frame's payload.
-  absl::Status DeliverMessage(const RemoteType& type, wire::ByteSpan term, Pid to, size_t term_at);
+  absl::Status DeliverMessage(const RemoteType& type, wire::ByteSpan term, Pid to, size_t term_at,
+                              wire::DefinedShape* shape = nullptr);
+  // SEND or SEND_SHAPED.
+  absl::Status HandleSend(FieldReader& f, size_t payload_size, bool shaped);
+  absl::Status DefineShape(FieldReader& f);
   // A call by name arrived (named_call.h): monitors and delivers it.
   absl::Status DeliverNamedCall(RemoteEnvelope e);
   // A remote spawn arrived (name_service.h): starts the child, or replies why not.
@@ -57,6 +63,8 @@ class Incoming {
   wire::FrameDecoder frames_;
   wire::ByteBuffer held_;
   std::vector<const RemoteType*> types_;  // by the peer's type id; nullptr: not registered here
+  // By the peer's type id: the shape its SEND_SHAPEDs are written with (DEFINE_SHAPE), if any.
+  std::vector<std::unique_ptr<wire::DefinedShape>> shapes_;
   // A message in fragments: its bytes but the announced binary, and that binary.
   wire::ByteBuffer reassembly_;
   std::string binary_;

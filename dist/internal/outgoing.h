@@ -39,12 +39,23 @@
 
 namespace snow::dist_internal {
 
+// Where a term written by EncodeMessage has its top-level struct header: the shape key and the
+// header's bytes in the buffer, [begin, end). Key nullptr: the value is no struct definition.
+struct TopLevelHeader {
+  const void* key = nullptr;
+  size_t begin = 0;
+  size_t end = 0;
+};
+
 // Appends `value` (a `type`) as one STF term, version byte first, PIDs written by `pids`. On
 // error `out` is left as it was. With `borrowed`, large binaries are listed there instead of
-// copied (wire::EncodeOptions::borrowed).
+// copied (wire::EncodeOptions::borrowed). With `defined_shape`, the term is written with that
+// shape agreed (wire::EncodeOptions::defined_shape). With `header`, says where the top-level
+// struct header went.
 absl::Status EncodeMessage(const RemoteType& type, const void* value, PidContext& pids,
                            wire::ByteBuffer& out,
-                           std::vector<wire::BorrowedBytes>* borrowed = nullptr);
+                           std::vector<wire::BorrowedBytes>* borrowed = nullptr,
+                           const void* defined_shape = nullptr, TopLevelHeader* header = nullptr);
 
 // While small frames compete with a large message (one was queued while fragments were), and
 // for kLatencyHoldNanos after: fragments of `fragment` bytes, at most `window` of them unread by
@@ -108,6 +119,9 @@ class Outgoing {
     windowed_ = true;
     pacing_ = pacing;
   }
+  // The peer reads DEFINE_SHAPE and SEND_SHAPED: from now on each message type's top-level
+  // struct header is sent once, after its first message, and its later messages refer to it.
+  void UseDefinedShapes() { defined_shapes_ = true; }
   // The peer read `bytes` of this side's fragments.
   void BulkRead(uint32_t bytes);
 
@@ -137,7 +151,19 @@ class Outgoing {
     void Seal();             // a payload all in `bytes`: one piece
   };
 
-  uint16_t TypeId(const RemoteType* type);
+  // What this connection has told the peer about a message type.
+  struct TypeEntry {
+    uint16_t id = 0;
+    const void* shape = nullptr;  // the shape key of its DEFINE_SHAPE; nullptr: none (yet)
+    bool shape_considered = false;
+  };
+  // The type's entry, DEFINE_TYPE queued first if it is new here.
+  TypeEntry& TypeOf(const RemoteType* type);
+  // After the type's first message, whose top-level struct header (shape `key`) was `header`:
+  // queues DEFINE_SHAPE for it. Key nullptr: the type has no header to define.
+  void DefineShape(TypeEntry& entry, std::string_view header, const void* key);
+  // Ends a message's frame: a bulk item that keeps `e` when it borrowed binaries.
+  void EndMessageFrame(wire::ByteBuffer& out, size_t start, uint64_t to, RemoteEnvelope& e);
   // Queues a small frame of `kind` whose one field is `value`.
   template <typename Int>
   void AddControl(FrameKind kind, Int value);
@@ -195,10 +221,11 @@ class Outgoing {
   size_t bulk_unread_ = 0;       // fragment bytes written that the peer has not said it read
   bool latency_minded_ = false;  // small frames compete: as of the writer's last look
   int64_t latency_until_ = 0;
-  absl::flat_hash_map<const RemoteType*, uint16_t> type_ids_;
+  bool defined_shapes_ = false;
+  absl::flat_hash_map<const RemoteType*, TypeEntry> types_;
   std::vector<wire::BorrowedBytes> borrowed_;  // scratch for AddMessage
   const RemoteType* last_type_ = nullptr;
-  uint16_t last_type_id_ = 0;
+  TypeEntry* last_entry_ = nullptr;  // the entry of last_type_ (flat_hash_map moves entries)
 };
 
 }  // namespace snow::dist_internal

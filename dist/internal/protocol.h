@@ -38,7 +38,11 @@ inline constexpr uint64_t kCapFragments = 1;
 inline constexpr uint64_t kCapHangupWatch = 2;
 // The node acknowledges the fragments it reads (BULK_READ) and paces its own by the peer's (§5).
 inline constexpr uint64_t kCapBulkWindow = 4;
-inline constexpr uint64_t kCapabilities = kCapFragments | kCapHangupWatch | kCapBulkWindow;
+// The node reads DEFINE_SHAPE and SEND_SHAPED (§4): a type's struct header sent once per
+// connection instead of in every message.
+inline constexpr uint64_t kCapDefinedShapes = 8;
+inline constexpr uint64_t kCapabilities =
+    kCapFragments | kCapHangupWatch | kCapBulkWindow | kCapDefinedShapes;
 
 enum class HandshakeKind : uint8_t {
   kHello = 1,      // client -> server
@@ -76,15 +80,17 @@ inline constexpr char kWatchFarewell = 'F';
 
 // --- Frames after the handshake (PROTOCOL.md §4) ---
 enum class FrameKind : uint8_t {
-  kSend = 1,         // type id u16, to u64, term
-  kSendNamed = 2,    // name, type name, term
-  kDefineType = 3,   // type id u16, type name
-  kSignal = 4,       // link / monitor / exit signal
-  kPeers = 5,        // names of the nodes the sender is connected to
-  kFragment = 6,     // a piece of one large frame
-  kLanesUp = 7,      // lane u16: the sender's lane now carries that lane's traffic
-  kLanesWanted = 8,  // lane u16, server -> client: dial every lane pair with that server lane
-  kBulkRead = 9,     // bytes u32: fragment bytes the sender of this frame has read (§5)
+  kSend = 1,          // type id u16, to u64, term
+  kSendNamed = 2,     // name, type name, term
+  kDefineType = 3,    // type id u16, type name
+  kSignal = 4,        // link / monitor / exit signal
+  kPeers = 5,         // names of the nodes the sender is connected to
+  kFragment = 6,      // a piece of one large frame
+  kLanesUp = 7,       // lane u16: the sender's lane now carries that lane's traffic
+  kLanesWanted = 8,   // lane u16, server -> client: dial every lane pair with that server lane
+  kBulkRead = 9,      // bytes u32: fragment bytes the sender of this frame has read (§5)
+  kDefineShape = 10,  // type id u16, the type's struct header (STF): shape 0 of its SEND_SHAPEDs
+  kSendShaped = 11,   // type id u16, to u64, term written with the type's defined shape
 };
 
 // FRAGMENT flags.

@@ -14,6 +14,8 @@
 #include <cstdio>
 #include <functional>
 #include <latch>
+#include <memory>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -25,6 +27,7 @@
 #include "snow/test/dist/dist_testing.h"
 #include "snow/test/testing/held_connections.h"
 #include "snow/wire/byte_buffer.h"
+#include "snow/wire/codec.h"
 
 namespace snow::dist_testing {
 namespace {
@@ -713,6 +716,232 @@ TEST(DistHostilePeerTest, AHangupWatchThatSaysFarewellLeavesTheEndToTheConnectio
   close(second_watch.fd);
   close(second);
   EXPECT_TRUE(Alive(a));
+}
+
+// Session frames from the node, past the handshake: the next one of the kinds that carry
+// messages and their definitions (SEND, DEFINE_TYPE, DEFINE_SHAPE, SEND_SHAPED), skipping the
+// rest (heartbeats, peer lists). nullopt if the node closed or went silent.
+std::optional<std::string> NextMessageFrame(int fd) {
+  timeval tv = absl::ToTimeval(kReplyTimeout);
+  setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+  auto read_exactly = [fd](char* data, size_t size) {
+    while (size > 0) {
+      ssize_t n = recv(fd, data, size, 0);
+      if (n <= 0) return false;
+      data += n;
+      size -= static_cast<size_t>(n);
+    }
+    return true;
+  };
+  for (;;) {
+    unsigned char header[4];
+    if (!read_exactly(reinterpret_cast<char*>(header), 4)) return std::nullopt;
+    const uint32_t n = (uint32_t{header[0]} << 24) | (uint32_t{header[1]} << 16) |
+                       (uint32_t{header[2]} << 8) | uint32_t{header[3]};
+    std::string payload(n, '\0');
+    if (!read_exactly(payload.data(), n)) return std::nullopt;
+    if (payload.empty()) continue;
+    using dist_internal::FrameKind;
+    switch (static_cast<FrameKind>(payload[0])) {
+      case FrameKind::kSend:
+      case FrameKind::kDefineType:
+      case FrameKind::kDefineShape:
+      case FrameKind::kSendShaped:
+        return payload;
+      default:
+        continue;
+    }
+  }
+}
+
+// SEND_NAMED of `message` to the actor registered as `to`.
+std::string SendEchoNamed(std::string_view to, const ForgedEcho& message) {
+  return SessionFrame(dist_internal::FrameKind::kSendNamed,
+                      [&](dist_internal::FieldWriter& w, wire::ByteBuffer& payload) {
+                        w.Name(to);
+                        w.Name("snow.node.Echo");
+                        SNOW_CHECK(wire::Encode(message, payload).ok(), "encode");
+                      });
+}
+
+// The term of a SEND or SEND_SHAPED payload (after kind, type id and destination).
+wire::ByteSpan TermOf(const std::string& payload) {
+  constexpr size_t kFields = 1 + 2 + 8;
+  return wire::ByteSpan(reinterpret_cast<const uint8_t*>(payload.data()) + kFields,
+                        payload.size() - kFields);
+}
+
+template <class T>
+absl::StatusOr<T> DecodeShaped(wire::ByteSpan term, wire::DefinedShape* shape) {
+  T value;
+  wire::Reader r(term);
+  r.UseDefinedShape(shape);
+  if (r.ReadVersion() && wire::DecodeValue(r, value)) r.ExpectEnd();
+  if (!r.ok()) return r.status();
+  return value;
+}
+
+// A message type's struct header goes once per connection (DEFINE_SHAPE, after the type's first
+// message) to a peer that offers it, and later messages of the type refer to it (SEND_SHAPED);
+// a peer that does not offer it gets every header in full. The node reads a peer's shapes too.
+TEST(DistHostilePeerTest, AMessageTypesHeaderCrossesOncePerConnection) {
+  NodeProcess a = StartChild({.name = "a@127.0.0.1:0", .tls = false});
+  const uint16_t port = PortOf(a.name());
+  const std::string forger = "forger@127.0.0.1:1";
+  int fd = HandshakeByHand(port, forger, 80);
+  ASSERT_GE(fd, 0);
+  const wire::Pid me{.node = forger, .creation = 80, .shard = 0, .serial = 1};
+  for (int64_t n = 1; n <= 3; ++n) ASSERT_TRUE(SendRaw(fd, SendEchoNamed("echo", {me, n})));
+  // DEFINE_TYPE, the first echo in full, DEFINE_SHAPE, then the two others by reference.
+  std::vector<std::string> frames;
+  for (int i = 0; i < 5; ++i) {
+    std::optional<std::string> frame = NextMessageFrame(fd);
+    ASSERT_TRUE(frame.has_value()) << "frame " << i;
+    frames.push_back(*frame);
+  }
+  using dist_internal::FrameKind;
+  const std::vector<FrameKind> expected = {FrameKind::kDefineType, FrameKind::kSend,
+                                           FrameKind::kDefineShape, FrameKind::kSendShaped,
+                                           FrameKind::kSendShaped};
+  for (size_t i = 0; i < expected.size(); ++i) {
+    EXPECT_EQ(static_cast<FrameKind>(frames[i][0]), expected[i]) << "frame " << i;
+  }
+  absl::StatusOr<ForgedEcho> first = wire::Decode<ForgedEcho>(TermOf(frames[1]));
+  ASSERT_THAT(first, IsOk());
+  EXPECT_EQ(first->n, 1);
+  const std::string header = frames[2].substr(1 + 2);
+  absl::StatusOr<std::unique_ptr<wire::DefinedShape>> shape = wire::DefinedShape::Parse(
+      wire::ByteSpan(reinterpret_cast<const uint8_t*>(header.data()), header.size()));
+  ASSERT_THAT(shape, IsOk());
+  EXPECT_EQ((*shape)->type_name(), "snow.node.Echo");
+  for (int i = 3; i < 5; ++i) {
+    EXPECT_LT(frames[i].size() + header.size(), frames[1].size() + 4) << "frame " << i;
+    absl::StatusOr<ForgedEcho> echo = DecodeShaped<ForgedEcho>(TermOf(frames[i]), shape->get());
+    ASSERT_THAT(echo, IsOk());
+    EXPECT_EQ(echo->n, i - 1);
+  }
+
+  // The node reads shaped messages: the same header defined by the peer for its own type 0.
+  const Pid echo = Pid::FromParts(0, first->from.shard, first->from.serial);
+  wire::ByteBuffer shaped;
+  wire::EncodeOptions options;
+  options.defined_shape = &wire_internal::kShapeKey<ForgedEcho>;
+  ASSERT_TRUE(wire::Encode(ForgedEcho{me, 4}, shaped, options).ok());
+  std::string defines =
+      DefineType(0, "snow.node.Echo") +
+      SessionFrame(FrameKind::kDefineShape, [&](dist_internal::FieldWriter& w, wire::ByteBuffer&) {
+        w.Int(uint16_t{0});
+        w.Bytes(header);
+      });
+  const std::string send_shaped =
+      SessionFrame(FrameKind::kSendShaped, [&](dist_internal::FieldWriter& w, wire::ByteBuffer&) {
+        w.Int(uint16_t{0});
+        w.Int(echo.bits());
+        w.Bytes(shaped.view());
+      });
+  ASSERT_TRUE(SendRaw(fd, defines + send_shaped));
+  std::optional<std::string> reply = NextMessageFrame(fd);
+  ASSERT_TRUE(reply.has_value());
+  ASSERT_EQ(static_cast<FrameKind>((*reply)[0]), FrameKind::kSendShaped);
+  absl::StatusOr<ForgedEcho> fourth = DecodeShaped<ForgedEcho>(TermOf(*reply), shape->get());
+  ASSERT_THAT(fourth, IsOk());
+  EXPECT_EQ(fourth->n, 4);
+  close(fd);
+
+  // A peer that does not offer shapes (capability bit 8) gets full headers every time.
+  const std::string old_peer = "old@127.0.0.1:1";
+  dist_internal::Hello hello;
+  hello.creation = 81;
+  hello.nonce.fill(7);
+  hello.name = old_peer;
+  hello.capabilities = dist_internal::kCapabilities & ~dist_internal::kCapDefinedShapes;
+  fd = ConnectRaw(port);
+  ASSERT_GE(fd, 0);
+  const std::string hello_payload = dist_internal::EncodeHello(hello);
+  ASSERT_TRUE(SendRaw(fd, Frame(hello_payload)));
+  const std::string challenge = ReadFrame(fd);
+  ASSERT_THAT(dist_internal::ParseChallenge(challenge), IsOk());
+  ASSERT_TRUE(
+      SendRaw(fd, Frame(dist_internal::EncodeMac(
+                      dist_internal::HandshakeKind::kProof,
+                      dist_internal::Proof(kCookie, "client", "", hello_payload, challenge)))));
+  ASSERT_THAT(dist_internal::ParseMac(ReadFrame(fd), dist_internal::HandshakeKind::kAccept),
+              IsOk());
+  const wire::Pid old_me{.node = old_peer, .creation = 81, .shard = 0, .serial = 1};
+  for (int64_t n = 1; n <= 3; ++n) ASSERT_TRUE(SendRaw(fd, SendEchoNamed("echo", {old_me, n})));
+  const std::vector<FrameKind> plain = {FrameKind::kDefineType, FrameKind::kSend, FrameKind::kSend,
+                                        FrameKind::kSend};
+  for (size_t i = 0; i < plain.size(); ++i) {
+    std::optional<std::string> frame = NextMessageFrame(fd);
+    ASSERT_TRUE(frame.has_value()) << "frame " << i;
+    EXPECT_EQ(static_cast<FrameKind>((*frame)[0]), plain[i]) << "frame " << i;
+    if (i > 0) {
+      absl::StatusOr<ForgedEcho> echo = wire::Decode<ForgedEcho>(TermOf(*frame));
+      ASSERT_THAT(echo, IsOk());
+      EXPECT_EQ(echo->n, static_cast<int64_t>(i));
+    }
+  }
+  close(fd);
+  EXPECT_TRUE(Alive(a));
+}
+
+// Shapes that break the rules end that peer's connection, with the rule in the log: a reference
+// to a shape never defined, a shape that is not one struct header, a shape defined twice, a
+// shape for a type never defined. The node serves others meanwhile.
+TEST(DistHostilePeerTest, BadShapesEndOnlyThatPeersConnection) {
+  NodeProcess a = StartChild({.name = "a@127.0.0.1:0", .tls = false, .read_logs = true});
+  const uint16_t port = PortOf(a.name());
+  using dist_internal::FrameKind;
+  auto define_shape = [](uint16_t id, std::string_view header) {
+    return SessionFrame(FrameKind::kDefineShape,
+                        [&](dist_internal::FieldWriter& w, wire::ByteBuffer&) {
+                          w.Int(id);
+                          w.Bytes(header);
+                        });
+  };
+  wire::ByteBuffer shaped;
+  wire::EncodeOptions options;
+  options.defined_shape = &wire_internal::kShapeKey<ForgedEcho>;
+  ASSERT_TRUE(wire::Encode(ForgedEcho{{}, 1}, shaped, options).ok());
+  const std::string send_shaped =
+      SessionFrame(FrameKind::kSendShaped, [&](dist_internal::FieldWriter& w, wire::ByteBuffer&) {
+        w.Int(uint16_t{0});
+        w.Int(Pid::FromParts(0, 0, 1).bits());
+        w.Bytes(shaped.view());
+      });
+  // fixstruct of 3, the type name, three field names; each a length byte and the bytes.
+  const std::string echo_header = std::string("\x53\x0e") + "snow.node.Echo" + "\x04" + "from" +
+                                  "\x01" + "n" + "\x07" + "payload";
+  ASSERT_THAT(wire::DefinedShape::Parse(wire::ByteSpan(
+                  reinterpret_cast<const uint8_t*>(echo_header.data()), echo_header.size())),
+              IsOk());
+  struct Case {
+    std::string frames;
+    std::string logged;
+  };
+  const std::vector<Case> cases = {
+      {DefineType(0, "snow.node.Echo") + send_shaped, "SEND_SHAPED of a type with no shape"},
+      {DefineType(0, "snow.node.Echo") +
+           define_shape(0, std::string("\x53\x0e") + "snow.node.Echo"),
+       "DEFINE_SHAPE that is not one struct header"},
+      {DefineType(0, "snow.node.Echo") + define_shape(0, echo_header) +
+           define_shape(0, echo_header),
+       "DEFINE_SHAPE twice"},
+      {define_shape(0, echo_header), "DEFINE_SHAPE of an undefined type id"},
+  };
+  uint32_t creation = 90;
+  for (const Case& c : cases) {
+    const std::string name = absl::StrCat("shaper", creation, "@127.0.0.1:1");
+    int fd = HandshakeByHand(port, name, creation++);
+    ASSERT_GE(fd, 0);
+    ASSERT_TRUE(SendRaw(fd, c.frames));
+    absl::StatusOr<std::string> line = LogLineWith(a, c.logged);
+    ASSERT_THAT(line, IsOk()) << c.logged;
+    EXPECT_TRUE(WaitForClose(fd, absl::Now() + kReplyTimeout).has_value()) << c.logged;
+    close(fd);
+  }
+  EXPECT_TRUE(Alive(a));
+  EXPECT_THAT(RunAsNode(GoodNodeIsServed, std::ref(a), false), IsOk());
 }
 
 }  // namespace

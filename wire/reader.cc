@@ -809,9 +809,12 @@ void Reader::RememberMatch(const Shape& shape, const void* key) {
 }
 
 void Reader::UseDefinedShape(DefinedShape* shape) {
-  StructHeader header = shape->header_;
-  header.shape = 0;
-  shapes_.push_back(Shape{header, shape->matched_, nullptr, 0, shape});
+  // Filled in place from the shape's own copy: a header built in a local first is stored in
+  // pieces and read back whole, which stalls the load on every message.
+  Shape& s = shapes_.emplace_back();
+  s.header = shape->header_;
+  s.matched = shape->matched_;
+  s.defined = shape;
 }
 
 absl::StatusOr<std::unique_ptr<DefinedShape>> DefinedShape::Parse(ByteSpan header) {
@@ -822,18 +825,19 @@ absl::StatusOr<std::unique_ptr<DefinedShape>> DefinedShape::Parse(ByteSpan heade
   shape->bytes_.append(2 * header.size(), '\0');
   Reader r(ByteSpan(reinterpret_cast<const uint8_t*>(shape->bytes_.data()), shape->bytes_.size()));
   uint8_t tag = header.empty() ? 0 : header[0];
-  const bool definition = (tag >= kFixStructBase && tag < kFixShapeRefBase) ||
-                          tag == kTagStruct || tag == kTagVariant;
+  const bool definition =
+      (tag >= kFixStructBase && tag < kFixShapeRefBase) || tag == kTagStruct || tag == kTagVariant;
   if (!definition) {
     return absl::DataLossError("stf: a defined shape must be a struct or variant definition");
   }
   if (!r.ReadStructHeader(&shape->header_)) return r.status();
   if (r.offset() != header.size()) {
-    return absl::DataLossError(absl::StrFormat(
-        "stf: a defined shape of %d bytes has %d bytes after its header", header.size(),
-        header.size() - std::min(header.size(), r.offset())));
+    return absl::DataLossError(
+        absl::StrFormat("stf: a defined shape of %d bytes has %d bytes after its header",
+                        header.size(), header.size() - std::min(header.size(), r.offset())));
   }
   shape->bytes_.resize(header.size());  // within capacity: the views stay where they are
+  shape->header_.shape = 0;             // its number in every term read with it
   return shape;
 }
 

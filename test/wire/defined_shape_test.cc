@@ -89,8 +89,8 @@ TEST(DefinedShapeTest, TermsReferToTheShapeAndReadBackTheSame) {
   ASSERT_TRUE(Encode(Sample(), plain).ok());
   ByteBuffer shaped = EncodeWithShape(Sample());
   // The top-level header is gone; the nested items were references already.
-  const size_t header = std::string_view("test.Item").size() + 1 +
-                        std::string_view("seqtextchildren").size() + 3;
+  const size_t header =
+      std::string_view("test.Item").size() + 1 + std::string_view("seqtextchildren").size() + 3;
   EXPECT_EQ(shaped.size() + header, plain.size());
   for (int i = 0; i < 2; ++i) {  // the second time, the names are known to match
     absl::StatusOr<Item> back = DecodeWithShape<Item>(shaped.view(), shape.get());
@@ -118,8 +118,7 @@ TEST(DefinedShapeTest, AShapedTermDoesNotReadWithoutItsShape) {
   absl::StatusOr<Item> back = DecodeWithShape<Item>(shaped.view(), nullptr);
   ASSERT_FALSE(back.ok());
   EXPECT_EQ(back.status().code(), absl::StatusCode::kDataLoss);
-  EXPECT_NE(back.status().message().find("shape reference 0"), std::string::npos)
-      << back.status();
+  EXPECT_NE(back.status().message().find("shape reference 0"), std::string::npos) << back.status();
 }
 
 TEST(DefinedShapeTest, TheShapeOfAnotherTypeIsAMismatchNotACrash) {
@@ -158,8 +157,8 @@ TEST(DefinedShapeTest, OnlyOneWholeDefinitionHeaderParses) {
   bad.emplace_back(header.begin(), header.end());
   bad.back().push_back(0);
   bad.emplace_back();
-  bad.push_back({0x02});        // a scalar's tag
-  bad.push_back({0x60});        // fixref 0
+  bad.push_back({0x02});  // a scalar's tag
+  bad.push_back({0x60});  // fixref 0
   bad.push_back({0x51, 1, 'T', 1, 0xFF});
   bad.push_back({0x52, 1, 'T', 1, 'a', 1, 'a'});
   for (const std::vector<uint8_t>& b : bad) {

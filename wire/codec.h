@@ -1245,10 +1245,13 @@ auto FieldsOf(const T& v) {
   }
 }
 
+// Reads a struct or variant header that must be a `kind` named T. `shape_key`: the key a shape
+// already checked against T carries (Reader::ShapeMatches), whose name needs no comparing again.
 template <class T>
-bool ReadTypedHeader(Reader& r, StructHeader& h, Kind kind) {
+bool ReadTypedHeader(Reader& r, StructHeader& h, Kind kind, const void* shape_key = nullptr) {
   const size_t at = r.offset();
   if (!r.ReadStructHeader(&h)) return false;
+  if (shape_key != nullptr && r.ShapeMatches(h.shape, shape_key)) return true;
   if (h.kind != kind || h.type_name != wire_internal::kNameOf<T>) {
     return r.FailAt(at, absl::StatusCode::kInvalidArgument,
                     wire_internal::Cat("expected ", KindName(kind), " '", wire_internal::kNameOf<T>,
@@ -1284,7 +1287,9 @@ struct Codec<T> {
   }
   static bool Decode(Reader& r, T& out) {
     StructHeader h;
-    if (!wire_internal::ReadTypedHeader<T>(r, h, Kind::kStruct)) return false;
+    if (!wire_internal::ReadTypedHeader<T>(r, h, Kind::kStruct, &wire_internal::kShapeKey<T>)) {
+      return false;
+    }
     auto fields = wire_internal::FieldsOf(out);
     return wire_internal::DecodeFields(r, h, fields, &wire_internal::kShapeKey<T>,
                                        wire_internal::kNameOf<T>);

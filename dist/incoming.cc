@@ -265,12 +265,20 @@ absl::Status Incoming::DefineShape(FieldReader& f) {
   if (!f.Int(&id)) return ProtocolError("short DEFINE_SHAPE");
   if (id >= types_.size()) return ProtocolError("DEFINE_SHAPE of an undefined type id");
   if (shapes_[id] != nullptr) return ProtocolError("DEFINE_SHAPE twice for one type");
+  const size_t size = f.rest().size();
+  if (size > kMaxShapeBytes || shape_bytes_ + size > kMaxShapeBytesPerConnection) {
+    return ProtocolError(absl::StrCat(
+        "DEFINE_SHAPE of ", size, " bytes, over the ",
+        size > kMaxShapeBytes ? kMaxShapeBytes : kMaxShapeBytesPerConnection,
+        size > kMaxShapeBytes ? " one may have" : " one connection's shapes may have"));
+  }
   absl::StatusOr<std::unique_ptr<wire::DefinedShape>> shape = wire::DefinedShape::Parse(f.rest());
   if (!shape.ok()) {
     return ProtocolError(absl::StrCat("DEFINE_SHAPE that is not one struct header (",
                                       shape.status().message(), ")"));
   }
   shapes_[id] = std::move(*shape);
+  shape_bytes_ += size;
   return absl::OkStatus();
 }
 

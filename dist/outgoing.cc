@@ -71,7 +71,8 @@ Outgoing::TypeEntry& Outgoing::TypeOf(const RemoteType* type) {
 
 void Outgoing::DefineShape(TypeEntry& entry, std::string_view header, const void* key) {
   entry.shape_considered = true;
-  if (key == nullptr) return;  // not a struct: nothing to spare
+  if (key == nullptr) return;                  // not a struct: nothing to spare
+  if (header.size() > kMaxShapeBytes) return;  // the peer would refuse it
   // In the urgent lane: every later message of the type, small or large, is queued after it, so
   // the peer reads it before them. (The message it came from is a plain SEND, whichever lane it
   // went to.)

@@ -818,26 +818,47 @@ void Reader::UseDefinedShape(DefinedShape* shape) {
 }
 
 absl::StatusOr<std::unique_ptr<DefinedShape>> DefinedShape::Parse(ByteSpan header) {
-  std::unique_ptr<DefinedShape> shape(new DefinedShape());
-  // A header announces values that follow it in each term, and the reader checks that they could
-  // fit in its input: room for them, never read, lets it check the header alone.
-  shape->bytes_.assign(reinterpret_cast<const char*>(header.data()), header.size());
-  shape->bytes_.append(2 * header.size(), '\0');
-  Reader r(ByteSpan(reinterpret_cast<const uint8_t*>(shape->bytes_.data()), shape->bytes_.size()));
-  uint8_t tag = header.empty() ? 0 : header[0];
+  if (header.size() > kMaxBytes) {
+    return absl::DataLossError(
+        absl::StrFormat("stf: a defined shape of %d bytes is over the %d a header can take",
+                        header.size(), kMaxBytes));
+  }
+  const uint8_t tag = header.empty() ? 0 : header[0];
   const bool definition =
       (tag >= kFixStructBase && tag < kFixShapeRefBase) || tag == kTagStruct || tag == kTagVariant;
   if (!definition) {
     return absl::DataLossError("stf: a defined shape must be a struct or variant definition");
   }
-  if (!r.ReadStructHeader(&shape->header_)) return r.status();
-  if (r.offset() != header.size()) {
-    return absl::DataLossError(
-        absl::StrFormat("stf: a defined shape of %d bytes has %d bytes after its header",
-                        header.size(), header.size() - std::min(header.size(), r.offset())));
+  // A header announces values that follow it in each term, and the reader checks that they could
+  // fit in its input: room for them, never read, lets it check the header alone.
+  std::string padded(reinterpret_cast<const char*>(header.data()), header.size());
+  padded.append(2 * header.size(), '\0');
+  Reader r(ByteSpan(reinterpret_cast<const uint8_t*>(padded.data()), padded.size()));
+  StructHeader parsed;
+  const bool read = r.ReadStructHeader(&parsed);
+  if (r.offset() > header.size()) {  // it read on into the room
+    return absl::DataLossError(absl::StrFormat(
+        "stf: a defined shape of %d bytes ends before its header does", header.size()));
   }
-  shape->bytes_.resize(header.size());  // within capacity: the views stay where they are
-  shape->header_.shape = 0;             // its number in every term read with it
+  if (!read) return r.status();
+  if (r.offset() != header.size()) {
+    return absl::DataLossError(absl::StrFormat(
+        "stf: a defined shape of %d bytes has bytes after its header", header.size()));
+  }
+  // Kept in storage of its own size, the views moved to it.
+  std::unique_ptr<DefinedShape> shape(new DefinedShape());
+  shape->bytes_.assign(padded.data(), header.size());
+  auto moved = [&](const char* p) { return shape->bytes_.data() + (p - padded.data()); };
+  shape->header_ = parsed;
+  shape->header_.type_name =
+      std::string_view(moved(parsed.type_name.data()), parsed.type_name.size());
+  if (!parsed.alternative.empty()) {
+    shape->header_.alternative =
+        std::string_view(moved(parsed.alternative.data()), parsed.alternative.size());
+  }
+  shape->header_.names =
+      reinterpret_cast<const uint8_t*>(moved(reinterpret_cast<const char*>(parsed.names)));
+  shape->header_.shape = 0;  // its number in every term read with it
   return shape;
 }
 

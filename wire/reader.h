@@ -80,8 +80,12 @@ class NameCursor {
 //   r.UseDefinedShape(shape->get());
 class DefinedShape {
  public:
+  // The largest header Parse takes (a type name and 255 field names of 255 bytes, with their
+  // lengths, tag and count); a struct with a larger one is written in full in every term.
+  static constexpr size_t kMaxBytes = 256 * 256 + 16;
   // `header`: exactly one definition's header, from its tag through its last field name, as a
-  // Writer wrote it (Writer::TopLevelDefinition). Errors: kDataLoss for anything else.
+  // Writer wrote it (Writer::TopLevelDefinition). Errors: kDataLoss for anything else, and for
+  // more than kMaxBytes.
   static absl::StatusOr<std::unique_ptr<DefinedShape>> Parse(ByteSpan header);
 
   Kind kind() const { return header_.kind; }

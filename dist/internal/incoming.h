@@ -65,6 +65,7 @@ class Incoming {
   std::vector<const RemoteType*> types_;  // by the peer's type id; nullptr: not registered here
   // By the peer's type id: the shape its SEND_SHAPEDs are written with (DEFINE_SHAPE), if any.
   std::vector<std::unique_ptr<wire::DefinedShape>> shapes_;
+  size_t shape_bytes_ = 0;  // their headers' bytes, within kMaxShapeBytesPerConnection
   // A message in fragments: its bytes but the announced binary, and that binary.
   wire::ByteBuffer reassembly_;
   std::string binary_;

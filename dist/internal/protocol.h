@@ -104,6 +104,10 @@ inline constexpr uint32_t kMaxWireFrame = kFragmentBytes + 64 * 1024;
 inline constexpr size_t kMaxSignalReason = 4096;
 // Message types one connection may define (type ids are u16).
 inline constexpr size_t kMaxTypesPerConnection = 65535;
+// DEFINE_SHAPE (§4): the largest header one defines (a type with a larger one is sent in full
+// every time), and the most header bytes one connection may define in all.
+inline constexpr size_t kMaxShapeBytes = 16 * 1024;
+inline constexpr size_t kMaxShapeBytesPerConnection = size_t{4} << 20;
 
 // Signal kinds on the wire (SIGNAL's first byte).
 enum class WireSignal : uint8_t {

@@ -928,6 +928,10 @@ TEST(DistHostilePeerTest, BadShapesEndOnlyThatPeersConnection) {
            define_shape(0, echo_header),
        "DEFINE_SHAPE twice"},
       {define_shape(0, echo_header), "DEFINE_SHAPE of an undefined type id"},
+      {DefineType(0, "snow.node.Echo") +
+           define_shape(0, std::string("\x51\x0e") + "snow.node.Echo" + "\xff" +
+                               std::string(dist_internal::kMaxShapeBytes, 'x')),
+       "DEFINE_SHAPE of 16401 bytes, over the 16384"},
   };
   uint32_t creation = 90;
   for (const Case& c : cases) {
@@ -940,6 +944,16 @@ TEST(DistHostilePeerTest, BadShapesEndOnlyThatPeersConnection) {
     EXPECT_TRUE(WaitForClose(fd, absl::Now() + kReplyTimeout).has_value()) << c.logged;
     close(fd);
   }
+
+  // A well-formed shape that does not fit the type only loses the messages written with it.
+  int fd = HandshakeByHand(port, "misfit@127.0.0.1:1", creation);
+  ASSERT_GE(fd, 0);
+  const std::string halt_header = std::string("\x50\x0e") + "snow.node.Halt";
+  ASSERT_TRUE(SendRaw(fd, DefineType(0, "snow.node.Echo") + define_shape(0, halt_header) +
+                              send_shaped + SendNamed("still-up", "snow.node.Halt")));
+  ASSERT_THAT(LogLineWith(a, "did not decode"), IsOk());
+  ASSERT_THAT(LogLineWith(a, "still-up"), IsOk());
+  close(fd);
   EXPECT_TRUE(Alive(a));
   EXPECT_THAT(RunAsNode(GoodNodeIsServed, std::ref(a), false), IsOk());
 }

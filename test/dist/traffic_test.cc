@@ -64,6 +64,44 @@ TEST(DistTrafficTest, MillionSequencedMessagesArriveCompleteAndInOrder) {
   EXPECT_THAT(RunAsNode(MillionMessages, std::ref(a)), IsOk());
 }
 
+// A type's first message on a connection is large (it goes in fragments, and the shape defined
+// from it overtakes it), and the small ones after it, to the same actor, follow it in the bulk
+// lane written with that shape: all arrive, in order, intact. Plain and TLS.
+Task<absl::Status> LargeFirstThenSmall(Self self, std::reference_wrapper<NodeProcess> a_ref,
+                                       bool tls) {
+  NodeProcess* a = &a_ref.get();
+  dist::NodeOptions options = TestNodeOptions();
+  options.tls = tls;
+  SNOW_CO_RETURN_IF_ERROR(dist::Start(self, options));
+  SNOW_CO_RETURN_IF_ERROR(co_await dist::Connect(self, a->name()));
+  SinkQuery probe{self.pid(), 0, 0};
+  SNOW_CO_RETURN_IF_ERROR(dist::SendNamed(self, "sink", a->name(), probe));
+  absl::StatusOr<SinkReport> probed = co_await self.ReceiveFor<SinkReport>(absl::Seconds(10));
+  SNOW_CO_RETURN_IF_ERROR(probed.status());
+  constexpr uint64_t kStreamId = kStream + 3;
+  constexpr uint64_t kSmall = 1000;
+  constexpr size_t kLarge = size_t{1} << 20;
+  self.Send(probed->sink, SinkItem{kStreamId, 0, wire::Binary{std::string(kLarge, 'L')}});
+  for (uint64_t seq = 1; seq <= kSmall; ++seq) {
+    self.Send(probed->sink, SinkItem{kStreamId, seq, wire::Binary{std::string(16, 's')}});
+  }
+  self.Send(probed->sink, SinkQuery{self.pid(), kStreamId, kSmall + 1});
+  absl::StatusOr<SinkReport> report = co_await self.ReceiveFor<SinkReport>(absl::Seconds(30));
+  SNOW_CO_RETURN_IF_ERROR(report.status());
+  EXPECT_EQ(report->received, kSmall + 1);
+  EXPECT_EQ(report->lost, 0u);
+  EXPECT_EQ(report->reordered, 0u);
+  EXPECT_EQ(report->bytes, kLarge + kSmall * 16);
+  co_return absl::OkStatus();
+}
+
+TEST(DistTrafficTest, ATypesLargeFirstMessageAndTheSmallOnesBehindItArriveInOrder) {
+  for (bool tls : {false, true}) {
+    NodeProcess a = StartChild({.name = "a@127.0.0.1:0", .tls = tls});
+    EXPECT_THAT(RunAsNode(LargeFirstThenSmall, std::ref(a), tls), IsOk()) << "tls " << tls;
+  }
+}
+
 // Flow control: 10 GiB in 1 MiB messages, each followed by dist::WaitForRoom, with a queue bound
 // (max_queue_bytes) of a quarter of the stream's first second: nothing is dropped, and no
 // connection ever holds more than the high watermark plus one message.

@@ -150,8 +150,12 @@ TEST(DefinedShapeTest, OnlyOneWholeDefinitionHeaderParses) {
   ASSERT_TRUE(w.Finish().ok());
   const ByteSpan header = out.view().subspan(begin, end - begin);
   ASSERT_TRUE(DefinedShape::Parse(header).ok());
+  absl::StatusOr<std::unique_ptr<DefinedShape>> cut = DefinedShape::Parse(header.first(8));
+  ASSERT_FALSE(cut.ok());
+  EXPECT_NE(cut.status().message().find("ends before its header does"), std::string::npos)
+      << cut.status();
   // Cut short, with a byte more, empty, a value that is not a struct, a shape reference, bad
-  // UTF-8 in a name, a duplicate field name: each is refused with kDataLoss.
+  // UTF-8 in a name, a duplicate field name, over kMaxBytes: each is refused with kDataLoss.
   std::vector<std::vector<uint8_t>> bad;
   bad.emplace_back(header.begin(), header.end() - 1);
   bad.emplace_back(header.begin(), header.end());
@@ -161,6 +165,7 @@ TEST(DefinedShapeTest, OnlyOneWholeDefinitionHeaderParses) {
   bad.push_back({0x60});  // fixref 0
   bad.push_back({0x51, 1, 'T', 1, 0xFF});
   bad.push_back({0x52, 1, 'T', 1, 'a', 1, 'a'});
+  bad.emplace_back(DefinedShape::kMaxBytes + 1, 0x51);
   for (const std::vector<uint8_t>& b : bad) {
     absl::StatusOr<std::unique_ptr<DefinedShape>> shape =
         DefinedShape::Parse(ByteSpan(b.data(), b.size()));

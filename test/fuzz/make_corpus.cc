@@ -136,6 +136,44 @@ int main(int argc, char** argv) {
     FUZZ_CHECK(EncodeFrame(full, stream).ok());
     Write(root / "frame_decode", f++, stream.chars());
   }
-  std::printf("wrote %d term, %d typed, %d frame seeds under %s\n", n + 1, k, f, argv[1]);
+  // Defined shapes: a u16 header length, Message's header, then a term written with it (the
+  // default and the full message), and one whose header has the fields in reverse order.
+  int d = 0;
+  for (const Message* m : {&full, static_cast<const Message*>(nullptr)}) {
+    Message empty;
+    const Message& value = m != nullptr ? *m : empty;
+    ByteBuffer plain;
+    Writer w(plain);
+    w.WriteVersion();
+    EncodeValue(w, value);
+    const void* key = nullptr;
+    size_t begin = 0, end = 0;
+    FUZZ_CHECK(w.TopLevelDefinition(&key, &begin, &end));
+    FUZZ_CHECK(w.Finish().ok());
+    ByteBuffer shaped;
+    EncodeOptions options;
+    options.defined_shape = key;
+    FUZZ_CHECK(Encode(value, shaped, options).ok());
+    const size_t length = end - begin;
+    std::string seed = {static_cast<char>(length & 0xff), static_cast<char>(length >> 8)};
+    seed.append(plain.chars().substr(begin, length));
+    seed.append(shaped.chars());
+    Write(root / "defined_shape", d++, seed);
+  }
+  {
+    ByteBuffer plain;
+    FUZZ_CHECK(EncodeTerm(reversed, plain).ok());
+    // The reversed term's header: its tag after the version byte through its last field name.
+    Reader r(plain.view());
+    StructHeader h;
+    FUZZ_CHECK(r.ReadVersion() && r.ReadStructHeader(&h));
+    const size_t length = r.offset() - 1;
+    std::string seed = {static_cast<char>(length & 0xff), static_cast<char>(length >> 8)};
+    seed.append(plain.chars().substr(1, length));
+    seed.append("\x01\x60");  // a term that refers to it; its values are cut short
+    Write(root / "defined_shape", d++, seed);
+  }
+  std::printf("wrote %d term, %d typed, %d frame, %d defined-shape seeds under %s\n", n + 1, k, f,
+              d, argv[1]);
   return 0;
 }

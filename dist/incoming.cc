@@ -30,6 +30,16 @@ constexpr size_t kMaxHeldBytes = size_t{4} << 20;
 
 Incoming::Incoming(Session* session) : session_(session), frames_(kMaxWireFrame) {}
 
+const wire::DecodeLimits& Incoming::Limits() {
+  if (!limits_made_) {
+    const size_t max = session_->node()->options().max_message_bytes;
+    limits_.max_input_bytes = max;
+    limits_.max_string_bytes = max;
+    limits_made_ = true;
+  }
+  return limits_;
+}
+
 absl::Status Incoming::Release() {
   if (held_.empty()) return absl::OkStatus();
   wire::ByteBuffer held = std::move(held_);
@@ -284,10 +294,7 @@ absl::Status Incoming::DefineShape(FieldReader& f) {
 
 absl::Status Incoming::DeliverMessage(const RemoteType& type, wire::ByteSpan term, Pid to,
                                       size_t term_at, wire::DefinedShape* shape) {
-  const NodeOptions& options = session_->node()->options();
-  wire::DecodeLimits limits;
-  limits.max_input_bytes = options.max_message_bytes;
-  limits.max_string_bytes = options.max_message_bytes;
+  const wire::DecodeLimits& limits = Limits();
   absl::Status error;
   // A binary reassembled on its own is supplied where its bytes belong in the term (the frames
   // before it, a named send or another kind, have none).
@@ -322,9 +329,7 @@ absl::Status Incoming::DeliverSpawn(RemoteEnvelope e) {
     return ProtocolError("a spawn for an actor of another node");
   }
   Node* node = session_->node();
-  wire::DecodeLimits limits;
-  limits.max_input_bytes = node->options().max_message_bytes;
-  limits.max_string_bytes = node->options().max_message_bytes;
+  const wire::DecodeLimits& limits = Limits();
   const std::string& args = request.args.bytes;
   absl::StatusOr<SpawnStart> start = PrepareSpawn(
       request.function, wire::ByteSpan(reinterpret_cast<const uint8_t*>(args.data()), args.size()),
@@ -360,9 +365,7 @@ absl::Status Incoming::DeliverNamedCall(RemoteEnvelope e) {
     });
     return absl::OkStatus();
   }
-  wire::DecodeLimits limits;
-  limits.max_input_bytes = node->options().max_message_bytes;
-  limits.max_string_bytes = node->options().max_message_bytes;
+  const wire::DecodeLimits& limits = Limits();
   absl::Status error;
   const std::string& bytes = call.request.bytes;
   RemoteEnvelope request =

@@ -54,6 +54,9 @@ class Incoming {
   // SEND or SEND_SHAPED.
   absl::Status HandleSend(FieldReader& f, size_t payload_size, bool shaped);
   absl::Status DefineShape(FieldReader& f);
+  // What a message from the peer is decoded within: NodeOptions::max_message_bytes. Made once:
+  // built afresh for every message, its copy into the reader stalled on the stores just made.
+  const wire::DecodeLimits& Limits();
   // A call by name arrived (named_call.h): monitors and delivers it.
   absl::Status DeliverNamedCall(RemoteEnvelope e);
   // A remote spawn arrived (name_service.h): starts the child, or replies why not.
@@ -65,7 +68,9 @@ class Incoming {
   std::vector<const RemoteType*> types_;  // by the peer's type id; nullptr: not registered here
   // By the peer's type id: the shape its SEND_SHAPEDs are written with (DEFINE_SHAPE), if any.
   std::vector<std::unique_ptr<wire::DefinedShape>> shapes_;
-  size_t shape_bytes_ = 0;  // their headers' bytes, within kMaxShapeBytesPerConnection
+  size_t shape_bytes_ = 0;     // their headers' bytes, within kMaxShapeBytesPerConnection
+  wire::DecodeLimits limits_;  // Limits()
+  bool limits_made_ = false;
   // A message in fragments: its bytes but the announced binary, and that binary.
   wire::ByteBuffer reassembly_;
   std::string binary_;

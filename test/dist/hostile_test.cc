@@ -87,8 +87,9 @@ std::string Frame(std::string_view payload) {
   return frame;
 }
 
-// Reads one handshake frame's payload (blocking, with a receive timeout), or "".
-std::string ReadFrame(int fd) {
+// Reads one frame's payload (blocking, with a receive timeout): nullopt if the connection ended
+// or went silent, or the frame announced more than `max_bytes`.
+std::optional<std::string> ReadAnyFrame(int fd, size_t max_bytes) {
   timeval tv = absl::ToTimeval(kReplyTimeout);
   setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
   auto read_exactly = [fd](char* data, size_t size) {
@@ -101,13 +102,18 @@ std::string ReadFrame(int fd) {
     return true;
   };
   unsigned char header[4];
-  if (!read_exactly(reinterpret_cast<char*>(header), 4)) return "";
+  if (!read_exactly(reinterpret_cast<char*>(header), 4)) return std::nullopt;
   uint32_t n = (uint32_t{header[0]} << 24) | (uint32_t{header[1]} << 16) |
                (uint32_t{header[2]} << 8) | uint32_t{header[3]};
-  if (n > dist_internal::kMaxHandshakeFrame) return "";
+  if (n > max_bytes) return std::nullopt;
   std::string payload(n, '\0');
-  if (!read_exactly(payload.data(), n)) return "";
+  if (!read_exactly(payload.data(), n)) return std::nullopt;
   return payload;
+}
+
+// Reads one handshake frame's payload, or "".
+std::string ReadFrame(int fd) {
+  return ReadAnyFrame(fd, dist_internal::kMaxHandshakeFrame).value_or("");
 }
 
 Task<absl::Status> GoodNodeIsServed(Self self, std::reference_wrapper<NodeProcess> a_ref,
@@ -722,27 +728,12 @@ TEST(DistHostilePeerTest, AHangupWatchThatSaysFarewellLeavesTheEndToTheConnectio
 // messages and their definitions (SEND, DEFINE_TYPE, DEFINE_SHAPE, SEND_SHAPED), skipping the
 // rest (heartbeats, peer lists). nullopt if the node closed or went silent.
 std::optional<std::string> NextMessageFrame(int fd) {
-  timeval tv = absl::ToTimeval(kReplyTimeout);
-  setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-  auto read_exactly = [fd](char* data, size_t size) {
-    while (size > 0) {
-      ssize_t n = recv(fd, data, size, 0);
-      if (n <= 0) return false;
-      data += n;
-      size -= static_cast<size_t>(n);
-    }
-    return true;
-  };
   for (;;) {
-    unsigned char header[4];
-    if (!read_exactly(reinterpret_cast<char*>(header), 4)) return std::nullopt;
-    const uint32_t n = (uint32_t{header[0]} << 24) | (uint32_t{header[1]} << 16) |
-                       (uint32_t{header[2]} << 8) | uint32_t{header[3]};
-    std::string payload(n, '\0');
-    if (!read_exactly(payload.data(), n)) return std::nullopt;
-    if (payload.empty()) continue;
+    std::optional<std::string> payload = ReadAnyFrame(fd, dist_internal::kMaxWireFrame);
+    if (!payload.has_value()) return std::nullopt;
+    if (payload->empty()) continue;
     using dist_internal::FrameKind;
-    switch (static_cast<FrameKind>(payload[0])) {
+    switch (static_cast<FrameKind>((*payload)[0])) {
       case FrameKind::kSend:
       case FrameKind::kDefineType:
       case FrameKind::kDefineShape:

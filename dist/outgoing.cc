@@ -161,27 +161,19 @@ absl::Status Outgoing::AddMessage(uint64_t to, const RemoteType& type, RemoteEnv
     return status;
   }
   // The header is copied out before the frame may move to the bulk lane.
-  if (define) [[unlikely]] {
-    std::string bytes;
-    if (header.key != nullptr) {
-      bytes.assign(reinterpret_cast<const char*>(out.data()) + header.begin,
-                   header.end - header.begin);
-    }
-    EndMessageFrame(out, start, to, e);
-    DefineShape(entry, bytes, header.key);
-    return absl::OkStatus();
+  std::string defined_header;
+  if (define && header.key != nullptr) [[unlikely]] {
+    defined_header.assign(reinterpret_cast<const char*>(out.data()) + header.begin,
+                          header.end - header.begin);
   }
-  EndMessageFrame(out, start, to, e);
-  return absl::OkStatus();
-}
-
-void Outgoing::EndMessageFrame(wire::ByteBuffer& out, size_t start, uint64_t to,
-                               RemoteEnvelope& e) {
   if (!borrowed_.empty()) [[unlikely]] {
     EndBorrowingFrame(out, start, to, std::move(e));
-    return;
+  } else {
+    EndFrame(out, start, to);
   }
-  EndFrame(out, start, to);
+  if (define) [[unlikely]]
+    DefineShape(entry, defined_header, header.key);
+  return absl::OkStatus();
 }
 
 void Outgoing::BulkItem::Seal() {

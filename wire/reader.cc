@@ -852,7 +852,7 @@ absl::StatusOr<std::unique_ptr<DefinedShape>> DefinedShape::Parse(ByteSpan heade
   shape->header_ = parsed;
   shape->header_.type_name =
       std::string_view(moved(parsed.type_name.data()), parsed.type_name.size());
-  if (!parsed.alternative.empty()) {
+  if (parsed.alternative.data() != nullptr) {  // variants only
     shape->header_.alternative =
         std::string_view(moved(parsed.alternative.data()), parsed.alternative.size());
   }

@@ -162,8 +162,6 @@ class Outgoing {
   // After the type's first message, whose top-level struct header (shape `key`) was `header`:
   // queues DEFINE_SHAPE for it. Key nullptr: the type has no header to define.
   void DefineShape(TypeEntry& entry, std::string_view header, const void* key);
-  // Ends a message's frame: a bulk item that keeps `e` when it borrowed binaries.
-  void EndMessageFrame(wire::ByteBuffer& out, size_t start, uint64_t to, RemoteEnvelope& e);
   // Queues a small frame of `kind` whose one field is `value`.
   template <typename Int>
   void AddControl(FrameKind kind, Int value);
